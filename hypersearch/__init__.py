@@ -1,0 +1,94 @@
+"""hypersearch: hyperparameter optimization with durable studies.
+
+Quick start::
+
+    import hypersearch as hs
+
+    def objective(trial):
+        x = trial.suggest_float("x", -10, 10)
+        return (x - 2) ** 2
+
+    study = hs.create_study(storage="sqlite:///hs.db", study_name="demo")
+    study.optimize(objective, n_trials=50)
+    print(study.best_params)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# Import order matters: ``study`` first (see hypersearch/study/__init__.py).
+from hypersearch.study import (  # noqa: I001
+    Study,
+    StudyDirection,
+    create_study,
+    delete_study,
+    list_studies,
+    load_study,
+)
+from hypersearch import samplers, schedulers, storage
+from hypersearch.exceptions import (
+    ConstraintError,
+    DuplicatedStudyError,
+    SchemaVersionError,
+    SearchSpaceExhausted,
+    StorageError,
+    StudyNotFoundError,
+    TrialPruned,
+    TrialStateError,
+)
+from hypersearch.space import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpace,
+    choice,
+    grid,
+    grid_search,
+    lograndint,
+    loguniform,
+    qloguniform,
+    qrandint,
+    quniform,
+    randint,
+    uniform,
+)
+from hypersearch.trial import FrozenTrial, Trial, TrialState
+
+__all__ = [
+    "CategoricalDistribution",
+    "ConstraintError",
+    "DuplicatedStudyError",
+    "FloatDistribution",
+    "FrozenTrial",
+    "IntDistribution",
+    "SchemaVersionError",
+    "SearchSpace",
+    "SearchSpaceExhausted",
+    "StorageError",
+    "Study",
+    "StudyDirection",
+    "StudyNotFoundError",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "TrialStateError",
+    "__version__",
+    "choice",
+    "create_study",
+    "delete_study",
+    "grid",
+    "grid_search",
+    "list_studies",
+    "load_study",
+    "lograndint",
+    "loguniform",
+    "qloguniform",
+    "qrandint",
+    "quniform",
+    "randint",
+    "samplers",
+    "schedulers",
+    "storage",
+    "uniform",
+]

@@ -1,0 +1,121 @@
+"""The sampler interface.
+
+A sampler proposes parameter values.  It may work in two ways, and most
+model-based samplers use both:
+
+* **Joint ("relative") sampling.**  When a trial starts, the study asks the
+  sampler for the search space it wants to model jointly
+  (:meth:`BaseSampler.infer_relative_search_space`, usually derived from the
+  history) and for values of all those parameters at once
+  (:meth:`BaseSampler.sample_relative`).  When the objective later suggests one
+  of those parameters with a distribution that contains the proposed value,
+  it receives that value.
+* **Per-parameter ("independent") sampling.**  Any parameter the joint proposal
+  does not cover (a new parameter, a conditional one, or a dynamic one whose
+  domain changed) is drawn by :meth:`BaseSampler.sample_independent`.
+
+Samplers read the study's history through ``study.history``
+(:class:`~hypersearch.study.TrialHistory`), which the study keeps up to date
+incrementally; they should keep their own statistics incrementally as well
+(see :meth:`BaseSampler.on_trial_finished`) instead of re-reading all trials
+on every call.
+
+Seeding contract: a sampler built with a seed proposes, for a given trial
+number and history, the same values on every run.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hypersearch.space.distributions import BaseDistribution
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+    from hypersearch.trial._frozen import FrozenTrial
+    from hypersearch.trial._trial import Trial
+
+__all__ = ["BaseSampler", "draw_seed", "trial_rng"]
+
+SEED_ATTR = "sampler:seed"
+
+
+def draw_seed() -> int:
+    """A fresh random 32-bit seed from the operating system's entropy."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+def trial_rng(seed: int, number: int, attempt: int = 0, name: str | None = None) -> np.random.Generator:
+    """Generator determined by ``(seed, trial number, attempt, parameter name)``.
+
+    Drawing each trial's (and each parameter's) randomness from its own stream
+    makes a seeded study reproducible regardless of the order in which parallel
+    workers reach the sampler, and regardless of the order in which a dynamic
+    objective suggests its parameters.
+    """
+    key = [int(seed) & 0xFFFFFFFF, int(number), int(attempt)]
+    if name is not None:
+        key.append(zlib.crc32(name.encode("utf-8")))
+    return np.random.default_rng(key)
+
+
+class BaseSampler:
+    """Base class of all samplers.  Subclasses override what they need."""
+
+    #: Seed used by the sampler; recorded in the study so that a resumed study
+    #: continues the same random streams.
+    seed: int
+
+    def infer_relative_search_space(
+        self, study: Study, trial: Trial
+    ) -> dict[str, BaseDistribution]:
+        """Parameters to sample jointly for ``trial`` (empty: none)."""
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: Trial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Values for (a subset of) ``search_space`` proposed jointly."""
+        return {}
+
+    def sample_independent(
+        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        """A value for one parameter that joint sampling did not cover."""
+        raise NotImplementedError
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        """Called when ``trial`` starts, before any suggestion."""
+
+    def on_reject(self, study: Study, trial: Trial) -> None:
+        """Called when the configuration proposed for ``trial`` was rejected by a
+        constraint and will be drawn again; deterministic samplers must move on
+        to another point."""
+
+    def on_trial_finished(self, study: Study, trial: FrozenTrial) -> None:
+        """Called once for every trial the study's history sees finish, whichever
+        worker ran it: the place to update incremental statistics."""
+
+    def after_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Called in the worker that ran ``trial`` right after it was recorded."""
+
+    def attach(self, study: Study) -> None:
+        """Called once when the sampler is bound to a study (restore state here).
+
+        The default records the sampler's seed in the study, or, when the sampler
+        was built without an explicit seed and the study already has one, adopts
+        it: a resumed study then continues the same random streams.
+        """
+        if not hasattr(self, "seed"):
+            return
+        stored = study.system_attrs.get(SEED_ATTR)
+        if stored is not None and not getattr(self, "_explicit_seed", True):
+            self.seed = int(stored)
+        elif stored is None:
+            study._set_system_attr(SEED_ATTR, self.seed)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={getattr(self, 'seed', None)!r})"

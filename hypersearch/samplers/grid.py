@@ -1,0 +1,122 @@
+"""Exhaustive grid search."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hypersearch.exceptions import SearchSpaceExhausted
+from hypersearch.samplers.base import BaseSampler, draw_seed
+from hypersearch.samplers.random import RandomSampler
+from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+    from hypersearch.trial._trial import Trial
+
+GRID_ID_ATTR = "grid_id"
+
+
+class GridSampler(BaseSampler):
+    """Evaluate every combination of the given values, each exactly once.
+
+    The grid is written to the study as enqueued (WAITING) trials the first time
+    the sampler is attached, atomically and once across all processes; workers
+    then claim grid points through the storage, so several workers (threads,
+    processes or machines) never evaluate a point twice, and a resumed study
+    continues with the points not yet evaluated.  When no point is left,
+    ``study.optimize`` stops cleanly.
+
+    Args:
+        search_space: ``{name: [values...]}``.  Parameters the objective suggests
+            that are not in the grid are drawn at random.
+        shuffle: Visit the points in a seeded random order (useful when the grid
+            may not be finished) instead of lexicographic order.
+        seed: Seed for the shuffle and for parameters outside the grid.
+    """
+
+    #: The study should not create new trials once the grid is used up.
+    waiting_only = True
+
+    def __init__(
+        self,
+        search_space: Mapping[str, Sequence[Any]],
+        *,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(search_space, Mapping) or not search_space:
+            raise ValueError("GridSampler: search_space must be a non-empty dict {name: values}")
+        axes: dict[str, list[Any]] = {}
+        for name, values in search_space.items():
+            if isinstance(values, BaseDistribution):
+                values = _grid_values(name, values)
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise ValueError(
+                    f"GridSampler: parameter {name!r} needs a list of values, got {values!r}"
+                )
+            # reuse categorical validation: non-empty, no duplicates, JSON scalars
+            CategoricalDistribution(list(values), name=name)
+            axes[name] = list(values)
+        self._axes = axes
+        self._names = list(axes)
+        self.seed = draw_seed() if seed is None else int(seed)
+        self._explicit_seed = seed is not None
+        self._shuffle = shuffle
+        self._fallback = RandomSampler(seed=self.seed)
+
+    @property
+    def grid_size(self) -> int:
+        return math.prod(len(v) for v in self._axes.values())
+
+    def _points(self) -> list[dict[str, Any]]:
+        pts = [dict(zip(self._names, combo)) for combo in itertools.product(*self._axes.values())]
+        if self._shuffle:
+            order = np.random.default_rng(self.seed).permutation(len(pts))
+            pts = [pts[i] for i in order]
+        return pts
+
+    def attach(self, study: Study) -> None:
+        super().attach(study)
+        self._fallback.seed = self.seed
+        key = "grid:" + _fingerprint(self._axes)
+        study._storage.enqueue_trials(
+            study._study_id,
+            [(p, {GRID_ID_ATTR: i}) for i, p in enumerate(self._points())],
+            once_key=key,
+        )
+
+    def before_trial(self, study: Study, trial: Trial) -> None:
+        if GRID_ID_ATTR not in trial.system_attrs and not trial._fixed:
+            raise SearchSpaceExhausted("GridSampler: every grid point has been claimed")
+
+    def sample_independent(
+        self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
+    ) -> Any:
+        return self._fallback.sample_independent(study, trial, name, distribution)
+
+
+def _grid_values(name: str, d: BaseDistribution) -> list[Any]:
+    from hypersearch.space.distributions import FloatDistribution, IntDistribution
+
+    if isinstance(d, CategoricalDistribution):
+        return list(d.choices)
+    if isinstance(d, IntDistribution):
+        return list(range(d.low, d.high + 1, d.step))
+    if isinstance(d, FloatDistribution) and d.step is not None:
+        return [d.from_unit((k + 0.5) / d._n) for k in range(d._n)]
+    raise ValueError(
+        f"GridSampler: parameter {name!r} is continuous ({d!r}); give explicit values or a step"
+    )
+
+
+def _fingerprint(axes: dict[str, list[Any]]) -> str:
+    import hashlib
+
+    from hypersearch.storage._common import dumps
+
+    return hashlib.sha1(dumps(axes).encode("utf-8")).hexdigest()[:16]

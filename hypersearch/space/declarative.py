@@ -1,0 +1,407 @@
+"""Declarative search spaces: a (nested) dict of domains, as in Ray Tune.
+
+::
+
+    space = hs.SearchSpace(
+        {
+            "lr": hs.loguniform(1e-5, 1e-2),
+            "d_model": hs.choice([128, 256, 512]),
+            "n_heads": hs.choice([4, 8, 16]),
+            "opt": hs.choice([
+                {"name": "sgd", "momentum": hs.uniform(0.0, 0.99)},
+                {"name": "adam", "beta1": hs.uniform(0.8, 0.999)},
+            ]),
+            "epochs": 10,                                   # constants pass through
+        },
+        constraints=[lambda c: c["d_model"] % c["n_heads"] == 0],
+    )
+    study.optimize(space.objective(train), n_trials=50)    # train(config) -> loss
+
+A declarative space is compiled into define-by-run suggestions, so every
+sampler works with it.  Parameter names are the key paths joined by ``"."``
+(``"opt.momentum"``).  A choice among dicts is a *conditional* sub-space: the
+branch index is stored as the parameter (``"opt"`` = 0 or 1) and only the
+chosen branch's parameters are suggested.
+
+Constraints are enforced at sampling time: a configuration that violates one
+is discarded and the sampler asked again (up to ``max_attempts``), so the
+objective never sees an infeasible configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from hypersearch.exceptions import ConstraintError
+from hypersearch.space.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+__all__ = [
+    "Domain",
+    "SearchSpace",
+    "choice",
+    "grid",
+    "lograndint",
+    "loguniform",
+    "qloguniform",
+    "qrandint",
+    "quniform",
+    "randint",
+    "uniform",
+]
+
+
+class Domain:
+    """A searchable value in a declarative space."""
+
+    def suggest(self, trial: Any, name: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Param(Domain):
+    """A domain that is exactly one distribution."""
+
+    def __init__(self, make: Callable[[str | None], BaseDistribution]) -> None:
+        self._make = make
+        self.distribution = make(None)  # validate now, with a generic message
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        return trial.suggest(name, self._make(name))
+
+    def __repr__(self) -> str:
+        return f"Param({self.distribution!r})"
+
+
+class Choice(Domain):
+    """One of several options; options that contain domains make a conditional space."""
+
+    def __init__(self, options: Sequence[Any]) -> None:
+        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
+            raise ValueError(f"choice() needs a list of options, got {options!r}")
+        if len(options) == 0:
+            raise ValueError("choice() needs at least one option")
+        self.options = list(options)
+        self.nested = any(_has_domain(o) for o in self.options)
+        if self.nested:
+            self.labels: list[Any] = list(range(len(self.options)))
+        else:
+            self.labels = self.options
+            CategoricalDistribution(self.labels)  # validates types and duplicates
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        label = trial.suggest(name, CategoricalDistribution(self.labels, name=name))
+        if not self.nested:
+            return label
+        return _resolve(self.options[label], trial, name)
+
+    def __repr__(self) -> str:
+        return f"choice({self.options!r})"
+
+
+class Grid(Choice):
+    """A grid axis: every value is visited by grid search; other samplers treat it
+    as a categorical choice."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        super().__init__(values)
+        if self.nested:
+            raise ValueError("grid() values must be plain values, not nested spaces")
+
+    def __repr__(self) -> str:
+        return f"grid({self.options!r})"
+
+
+class Quantile(Domain):
+    """A scipy.stats frozen distribution without a native equivalent: the sampler
+    searches its quantile ``u`` in [0, 1] (stored as the parameter) and the
+    configuration receives ``ppf(u)``."""
+
+    _EPS = 1e-9
+
+    def __init__(self, frozen: Any, discrete: bool) -> None:
+        self.frozen = frozen
+        self.discrete = discrete
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        u = trial.suggest(name, FloatDistribution(0.0, 1.0, name=name))
+        u = min(max(u, self._EPS), 1.0 - self._EPS)
+        x = self.frozen.ppf(u)
+        return int(x) if self.discrete else float(x)
+
+    def __repr__(self) -> str:
+        return f"Quantile({self.frozen.dist.name})"
+
+
+# -- constructors (Ray Tune / hyperopt style) ------------------------------------------
+
+
+def uniform(low: float, high: float) -> Param:
+    """Float uniformly in ``[low, high]``."""
+    return Param(lambda n: FloatDistribution(low, high, name=n))
+
+
+def loguniform(low: float, high: float) -> Param:
+    """Float uniform in log space on ``[low, high]`` (``low > 0``)."""
+    return Param(lambda n: FloatDistribution(low, high, log=True, name=n))
+
+
+def quniform(low: float, high: float, q: float) -> Param:
+    """Float uniform on ``[low, high]`` rounded to multiples of ``q``."""
+    return Param(lambda n: _quantized(low, high, q, n))
+
+
+def qloguniform(low: float, high: float, q: float) -> Param:
+    """Quantised log-uniform: sampled on the multiples of ``q`` in ``[low, high]``.
+
+    The step grid is kept; log-scale sampling density is approximated by the
+    grid (a float distribution cannot be both stepped and logarithmic)."""
+    return quniform(low, high, q)
+
+
+def randint(low: int, high: int) -> Param:
+    """Integer in ``[low, high)`` -- upper bound exclusive, as in Ray Tune and numpy."""
+    return Param(lambda n: IntDistribution(low, _excl(high, low, n), name=n))
+
+
+def qrandint(low: int, high: int, q: int = 1) -> Param:
+    """Integer in ``[low, high]`` (inclusive, as in Ray Tune) on multiples of ``q``."""
+    return Param(lambda n: IntDistribution(low, high, step=q, name=n))
+
+
+def lograndint(low: int, high: int) -> Param:
+    """Integer in ``[low, high)`` sampled uniformly in log space (upper bound exclusive)."""
+    return Param(lambda n: IntDistribution(low, _excl(high, low, n), log=True, name=n))
+
+
+def choice(options: Sequence[Any]) -> Choice:
+    """One of ``options``; options may be dicts containing domains (conditional space)."""
+    return Choice(options)
+
+
+def grid(values: Sequence[Any]) -> Grid:
+    """A grid-search axis (also accepted as ``grid_search`` for Ray Tune users)."""
+    return Grid(values)
+
+
+grid_search = grid
+
+
+def _excl(high: Any, low: Any, name: str | None) -> int:
+    if isinstance(high, bool) or not isinstance(high, int):
+        raise ValueError(f"{_who(name)}: high must be an integer, got {high!r}")
+    if isinstance(low, int) and high <= low:
+        raise ValueError(
+            f"{_who(name)}: randint's upper bound is exclusive, so high={high} must be > low={low}"
+        )
+    return high - 1
+
+
+def _who(name: str | None) -> str:
+    return f"parameter {name!r}" if name else "distribution"
+
+
+def _quantized(low: float, high: float, q: float, name: str | None) -> FloatDistribution:
+    import math
+
+    for what, v in (("low", low), ("high", high), ("q", q)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"{_who(name)}: {what} must be a finite number, got {v!r}")
+    if q <= 0:
+        raise ValueError(f"{_who(name)}: q must be > 0, got {q!r}")
+    lo = math.ceil(low / q - 1e-9) * q
+    hi = math.floor(high / q + 1e-9) * q
+    if lo > hi:
+        raise ValueError(f"{_who(name)}: no multiple of q={q} lies in [{low}, {high}]")
+    lo, hi = round(lo, 12), round(hi, 12)
+    return FloatDistribution(lo, hi, step=q, name=name)
+
+
+# -- scipy.stats ------------------------------------------------------------------------
+
+
+def _is_scipy_frozen(v: Any) -> bool:
+    return hasattr(v, "dist") and hasattr(v, "ppf") and hasattr(v, "support")
+
+
+def from_scipy(frozen: Any) -> Domain:
+    """Map a scipy.stats frozen distribution to the native domain when one matches
+    (``uniform``, ``loguniform``/``reciprocal``, ``randint``); other distributions
+    are searched through their quantiles."""
+    name = getattr(frozen.dist, "name", "")
+    lo, hi = (float(x) for x in frozen.support())
+    discrete = hasattr(frozen.dist, "pmf") and not hasattr(frozen.dist, "pdf")
+    if name == "uniform":
+        return uniform(lo, hi)
+    if name in ("loguniform", "reciprocal") and lo > 0:
+        return loguniform(lo, hi)
+    if name == "randint":
+        return Param(lambda n: IntDistribution(int(lo), int(hi), name=n))
+    return Quantile(frozen, discrete)
+
+
+# -- the space ----------------------------------------------------------------------------
+
+
+def _has_domain(v: Any) -> bool:
+    if isinstance(v, Domain) or _is_scipy_frozen(v):
+        return True
+    if isinstance(v, Mapping):
+        return any(_has_domain(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_has_domain(x) for x in v)
+    return False
+
+
+def _join(prefix: str, key: Any) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _resolve(node: Any, trial: Any, path: str) -> Any:
+    if isinstance(node, Domain):
+        return node.suggest(trial, path)
+    if _is_scipy_frozen(node):
+        return from_scipy(node).suggest(trial, path)
+    if isinstance(node, Mapping):
+        return {k: _resolve(v, trial, _join(path, k)) for k, v in node.items()}
+    if isinstance(node, (list, tuple)) and _has_domain(node):
+        out = [_resolve(v, trial, _join(path, i)) for i, v in enumerate(node)]
+        return type(node)(out) if isinstance(node, tuple) else out
+    return node
+
+
+def _check_keys(node: Any, path: str = "") -> None:
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if not isinstance(k, str) or not k:
+                raise ValueError(f"search space keys must be non-empty strings; got {k!r} at {path or 'top level'}")
+            _check_keys(v, _join(path, k))
+    elif isinstance(node, Choice):
+        for i, o in enumerate(node.options):
+            _check_keys(o, f"{path}[{i}]")
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            _check_keys(v, _join(path, i))
+
+
+class SearchSpace:
+    """A declarative search space, optionally with constraints.
+
+    Args:
+        config: Nested dict of domains (``hs.uniform(...)``, ``hs.choice([...])``,
+            scipy.stats frozen distributions) and constants.
+        constraints: Callables ``fn(config) -> bool``; a configuration is feasible
+            when all return true.
+        max_attempts: How many configurations to draw for one trial before
+            giving up with :class:`~hypersearch.exceptions.ConstraintError`.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        constraints: Sequence[Callable[[dict[str, Any]], bool]] = (),
+        *,
+        max_attempts: int = 1000,
+    ) -> None:
+        if isinstance(config, SearchSpace):
+            constraints = [*config.constraints, *constraints]
+            config = config.config
+        if not isinstance(config, Mapping):
+            raise TypeError(f"a search space must be a dict, got {type(config).__name__}")
+        _check_keys(config)
+        if callable(constraints):
+            constraints = [constraints]
+        for c in constraints:
+            if not callable(c):
+                raise TypeError(f"constraints must be callables config -> bool, got {c!r}")
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError(f"max_attempts must be a positive integer, got {max_attempts!r}")
+        self.config = config
+        self.constraints = list(constraints)
+        self.max_attempts = max_attempts
+
+    def sample(self, trial: Any) -> dict[str, Any]:
+        """Draw a feasible configuration through ``trial``'s suggest calls."""
+        rejected: dict[str, int] = {}
+        last: dict[str, Any] | None = None
+        for attempt in range(self.max_attempts):
+            config = _resolve(self.config, trial, "")
+            failed = self._failed(config)
+            if not failed:
+                _record_config(trial, config)
+                return config
+            for f in failed:
+                rejected[f] = rejected.get(f, 0) + 1
+            last = config
+            fixed = getattr(trial, "_fixed", set())
+            if fixed and set(trial.params) <= fixed:
+                raise ConstraintError(
+                    f"the enqueued configuration {config!r} violates constraint(s) {failed}",
+                )
+            if attempt + 1 < self.max_attempts:
+                trial._resample()
+        summary = ", ".join(f"{k} rejected {v}" for k, v in rejected.items())
+        raise ConstraintError(
+            f"no configuration satisfying the constraints was found in {self.max_attempts} "
+            f"attempts ({summary}); last rejected: {last!r}"
+        )
+
+    def _failed(self, config: dict[str, Any]) -> list[str]:
+        failed = []
+        for i, c in enumerate(self.constraints):
+            cname = getattr(c, "__name__", f"constraint {i}")
+            if cname == "<lambda>":
+                cname = f"constraint {i} (lambda)"
+            try:
+                ok = c(config)
+            except Exception as e:
+                raise ConstraintError(f"{cname} raised {type(e).__name__}: {e} on {config!r}") from e
+            if not ok:
+                failed.append(cname)
+        return failed
+
+    def objective(self, fn: Callable[[dict[str, Any]], Any]) -> Callable[[Any], Any]:
+        """Wrap ``fn(config)`` as a define-by-run objective ``objective(trial)``."""
+
+        def _objective(trial: Any) -> Any:
+            return fn(self.sample(trial))
+
+        _objective.__name__ = getattr(fn, "__name__", "objective")
+        _objective.__doc__ = getattr(fn, "__doc__", None)
+        return _objective
+
+    def grid_axes(self) -> dict[str, list[Any]]:
+        """``{parameter name: values}`` of every :func:`grid` axis outside conditional branches."""
+        axes: dict[str, list[Any]] = {}
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, Grid):
+                axes[path] = list(node.options)
+            elif isinstance(node, Mapping):
+                for k, v in node.items():
+                    walk(v, _join(path, k))
+            elif isinstance(node, (list, tuple)):
+                for i, v in enumerate(node):
+                    walk(v, _join(path, i))
+
+        walk(self.config, "")
+        return axes
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.config!r}, constraints={len(self.constraints)})"
+
+
+def _record_config(trial: Any, config: dict[str, Any]) -> None:
+    setter = getattr(trial, "set_user_attr", None)
+    if setter is None:
+        return
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError):
+        return
+    setter("config", config)

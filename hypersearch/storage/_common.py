@@ -1,0 +1,82 @@
+"""Helpers shared by storage backends."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from hypersearch.space.distributions import (
+    BaseDistribution,
+    distribution_from_json,
+    distribution_to_json,
+)
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+
+def summarize_study(info, trials: Iterable[FrozenTrial]):
+    """Build a :class:`StudySummary` from a study's info and trials."""
+    from hypersearch.storage.base import StudySummary
+
+    counts: dict[str, int] = {}
+    best: list[float] | None = None
+    n = 0
+    single = len(info.directions) == 1
+    sign = info.directions[0].sign() if single else 1.0
+    for t in trials:
+        n += 1
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        if single and t.state == TrialState.COMPLETE and t.values:
+            if best is None or sign * t.values[0] < sign * best[0]:
+                best = list(t.values)
+    return StudySummary(
+        name=info.name,
+        directions=list(info.directions),
+        n_trials=n,
+        state_counts=counts,
+        best_values=best,
+        datetime_start=info.datetime_start,
+        study_id=info.study_id,
+    )
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of ``obj`` (NaN/inf allowed, keys kept in insertion order)."""
+    return json.dumps(obj, allow_nan=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if text is None:
+        return default
+    return json.loads(text)
+
+
+def dists_to_json(d: dict[str, BaseDistribution]) -> str:
+    return dumps({k: distribution_to_json(v) for k, v in d.items()})
+
+
+def dists_from_json(text: str | None) -> dict[str, BaseDistribution]:
+    raw = loads(text, {})
+    return {k: distribution_from_json(v, name=k) for k, v in raw.items()}
+
+
+def check_json_value(what: str, value: Any) -> None:
+    """Raise ``ValueError`` naming ``what`` if ``value`` cannot be stored as JSON."""
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what}: value {value!r} is not JSON-serialisable ({e})") from None
+
+
+def nan_to_none(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def none_to_nan(v: float | None) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def parse_state(v: int | TrialState) -> TrialState:
+    return TrialState(int(v))

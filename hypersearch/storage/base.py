@@ -1,0 +1,181 @@
+"""The storage interface shared by every backend.
+
+A storage keeps studies and their trials.  Its operations are deliberately
+*coarse*: one call (and, for databases, one transaction) per trial step:
+
+* :meth:`BaseStorage.start_trial` claims the oldest enqueued (WAITING) trial of a
+  study or creates a new RUNNING one, with a dense, unique number;
+* :meth:`BaseStorage.write_trial` writes everything a worker has learnt about a
+  running trial since the last write (parameters, user attributes, new
+  intermediate values and, at the end, the state and objective values);
+* :meth:`BaseStorage.get_trials` returns only what a reader has not seen yet
+  (trials numbered after a watermark, plus the unfinished trials it asks to
+  re-read), so that keeping a study's history up to date costs time
+  proportional to what changed, not to the size of the study.
+
+All stored values are JSON; no backend uses pickle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypersearch.space.distributions import BaseDistribution
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+__all__ = ["BaseStorage", "StudyInfo", "StudySummary"]
+
+
+@dataclass
+class StudyInfo:
+    """Identity and settings of a stored study."""
+
+    study_id: int
+    name: str
+    directions: list[StudyDirection]
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
+    datetime_start: _dt.datetime | None = None
+
+
+@dataclass
+class StudySummary:
+    """A line of :func:`hypersearch.list_studies`."""
+
+    name: str
+    directions: list[StudyDirection]
+    n_trials: int
+    state_counts: dict[str, int]
+    best_values: list[float] | None
+    datetime_start: _dt.datetime | None
+    study_id: int
+
+
+class BaseStorage:
+    """Abstract storage.  See the module docstring for the contract."""
+
+    # -- studies ---------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyInfo:
+        """Create a study; ``DuplicatedStudyError`` if the name is taken."""
+        raise NotImplementedError
+
+    def get_study(self, name: str) -> StudyInfo:
+        """Look a study up by name; ``StudyNotFoundError`` if absent."""
+        raise NotImplementedError
+
+    def delete_study(self, study_id: int) -> None:
+        """Delete a study with all its trials."""
+        raise NotImplementedError
+
+    def list_studies(self) -> list[StudySummary]:
+        """Summaries of every study in the storage."""
+        raise NotImplementedError
+
+    def set_study_attrs(
+        self,
+        study_id: int,
+        *,
+        user: dict[str, Any] | None = None,
+        system: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge the given keys into the study's user / system attributes."""
+        raise NotImplementedError
+
+    def get_study_attrs(self, study_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(user_attrs, system_attrs)`` of a study."""
+        raise NotImplementedError
+
+    # -- trials ----------------------------------------------------------------
+    def enqueue_trial(
+        self,
+        study_id: int,
+        params: dict[str, Any],
+        distributions: dict[str, BaseDistribution],
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+    ) -> int:
+        """Store a WAITING trial with fixed parameters; return its number."""
+        raise NotImplementedError
+
+    def enqueue_trials(
+        self,
+        study_id: int,
+        items: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        once_key: str | None = None,
+    ) -> bool:
+        """Enqueue many ``(params, system_attrs)`` WAITING trials in one step.
+
+        With ``once_key``, the batch is enqueued only by the first caller across
+        all processes (the key is recorded as a study system attribute in the
+        same transaction); later callers get ``False`` and enqueue nothing.
+        """
+        raise NotImplementedError
+
+    def start_trial(self, study_id: int, waiting_only: bool = False) -> FrozenTrial | None:
+        """Claim the oldest WAITING trial (exactly one caller gets it) or create a new
+        RUNNING trial; return it.  With ``waiting_only``, return ``None`` instead of
+        creating a trial when none is waiting."""
+        raise NotImplementedError
+
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """Store a trial evaluated elsewhere (any state) under the next number."""
+        raise NotImplementedError
+
+    def write_trial(
+        self,
+        trial_id: int,
+        *,
+        params: dict[str, Any] | None = None,
+        distributions: dict[str, BaseDistribution] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate: dict[int, float] | None = None,
+        state: TrialState | None = None,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        """Update a RUNNING trial in one step.
+
+        ``params``, ``distributions``, ``user_attrs`` and ``system_attrs`` replace
+        the stored mappings (the writer holds the complete picture);
+        ``intermediate`` adds new ``step -> value`` pairs; ``state`` (with
+        ``values``) finishes the trial.  Raises
+        :class:`~hypersearch.exceptions.TrialStateError` if the trial is no longer
+        RUNNING, so a result is never recorded twice.
+        """
+        raise NotImplementedError
+
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        after_number: int = -1,
+        numbers: Iterable[int] = (),
+        states: Iterable[TrialState] | None = None,
+    ) -> list[FrozenTrial]:
+        """Trials numbered above ``after_number`` plus those whose number is in
+        ``numbers``, ordered by number, optionally filtered by state."""
+        raise NotImplementedError
+
+    def get_trial(self, study_id: int, number: int) -> FrozenTrial:
+        """One trial by number (``KeyError`` if absent)."""
+        trials = self.get_trials(study_id, after_number=1 << 62, numbers=[number])
+        if not trials:
+            raise KeyError(f"study has no trial number {number}")
+        return trials[0]
+
+    def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
+        """Number of trials, optionally only those in ``states``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections and other resources."""
+
+
+def now() -> _dt.datetime:
+    """Timezone-aware current time (UTC)."""
+    return _dt.datetime.now(_dt.timezone.utc)

@@ -1,0 +1,232 @@
+"""In-process storage: the default of :func:`hypersearch.create_study` without a URL.
+
+Thread-safe; keeps everything in Python objects and loses it when the process
+exits.  Readers get copies, so nothing they do can alter the stored record.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
+from hypersearch.space.distributions import BaseDistribution
+from hypersearch.storage._common import summarize_study
+from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+
+def _copy_trial(t: FrozenTrial) -> FrozenTrial:
+    return FrozenTrial(
+        number=t.number,
+        state=t.state,
+        values=list(t.values) if t.values is not None else None,
+        params=dict(t.params),
+        distributions=dict(t.distributions),
+        intermediate_values=dict(t.intermediate_values),
+        user_attrs=copy.deepcopy(t.user_attrs),
+        system_attrs=copy.deepcopy(t.system_attrs),
+        datetime_start=t.datetime_start,
+        datetime_complete=t.datetime_complete,
+        trial_id=t.trial_id,
+    )
+
+
+class _Study:
+    def __init__(self, info: StudyInfo) -> None:
+        self.info = info
+        self.trials: list[FrozenTrial] = []
+        self.waiting: list[int] = []  # numbers of WAITING trials, ascending
+
+
+class InMemoryStorage(BaseStorage):
+    """Storage in the memory of the current process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[int, _Study] = {}
+        self._names: dict[str, int] = {}
+        self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._next_study_id = 0
+        self._next_trial_id = 0
+
+    # -- studies ---------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyInfo:
+        with self._lock:
+            if name in self._names:
+                raise DuplicatedStudyError(f"a study named {name!r} already exists")
+            sid = self._next_study_id
+            self._next_study_id += 1
+            info = StudyInfo(sid, name, list(directions), {}, {}, now())
+            self._studies[sid] = _Study(info)
+            self._names[name] = sid
+            return copy.deepcopy(info)
+
+    def _study(self, study_id: int) -> _Study:
+        try:
+            return self._studies[study_id]
+        except KeyError:
+            raise StudyNotFoundError(f"no study with id {study_id}") from None
+
+    def get_study(self, name: str) -> StudyInfo:
+        with self._lock:
+            if name not in self._names:
+                raise StudyNotFoundError(f"no study named {name!r} in this storage")
+            return copy.deepcopy(self._studies[self._names[name]].info)
+
+    def delete_study(self, study_id: int) -> None:
+        with self._lock:
+            st = self._study(study_id)
+            for t in st.trials:
+                self._trial_index.pop(t.trial_id, None)
+            del self._names[st.info.name]
+            del self._studies[study_id]
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._lock:
+            return [
+                summarize_study(st.info, st.trials)
+                for st in sorted(self._studies.values(), key=lambda s: s.info.study_id)
+            ]
+
+    def set_study_attrs(self, study_id, *, user=None, system=None) -> None:
+        with self._lock:
+            info = self._study(study_id).info
+            if user:
+                info.user_attrs.update(copy.deepcopy(user))
+            if system:
+                info.system_attrs.update(copy.deepcopy(system))
+
+    def get_study_attrs(self, study_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        with self._lock:
+            info = self._study(study_id).info
+            return copy.deepcopy(info.user_attrs), copy.deepcopy(info.system_attrs)
+
+    # -- trials ----------------------------------------------------------------
+    def _new_trial(self, st: _Study, state: TrialState) -> FrozenTrial:
+        t = FrozenTrial(number=len(st.trials), state=state, trial_id=self._next_trial_id)
+        self._next_trial_id += 1
+        st.trials.append(t)
+        self._trial_index[t.trial_id] = (st.info.study_id, t.number)
+        return t
+
+    def enqueue_trial(self, study_id, params, distributions, user_attrs=None, system_attrs=None):
+        with self._lock:
+            st = self._study(study_id)
+            t = self._new_trial(st, TrialState.WAITING)
+            t.params = dict(params)
+            t.distributions = dict(distributions)
+            t.user_attrs = copy.deepcopy(user_attrs or {})
+            t.system_attrs = copy.deepcopy(system_attrs or {})
+            st.waiting.append(t.number)
+            return t.number
+
+    def enqueue_trials(self, study_id, items, once_key=None) -> bool:
+        with self._lock:
+            st = self._study(study_id)
+            if once_key is not None:
+                if once_key in st.info.system_attrs:
+                    return False
+                st.info.system_attrs[once_key] = True
+            for params, system_attrs in items:
+                self.enqueue_trial(study_id, params, {}, None, system_attrs)
+            return True
+
+    def start_trial(self, study_id: int, waiting_only: bool = False) -> FrozenTrial | None:
+        with self._lock:
+            st = self._study(study_id)
+            if st.waiting:
+                t = st.trials[st.waiting.pop(0)]
+                t.state = TrialState.RUNNING
+            elif waiting_only:
+                return None
+            else:
+                t = self._new_trial(st, TrialState.RUNNING)
+            t.datetime_start = now()
+            return _copy_trial(t)
+
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        with self._lock:
+            st = self._study(study_id)
+            t = self._new_trial(st, trial.state)
+            t.values = list(trial.values) if trial.values is not None else None
+            t.params = dict(trial.params)
+            t.distributions = dict(trial.distributions)
+            t.intermediate_values = dict(trial.intermediate_values)
+            t.user_attrs = copy.deepcopy(trial.user_attrs)
+            t.system_attrs = copy.deepcopy(trial.system_attrs)
+            t.datetime_start = trial.datetime_start or now()
+            t.datetime_complete = trial.datetime_complete or (
+                now() if trial.state.is_finished() else None
+            )
+            if t.state == TrialState.WAITING:
+                st.waiting.append(t.number)
+            return _copy_trial(t)
+
+    def write_trial(
+        self,
+        trial_id: int,
+        *,
+        params: dict[str, Any] | None = None,
+        distributions: dict[str, BaseDistribution] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate: dict[int, float] | None = None,
+        state: TrialState | None = None,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        with self._lock:
+            try:
+                sid, number = self._trial_index[trial_id]
+            except KeyError:
+                raise KeyError(f"no trial with id {trial_id}") from None
+            t = self._studies[sid].trials[number]
+            if t.state != TrialState.RUNNING:
+                raise TrialStateError(
+                    f"trial {number} is {t.state.name}, not RUNNING; it cannot be changed"
+                )
+            if params is not None:
+                t.params = dict(params)
+            if distributions is not None:
+                t.distributions = dict(distributions)
+            if user_attrs is not None:
+                t.user_attrs = copy.deepcopy(user_attrs)
+            if system_attrs is not None:
+                t.system_attrs = copy.deepcopy(system_attrs)
+            if intermediate:
+                t.intermediate_values.update(intermediate)
+            if values is not None:
+                t.values = [float(v) for v in values]
+            if state is not None:
+                t.state = state
+                if state.is_finished():
+                    t.datetime_complete = now()
+
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        after_number: int = -1,
+        numbers: Iterable[int] = (),
+        states: Iterable[TrialState] | None = None,
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            st = self._study(study_id)
+            wanted = sorted({n for n in numbers if 0 <= n < len(st.trials) and n <= after_number})
+            out = [st.trials[n] for n in wanted] + st.trials[max(after_number + 1, 0) :]
+            if states is not None:
+                sset = set(states)
+                out = [t for t in out if t.state in sset]
+            return [_copy_trial(t) for t in out]
+
+    def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
+        with self._lock:
+            st = self._study(study_id)
+            if states is None:
+                return len(st.trials)
+            sset = set(states)
+            return sum(1 for t in st.trials if t.state in sset)

@@ -1,0 +1,610 @@
+"""Relational storage through SQLAlchemy: SQLite files and PostgreSQL, same code.
+
+Design notes
+------------
+* **Coarse transactions.**  Starting a trial, writing a trial step and finishing
+  a trial are one transaction each, of two to four statements.
+* **Dense, unique trial numbers across processes.**  A study row carries the
+  next trial number; creating a trial increments it with
+  ``UPDATE ... RETURNING``, which holds the row lock until commit, so numbers
+  are handed out in commit order without gaps or duplicates.  Enqueued
+  (WAITING) trials are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL; on SQLite every write transaction starts with
+  ``BEGIN IMMEDIATE`` which serialises writers.
+* **Incremental reads.**  :meth:`SQLStorage.get_trials` selects by
+  ``number > watermark`` (plus an explicit list of unfinished numbers) on the
+  ``(study_id, number)`` index, so a reader that keeps a study's history pays
+  for what changed, not for the size of the study.
+* **No pickle.**  Parameters, distributions, values and attributes are JSON
+  text; the first objective value is also kept as a float column for fast
+  best-value queries.
+* **Schema version.**  Recorded in ``hs_version_info``; opening a database of
+  another version raises :class:`~hypersearch.exceptions.SchemaVersionError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from hypersearch.exceptions import (
+    DuplicatedStudyError,
+    SchemaVersionError,
+    StudyNotFoundError,
+    TrialStateError,
+)
+from hypersearch.space.distributions import BaseDistribution
+from hypersearch.storage._common import (
+    dists_from_json,
+    dists_to_json,
+    dumps,
+    loads,
+    nan_to_none,
+    none_to_nan,
+)
+from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+SCHEMA_VERSION = 1
+
+_meta = sa.MetaData()
+
+_version = sa.Table(
+    "hs_version_info",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("library_version", sa.String(64), nullable=False),
+)
+
+_studies = sa.Table(
+    "hs_studies",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(512), nullable=False, unique=True),
+    sa.Column("directions", sa.Text, nullable=False),
+    sa.Column("next_number", sa.Integer, nullable=False, default=0),
+    sa.Column("datetime_start", sa.DateTime(timezone=True), nullable=True),
+)
+
+_study_attrs = sa.Table(
+    "hs_study_attrs",
+    _meta,
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("hs_studies.id"), primary_key=True),
+    sa.Column("kind", sa.SmallInteger, primary_key=True),  # 0 user, 1 system
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+_trials = sa.Table(
+    "hs_trials",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("hs_studies.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.SmallInteger, nullable=False),
+    sa.Column("value0", sa.Float, nullable=True),
+    sa.Column("values_json", sa.Text, nullable=True),
+    sa.Column("params_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("distributions_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("user_attrs_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("system_attrs_json", sa.Text, nullable=False, default="{}"),
+    sa.Column("datetime_start", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("datetime_complete", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("heartbeat", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
+    sa.Index("ix_hs_trials_study_state_number", "study_id", "state", "number"),
+)
+
+_intermediate = sa.Table(
+    "hs_trial_intermediate",
+    _meta,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("hs_trials.id"), primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.Float, nullable=True),  # NULL encodes NaN (SQLite cannot store NaN)
+)
+
+
+def normalize_url(url: str) -> str:
+    """Pick an installed PostgreSQL driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        try:
+            import psycopg  # noqa: F401
+
+            return "postgresql+psycopg://" + url[len("postgresql://") :]
+        except ImportError:
+            try:
+                import psycopg2  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "PostgreSQL storage needs a driver: pip install 'hypersearch[postgres]'"
+                ) from None
+    return url
+
+
+def _utc(d: _dt.datetime | None) -> _dt.datetime | None:
+    if d is not None and d.tzinfo is None:
+        return d.replace(tzinfo=_dt.timezone.utc)
+    return d
+
+
+class SQLStorage(BaseStorage):
+    """Storage in a relational database reached through SQLAlchemy.
+
+    Args:
+        url: A SQLAlchemy URL, e.g. ``sqlite:///study.db`` or
+            ``postgresql://user@host/db``.
+        engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine`.
+    """
+
+    def __init__(self, url: str, engine_kwargs: dict[str, Any] | None = None) -> None:
+        self.url = url
+        real_url = normalize_url(url)
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
+        self._sqlite = real_url.startswith("sqlite")
+        if self._sqlite:
+            kwargs["connect_args"] = {"timeout": 120, "check_same_thread": False}
+            if real_url in ("sqlite://", "sqlite:///:memory:"):
+                kwargs["poolclass"] = sa.pool.StaticPool
+        kwargs.update(engine_kwargs or {})
+        self.engine: Engine = sa.create_engine(real_url, **kwargs)
+        if self._sqlite:
+            self._install_sqlite_hooks(self.engine)
+        self._init_schema()
+
+    # -- connection handling -----------------------------------------------------
+    @staticmethod
+    def _install_sqlite_hooks(engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            if conn.get_execution_options().get("hs_write", True):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self._sqlite:
+                conn = conn.execution_options(hs_write=write)
+            with conn.begin():
+                yield conn
+
+    def _init_schema(self) -> None:
+        from hypersearch import __version__
+
+        with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 74_211_901})
+            insp = sa.inspect(conn)
+            if not insp.has_table("hs_version_info"):
+                existing = [t for t in _meta.sorted_tables if insp.has_table(t.name)]
+                if existing:
+                    raise SchemaVersionError(
+                        f"{self.url}: has hypersearch tables but no schema version; "
+                        "refusing to guess its layout"
+                    )
+                _meta.create_all(conn)
+                conn.execute(
+                    _version.insert().values(
+                        id=1, schema_version=SCHEMA_VERSION, library_version=__version__
+                    )
+                )
+                return
+            row = conn.execute(sa.select(_version.c.schema_version, _version.c.library_version)).first()
+            if row is None or row.schema_version != SCHEMA_VERSION:
+                found = None if row is None else row.schema_version
+                written_by = "" if row is None else f" (written by hypersearch {row.library_version})"
+                raise SchemaVersionError(
+                    f"{self.url}: database schema version {found}{written_by} is not the "
+                    f"version {SCHEMA_VERSION} this hypersearch {__version__} uses; open it with "
+                    "a matching hypersearch version"
+                )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- studies -------------------------------------------------------------------
+    def create_study(self, name: str, directions: Sequence[StudyDirection]) -> StudyInfo:
+        start = now()
+        try:
+            with self._tx() as conn:
+                r = conn.execute(
+                    _studies.insert()
+                    .values(
+                        name=name,
+                        directions=dumps([d.name for d in directions]),
+                        next_number=0,
+                        datetime_start=start,
+                    )
+                    .returning(_studies.c.id)
+                )
+                sid = int(r.scalar_one())
+        except sa.exc.IntegrityError:
+            raise DuplicatedStudyError(f"a study named {name!r} already exists") from None
+        return StudyInfo(sid, name, list(directions), {}, {}, start)
+
+    def get_study(self, name: str) -> StudyInfo:
+        with self._tx(write=False) as conn:
+            row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
+            user, system = self._attrs(conn, row.id)
+        return StudyInfo(
+            int(row.id),
+            row.name,
+            [StudyDirection[d] for d in loads(row.directions)],
+            user,
+            system,
+            _utc(row.datetime_start),
+        )
+
+    def delete_study(self, study_id: int) -> None:
+        with self._tx() as conn:
+            ids = sa.select(_trials.c.id).where(_trials.c.study_id == study_id).scalar_subquery()
+            conn.execute(_intermediate.delete().where(_intermediate.c.trial_id.in_(ids)))
+            conn.execute(_trials.delete().where(_trials.c.study_id == study_id))
+            conn.execute(_study_attrs.delete().where(_study_attrs.c.study_id == study_id))
+            r = conn.execute(_studies.delete().where(_studies.c.id == study_id))
+            if r.rowcount == 0:
+                raise StudyNotFoundError(f"no study with id {study_id}")
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._tx(write=False) as conn:
+            studies = conn.execute(sa.select(_studies).order_by(_studies.c.id)).all()
+            counts = conn.execute(
+                sa.select(_trials.c.study_id, _trials.c.state, sa.func.count())
+                .group_by(_trials.c.study_id, _trials.c.state)
+            ).all()
+            extremes = conn.execute(
+                sa.select(
+                    _trials.c.study_id, sa.func.min(_trials.c.value0), sa.func.max(_trials.c.value0)
+                )
+                .where(_trials.c.state == int(TrialState.COMPLETE))
+                .group_by(_trials.c.study_id)
+            ).all()
+        by_study: dict[int, dict[str, int]] = {}
+        for sid, state, c in counts:
+            by_study.setdefault(sid, {})[TrialState(state).name] = int(c)
+        ext = {sid: (lo, hi) for sid, lo, hi in extremes}
+        out = []
+        for row in studies:
+            dirs = [StudyDirection[d] for d in loads(row.directions)]
+            c = by_study.get(row.id, {})
+            best = None
+            if len(dirs) == 1 and row.id in ext:
+                lo, hi = ext[row.id]
+                v = lo if dirs[0] == StudyDirection.MINIMIZE else hi
+                best = None if v is None else [float(v)]
+            out.append(
+                StudySummary(
+                    name=row.name,
+                    directions=dirs,
+                    n_trials=sum(c.values()),
+                    state_counts=c,
+                    best_values=best,
+                    datetime_start=_utc(row.datetime_start),
+                    study_id=int(row.id),
+                )
+            )
+        return out
+
+    def _attrs(self, conn: Connection, study_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        rows = conn.execute(
+            sa.select(_study_attrs.c.kind, _study_attrs.c.key, _study_attrs.c.value).where(
+                _study_attrs.c.study_id == study_id
+            )
+        ).all()
+        user: dict[str, Any] = {}
+        system: dict[str, Any] = {}
+        for kind, key, value in rows:
+            (user if kind == 0 else system)[key] = loads(value)
+        return user, system
+
+    def set_study_attrs(self, study_id, *, user=None, system=None) -> None:
+        items = [(0, k, v) for k, v in (user or {}).items()]
+        items += [(1, k, v) for k, v in (system or {}).items()]
+        if not items:
+            return
+        with self._tx() as conn:
+            for kind, key, value in items:
+                conn.execute(
+                    _study_attrs.delete().where(
+                        _study_attrs.c.study_id == study_id,
+                        _study_attrs.c.kind == kind,
+                        _study_attrs.c.key == key,
+                    )
+                )
+            conn.execute(
+                _study_attrs.insert(),
+                [
+                    {"study_id": study_id, "kind": kind, "key": key, "value": dumps(value)}
+                    for kind, key, value in items
+                ],
+            )
+
+    def get_study_attrs(self, study_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        with self._tx(write=False) as conn:
+            return self._attrs(conn, study_id)
+
+    # -- trials --------------------------------------------------------------------
+    def _next_number(self, conn: Connection, study_id: int) -> int:
+        r = conn.execute(
+            _studies.update()
+            .where(_studies.c.id == study_id)
+            .values(next_number=_studies.c.next_number + 1)
+            .returning(_studies.c.next_number)
+        ).first()
+        if r is None:
+            raise StudyNotFoundError(f"no study with id {study_id}")
+        return int(r[0]) - 1
+
+    def _insert_trial(self, conn: Connection, study_id: int, **values: Any) -> tuple[int, int]:
+        number = self._next_number(conn, study_id)
+        r = conn.execute(
+            _trials.insert()
+            .values(study_id=study_id, number=number, **values)
+            .returning(_trials.c.id)
+        )
+        return int(r.scalar_one()), number
+
+    def enqueue_trial(self, study_id, params, distributions, user_attrs=None, system_attrs=None):
+        with self._tx() as conn:
+            _, number = self._insert_trial(
+                conn,
+                study_id,
+                state=int(TrialState.WAITING),
+                params_json=dumps(params),
+                distributions_json=dists_to_json(distributions),
+                user_attrs_json=dumps(user_attrs or {}),
+                system_attrs_json=dumps(system_attrs or {}),
+            )
+        return number
+
+    def enqueue_trials(self, study_id, items, once_key=None) -> bool:
+        try:
+            with self._tx() as conn:
+                if once_key is not None:
+                    conn.execute(
+                        _study_attrs.insert().values(
+                            study_id=study_id, kind=1, key=once_key, value="true"
+                        )
+                    )
+                if items:
+                    first = self._next_number(conn, study_id)
+                    # reserve the whole block of numbers in one statement
+                    conn.execute(
+                        _studies.update()
+                        .where(_studies.c.id == study_id)
+                        .values(next_number=first + len(items))
+                    )
+                    conn.execute(
+                        _trials.insert(),
+                        [
+                            {
+                                "study_id": study_id,
+                                "number": first + i,
+                                "state": int(TrialState.WAITING),
+                                "params_json": dumps(params),
+                                "distributions_json": "{}",
+                                "user_attrs_json": "{}",
+                                "system_attrs_json": dumps(sys_attrs or {}),
+                            }
+                            for i, (params, sys_attrs) in enumerate(items)
+                        ],
+                    )
+        except sa.exc.IntegrityError:
+            if once_key is None:
+                raise
+            return False
+        return True
+
+    def start_trial(self, study_id: int, waiting_only: bool = False) -> FrozenTrial | None:
+        t0 = now()
+        with self._tx() as conn:
+            row = conn.execute(
+                sa.select(_trials)
+                .where(_trials.c.study_id == study_id, _trials.c.state == int(TrialState.WAITING))
+                .order_by(_trials.c.number)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is not None:
+                conn.execute(
+                    _trials.update()
+                    .where(_trials.c.id == row.id)
+                    .values(state=int(TrialState.RUNNING), datetime_start=t0, heartbeat=t0)
+                )
+                t = self._row_to_trial(row, {})
+                t.state = TrialState.RUNNING
+                t.datetime_start = t0
+                return t
+            if waiting_only:
+                return None
+            trial_id, number = self._insert_trial(
+                conn,
+                study_id,
+                state=int(TrialState.RUNNING),
+                params_json="{}",
+                distributions_json="{}",
+                user_attrs_json="{}",
+                system_attrs_json="{}",
+                datetime_start=t0,
+                heartbeat=t0,
+            )
+        return FrozenTrial(number=number, state=TrialState.RUNNING, datetime_start=t0, trial_id=trial_id)
+
+    def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        start = trial.datetime_start or now()
+        complete = trial.datetime_complete or (now() if trial.state.is_finished() else None)
+        with self._tx() as conn:
+            trial_id, number = self._insert_trial(
+                conn,
+                study_id,
+                state=int(trial.state),
+                value0=nan_to_none(trial.values[0]) if trial.values else None,
+                values_json=dumps(trial.values) if trial.values is not None else None,
+                params_json=dumps(trial.params),
+                distributions_json=dists_to_json(trial.distributions),
+                user_attrs_json=dumps(trial.user_attrs),
+                system_attrs_json=dumps(trial.system_attrs),
+                datetime_start=start,
+                datetime_complete=complete,
+            )
+            if trial.intermediate_values:
+                conn.execute(
+                    _intermediate.insert(),
+                    [
+                        {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
+                        for s, v in trial.intermediate_values.items()
+                    ],
+                )
+        return FrozenTrial(
+            number=number,
+            state=trial.state,
+            values=list(trial.values) if trial.values is not None else None,
+            params=dict(trial.params),
+            distributions=dict(trial.distributions),
+            intermediate_values=dict(trial.intermediate_values),
+            user_attrs=dict(trial.user_attrs),
+            system_attrs=dict(trial.system_attrs),
+            datetime_start=start,
+            datetime_complete=complete,
+            trial_id=trial_id,
+        )
+
+    def write_trial(
+        self,
+        trial_id: int,
+        *,
+        params: dict[str, Any] | None = None,
+        distributions: dict[str, BaseDistribution] | None = None,
+        user_attrs: dict[str, Any] | None = None,
+        system_attrs: dict[str, Any] | None = None,
+        intermediate: dict[int, float] | None = None,
+        state: TrialState | None = None,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        upd: dict[str, Any] = {}
+        if params is not None:
+            upd["params_json"] = dumps(params)
+        if distributions is not None:
+            upd["distributions_json"] = dists_to_json(distributions)
+        if user_attrs is not None:
+            upd["user_attrs_json"] = dumps(user_attrs)
+        if system_attrs is not None:
+            upd["system_attrs_json"] = dumps(system_attrs)
+        if values is not None:
+            vals = [float(v) for v in values]
+            upd["values_json"] = dumps(vals)
+            upd["value0"] = nan_to_none(vals[0]) if vals else None
+        t = now()
+        upd["heartbeat"] = t
+        if state is not None:
+            upd["state"] = int(state)
+            if state.is_finished():
+                upd["datetime_complete"] = t
+        with self._tx() as conn:
+            r = conn.execute(
+                _trials.update()
+                .where(_trials.c.id == trial_id, _trials.c.state == int(TrialState.RUNNING))
+                .values(**upd)
+            )
+            if r.rowcount != 1:
+                row = conn.execute(
+                    sa.select(_trials.c.number, _trials.c.state).where(_trials.c.id == trial_id)
+                ).first()
+                if row is None:
+                    raise KeyError(f"no trial with id {trial_id}")
+                raise TrialStateError(
+                    f"trial {row.number} is {TrialState(row.state).name}, not RUNNING; "
+                    "it cannot be changed"
+                )
+            if intermediate:
+                conn.execute(
+                    _intermediate.insert(),
+                    [
+                        {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
+                        for s, v in intermediate.items()
+                    ],
+                )
+
+    def _where(self, study_id: int, after_number: int, numbers: Iterable[int], states):
+        cond = _trials.c.number > after_number
+        nums = sorted({int(n) for n in numbers if n <= after_number})
+        if nums:
+            cond = sa.or_(cond, _trials.c.number.in_(nums))
+        where = [_trials.c.study_id == study_id, cond]
+        if states is not None:
+            where.append(_trials.c.state.in_([int(s) for s in states]))
+        return where
+
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        after_number: int = -1,
+        numbers: Iterable[int] = (),
+        states: Iterable[TrialState] | None = None,
+    ) -> list[FrozenTrial]:
+        numbers = list(numbers)
+        states = list(states) if states is not None else None
+        where = self._where(study_id, after_number, numbers, states)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(sa.select(_trials).where(*where).order_by(_trials.c.number)).all()
+            if not rows:
+                return []
+            inter = conn.execute(
+                sa.select(_intermediate.c.trial_id, _intermediate.c.step, _intermediate.c.value)
+                .join(_trials, _trials.c.id == _intermediate.c.trial_id)
+                .where(*where)
+                .order_by(_intermediate.c.trial_id, _intermediate.c.step)
+            ).all()
+        ivs: dict[int, dict[int, float]] = {}
+        for tid, step, value in inter:
+            ivs.setdefault(tid, {})[int(step)] = none_to_nan(value)
+        return [self._row_to_trial(r, ivs.get(r.id, {})) for r in rows]
+
+    def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(_trials).where(_trials.c.study_id == study_id)
+        if states is not None:
+            q = q.where(_trials.c.state.in_([int(s) for s in states]))
+        with self._tx(write=False) as conn:
+            return int(conn.execute(q).scalar_one())
+
+    @staticmethod
+    def _row_to_trial(row: Any, intermediate: dict[int, float]) -> FrozenTrial:
+        values = loads(row.values_json)
+        return FrozenTrial(
+            number=int(row.number),
+            state=TrialState(int(row.state)),
+            values=[float(v) for v in values] if values is not None else None,
+            params=loads(row.params_json, {}),
+            distributions=dists_from_json(row.distributions_json),
+            intermediate_values=intermediate,
+            user_attrs=loads(row.user_attrs_json, {}),
+            system_attrs=loads(row.system_attrs_json, {}),
+            datetime_start=_utc(row.datetime_start),
+            datetime_complete=_utc(row.datetime_complete),
+            trial_id=int(row.id),
+        )
+

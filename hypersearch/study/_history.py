@@ -1,0 +1,167 @@
+"""Incremental view of a study's trials, shared by the study and its sampler.
+
+Samplers need the history of a study on every suggestion.  Re-reading and
+re-copying every stored trial each time makes the cost per trial grow
+linearly with the study (the well-known slowdown of large Optuna studies on a
+database).  :class:`TrialHistory` instead keeps the trials in memory and asks
+the storage only for what it has not seen: trials numbered after the largest
+number it knows, plus the few trials it knows to be unfinished.  Finished
+trials never change, so they are fetched once.
+
+Listeners (the sampler's ``on_trial_finished``) are called once for every trial
+seen finishing, whichever worker ran it, so that samplers can maintain
+statistics incrementally too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.storage.base import BaseStorage
+
+
+def dominates(a: list[float], b: list[float], signs: list[float]) -> bool:
+    """Whether ``a`` Pareto-dominates ``b`` (all objectives in minimisation form)."""
+    better = False
+    for x, y, s in zip(a, b, signs):
+        x, y = s * x, s * y
+        if x > y:
+            return False
+        if x < y:
+            better = True
+    return better
+
+
+class TrialHistory:
+    """The trials of one study as seen by this process, kept up to date incrementally.
+
+    Attributes:
+        trials: All known trials, indexed by number.
+        completed: COMPLETE trials in the order this view saw them finish.
+        version: Increases whenever the view changes (cheap cache key for samplers).
+    """
+
+    def __init__(self, storage: BaseStorage, study_id: int, directions: list[StudyDirection]) -> None:
+        self._storage = storage
+        self._study_id = study_id
+        self.directions = list(directions)
+        self._signs = [d.sign() for d in directions]
+        self._lock = threading.RLock()
+        self.trials: list[FrozenTrial | None] = []
+        self.completed: list[FrozenTrial] = []
+        self._unfinished: set[int] = set()
+        self._finished_count = 0
+        self._best: FrozenTrial | None = None
+        self._front: list[FrozenTrial] = []
+        self._listeners: list[Callable[[FrozenTrial], None]] = []
+        self.version = 0
+
+    # -- updates -------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[FrozenTrial], None]) -> None:
+        """Call ``fn(trial)`` for every trial seen finishing from now on (and, at
+        once, for every trial already finished)."""
+        with self._lock:
+            self._listeners.append(fn)
+            for t in self.trials:
+                if t is not None and t.state.is_finished():
+                    fn(t)
+
+    def refresh(self) -> list[FrozenTrial]:
+        """Fetch what changed in the storage; return the trials newly seen finished."""
+        with self._lock:
+            after = len(self.trials) - 1
+            fresh = self._storage.get_trials(
+                self._study_id, after_number=after, numbers=sorted(self._unfinished)
+            )
+            return self._ingest(fresh)
+
+    def ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        """Record trials this process already knows the state of (e.g. one it just
+        finished) without a storage round trip."""
+        with self._lock:
+            return self._ingest(trials)
+
+    def _ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        newly_finished: list[FrozenTrial] = []
+        changed = False
+        for t in trials:
+            changed = True
+            n = t.number
+            while len(self.trials) <= n:
+                self.trials.append(None)
+                self._unfinished.add(len(self.trials) - 1)
+            old = self.trials[n]
+            if old is not None and old.state.is_finished():
+                continue  # finished trials never change
+            self.trials[n] = t
+            if t.state.is_finished():
+                self._unfinished.discard(n)
+                self._finished_count += 1
+                newly_finished.append(t)
+                if t.state == TrialState.COMPLETE:
+                    self._add_complete(t)
+            else:
+                self._unfinished.add(n)
+        if changed:
+            self.version += 1
+        for t in newly_finished:
+            for fn in self._listeners:
+                fn(t)
+        return newly_finished
+
+    def _add_complete(self, t: FrozenTrial) -> None:
+        self.completed.append(t)
+        if t.values is None:
+            return
+        if len(self.directions) == 1:
+            if self._best is None or self._signs[0] * t.values[0] < self._signs[0] * self._best.values[0]:  # type: ignore[index]
+                self._best = t
+            return
+        signs = self._signs
+        for f in self._front:
+            if dominates(f.values, t.values, signs) or f.values == t.values:  # type: ignore[arg-type]
+                return
+        self._front = [f for f in self._front if not dominates(t.values, f.values, signs)]  # type: ignore[arg-type]
+        self._front.append(t)
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        """Best COMPLETE trial of a single-objective study (``None`` if none)."""
+        return self._best
+
+    @property
+    def pareto_front(self) -> list[FrozenTrial]:
+        """Non-dominated COMPLETE trials of a multi-objective study, by number."""
+        with self._lock:
+            if len(self.directions) == 1:
+                return [self._best] if self._best is not None else []
+            return sorted(self._front, key=lambda t: t.number)
+
+    @property
+    def n_finished(self) -> int:
+        return self._finished_count
+
+    def running(self) -> list[FrozenTrial]:
+        """Trials known to be RUNNING (as of the last refresh)."""
+        with self._lock:
+            return [
+                t
+                for n in sorted(self._unfinished)
+                if (t := self.trials[n]) is not None and t.state == TrialState.RUNNING
+            ]
+
+    def all_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        with self._lock:
+            ts = [t for t in self.trials if t is not None]
+        if states is not None:
+            sset = set(states)
+            ts = [t for t in ts if t.state in sset]
+        return ts

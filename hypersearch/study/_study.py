@@ -1,0 +1,528 @@
+"""Studies: an optimization task with its storage, sampler and scheduler."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import logging
+import math
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.exceptions import DuplicatedStudyError, SearchSpaceExhausted
+from hypersearch.samplers.base import BaseSampler
+from hypersearch.schedulers.base import BaseScheduler
+from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
+from hypersearch.storage import BaseStorage, StudySummary, get_storage
+from hypersearch.storage._common import check_json_value
+from hypersearch.study._direction import StudyDirection
+from hypersearch.study._history import TrialHistory
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+from hypersearch.trial._trial import Trial
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+_log = logging.getLogger("hypersearch")
+
+ObjectiveFn = Callable[[Trial], Any]
+
+
+class Study:
+    """An optimization task: a named set of trials in a storage, searched by a
+    sampler and (optionally) early-stopped by a scheduler.
+
+    Create one with :func:`create_study` or :func:`load_study`.
+    """
+
+    def __init__(
+        self,
+        storage: BaseStorage,
+        info,
+        sampler: BaseSampler | None = None,
+        scheduler: BaseScheduler | None = None,
+        seed: int | None = None,
+    ) -> None:
+        from hypersearch.samplers.random import RandomSampler
+
+        self._storage = storage
+        self._study_id = info.study_id
+        self.study_name: str = info.name
+        self.directions: list[StudyDirection] = list(info.directions)
+        self._user_attrs: dict[str, Any] = dict(info.user_attrs)
+        self._system_attrs: dict[str, Any] = dict(info.system_attrs)
+        if sampler is not None and not isinstance(sampler, BaseSampler):
+            raise TypeError(f"sampler must be a BaseSampler, got {type(sampler).__name__}")
+        if scheduler is not None and not isinstance(scheduler, BaseScheduler):
+            raise TypeError(f"scheduler must be a BaseScheduler, got {type(scheduler).__name__}")
+        self.sampler: BaseSampler = sampler if sampler is not None else RandomSampler(seed=seed)
+        self.scheduler: BaseScheduler | None = scheduler
+        self.history = TrialHistory(storage, self._study_id, self.directions)
+        self._stop_requested = False
+        self.history.refresh()
+        self.sampler.attach(self)
+        self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t))
+        if self.scheduler is not None:
+            self.scheduler.attach(self)
+
+    # -- basic properties ------------------------------------------------------------
+    @property
+    def direction(self) -> StudyDirection:
+        """The direction of a single-objective study."""
+        if len(self.directions) != 1:
+            raise ValueError("this study has several objectives; use .directions")
+        return self.directions[0]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return copy.deepcopy(self._user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return copy.deepcopy(self._system_attrs)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store JSON-compatible metadata on the study."""
+        check_json_value(f"study user attribute {key!r}", value)
+        self._storage.set_study_attrs(self._study_id, user={key: value})
+        self._user_attrs[key] = value
+
+    def _set_system_attr(self, key: str, value: Any) -> None:
+        check_json_value(f"study system attribute {key!r}", value)
+        self._storage.set_study_attrs(self._study_id, system={key: value})
+        self._system_attrs[key] = value
+
+    # -- reading trials ----------------------------------------------------------------
+    def get_trials(
+        self, states: Iterable[TrialState | str] | None = None, deepcopy: bool = True
+    ) -> list[FrozenTrial]:
+        """All trials (optionally only those in ``states``), ordered by number."""
+        self.history.refresh()
+        sset = None if states is None else [TrialState.parse(s) for s in states]
+        ts = self.history.all_trials(sset)
+        return copy.deepcopy(ts) if deepcopy else ts
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """All trials, ordered by number (copies: changing them changes nothing)."""
+        return self.get_trials()
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The best COMPLETE trial of a single-objective study."""
+        if self.is_multi_objective:
+            raise ValueError(
+                "best_trial is ambiguous with several objectives; use best_trials (the Pareto front)"
+            )
+        self.history.refresh()
+        best = self.history.best_trial
+        if best is None:
+            raise ValueError(f"study {self.study_name!r} has no completed trial yet")
+        return copy.deepcopy(best)
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return self.best_trial.params
+
+    @property
+    def best_value(self) -> float:
+        v = self.best_trial.value
+        assert v is not None
+        return v
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front: COMPLETE trials no other trial dominates."""
+        self.history.refresh()
+        return copy.deepcopy(self.history.pareto_front)
+
+    def trials_dataframe(self, states: Iterable[TrialState | str] | None = None) -> pd.DataFrame:
+        """One row per trial: number, state, values, ``params_*``, ``user_attrs_*``,
+        times.  Needs pandas (``pip install 'hypersearch[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "trials_dataframe needs pandas: pip install 'hypersearch[pandas]'"
+            ) from None
+        return pd.DataFrame(trials_to_records(self.get_trials(states, deepcopy=False), self.directions))
+
+    # -- ask / tell ------------------------------------------------------------------------
+    def ask(self, fixed_distributions: Mapping[str, BaseDistribution] | None = None) -> Trial:
+        """Start a new trial (or claim an enqueued one) and return it.
+
+        ``fixed_distributions`` are suggested at once, so a caller driving its own
+        loop can read ``trial.params`` immediately.
+        """
+        self.history.refresh()
+        frozen = self._storage.start_trial(
+            self._study_id, waiting_only=getattr(self.sampler, "waiting_only", False)
+        )
+        if frozen is None:
+            raise SearchSpaceExhausted(f"{type(self.sampler).__name__} has no configuration left")
+        self.history.ingest([frozen])
+        trial = Trial(self, frozen)
+        try:
+            trial._start_sampling()
+            for name, dist in (fixed_distributions or {}).items():
+                trial.suggest(name, dist)
+        except BaseException as e:
+            self._record_failure(trial, e)
+            raise
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | int,
+        values: float | Sequence[float] | None = None,
+        state: TrialState | str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its objective value(s) or another final state.
+
+        Invalid values (NaN, inf, wrong type or count) turn the trial into a FAIL
+        trial with the reason recorded and a warning; telling a trial that has
+        already finished raises :class:`~hypersearch.exceptions.TrialStateError`.
+        """
+        t = self._resolve(trial)
+        st = TrialState.COMPLETE if state is None else TrialState.parse(state)
+        if not st.is_finished():
+            raise ValueError(f"tell needs a final state (COMPLETE, PRUNED or FAIL), got {st.name}")
+        vals: list[float] | None = None
+        if st == TrialState.COMPLETE:
+            vals, reason = self._check_values(values)
+            if vals is None:
+                st = TrialState.FAIL
+                t._system_attrs["fail_reason"] = reason
+                warnings.warn(f"trial {t.number} failed: {reason}", stacklevel=2)
+                _log.warning("trial %d failed: %s", t.number, reason)
+        elif st == TrialState.PRUNED:
+            if not self.is_multi_objective and t._intermediate:
+                last = t._intermediate[max(t._intermediate)]
+                vals = [last] if math.isfinite(last) else None
+        return self._finish(t, st, vals)
+
+    def _resolve(self, trial: Trial | int) -> Trial:
+        if isinstance(trial, Trial):
+            if trial.study._study_id != self._study_id or trial.study._storage is not self._storage:
+                raise ValueError(f"trial {trial.number} belongs to another study")
+            return trial
+        if isinstance(trial, bool) or not isinstance(trial, int):
+            raise TypeError(f"tell takes a Trial or a trial number, got {type(trial).__name__}")
+        try:
+            frozen = self._storage.get_trial(self._study_id, trial)
+        except KeyError:
+            raise ValueError(f"study {self.study_name!r} has no trial number {trial}") from None
+        if frozen.state != TrialState.RUNNING:
+            from hypersearch.exceptions import TrialStateError
+
+            raise TrialStateError(
+                f"trial {trial} is {frozen.state.name}; only a RUNNING trial can be told"
+            )
+        return Trial(self, frozen)
+
+    def _check_values(self, values: Any) -> tuple[list[float] | None, str]:
+        n = len(self.directions)
+        if values is None:
+            return None, "the objective returned None; return a number (or one per objective)"
+        if isinstance(values, (str, bytes)):
+            return None, f"the objective returned a {type(values).__name__} ({values!r}), not a number"
+        if isinstance(values, (list, tuple)):
+            seq = list(values)
+        elif getattr(values, "ndim", 0) > 0:  # numpy / torch arrays
+            seq = [v for v in values.reshape(-1)]
+        else:
+            seq = [values]
+        if len(seq) != n:
+            return None, (
+                f"the objective returned {len(seq)} value(s) but the study has {n} objective(s)"
+            )
+        out = []
+        for i, v in enumerate(seq):
+            if isinstance(v, bool):
+                return None, f"value {i} is a bool ({v!r}), not a number"
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                return None, f"value {i} has type {type(v).__name__} ({v!r}), not a number"
+            if math.isnan(f):
+                return None, f"value {i} is NaN"
+            if math.isinf(f):
+                return None, f"value {i} is infinite ({f})"
+            out.append(f)
+        return out, ""
+
+    def _finish(self, t: Trial, state: TrialState, values: list[float] | None) -> FrozenTrial:
+        t._finish(state, values)
+        frozen = t._snapshot(state, values)
+        frozen.datetime_complete = _dt.datetime.now(_dt.timezone.utc)
+        self.history.ingest([frozen])
+        self.sampler.after_trial(self, frozen)
+        return copy.deepcopy(frozen)
+
+    def _record_failure(self, t: Trial, exc: BaseException) -> FrozenTrial | None:
+        if t._finished:
+            return None
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted (KeyboardInterrupt)"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        t._system_attrs["fail_reason"] = reason
+        return self._finish(t, TrialState.FAIL, None)
+
+    # -- adding trials from elsewhere ---------------------------------------------------
+    def enqueue_trial(
+        self,
+        params: Mapping[str, Any],
+        user_attrs: Mapping[str, Any] | None = None,
+        skip_if_exists: bool = False,
+    ) -> int | None:
+        """Queue a configuration to be evaluated before the sampler's own proposals
+        (warm start).  Parameters the objective suggests but ``params`` lacks are
+        sampled as usual.  Returns the trial number (``None`` when skipped)."""
+        params = _check_params(params)
+        if skip_if_exists:
+            self.history.refresh()
+            for t in self.history.all_trials():
+                if t.params == params:
+                    return None
+        for k, v in (user_attrs or {}).items():
+            check_json_value(f"user attribute {k!r}", v)
+        return self._storage.enqueue_trial(self._study_id, params, {}, dict(user_attrs or {}), None)
+
+    def add_trial(
+        self,
+        params: Mapping[str, Any] | FrozenTrial,
+        values: float | Sequence[float] | None = None,
+        *,
+        distributions: Mapping[str, BaseDistribution] | None = None,
+        state: TrialState | str = TrialState.COMPLETE,
+        intermediate_values: Mapping[int, float] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Record a trial evaluated outside this study (e.g. earlier experiments).
+
+        ``distributions`` default to a one-choice categorical per parameter,
+        which model-based samplers treat as known points.
+        """
+        if isinstance(params, FrozenTrial):
+            ft = params
+            st = ft.state
+            params, values = ft.params, ft.values
+            distributions = distributions or ft.distributions
+            intermediate_values = intermediate_values or ft.intermediate_values
+            user_attrs = user_attrs or ft.user_attrs
+        else:
+            st = TrialState.parse(state)
+        if st in (TrialState.RUNNING, TrialState.WAITING):
+            raise ValueError("add_trial records finished trials; use enqueue_trial to queue one")
+        params = _check_params(params)
+        dists = dict(distributions or {})
+        for name, v in params.items():
+            d = dists.get(name)
+            if d is None:
+                dists[name] = CategoricalDistribution([v], name=name)
+            elif not d.contains(v):
+                raise ValueError(f"parameter {name!r}: value {v!r} is not in {d!r}")
+            else:
+                params[name] = d.validate_value(v)
+        vals = None
+        if st == TrialState.COMPLETE:
+            vals, reason = self._check_values(values)
+            if vals is None:
+                raise ValueError(f"add_trial: {reason}")
+        elif values is not None:
+            vals = [float(v) for v in (values if isinstance(values, Sequence) else [values])]
+        for k, v in (user_attrs or {}).items():
+            check_json_value(f"user attribute {k!r}", v)
+        frozen = FrozenTrial(
+            number=-1,
+            state=st,
+            values=vals,
+            params=params,
+            distributions=dists,
+            intermediate_values={int(k): float(v) for k, v in (intermediate_values or {}).items()},
+            user_attrs=dict(user_attrs or {}),
+        )
+        stored = self._storage.add_trial(self._study_id, frozen)
+        self.history.refresh()
+        return stored
+
+    # -- the optimization loop --------------------------------------------------------------
+    def optimize(
+        self,
+        objective: ObjectiveFn,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Iterable[type[Exception]] | type[Exception] = (),
+        callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = (),
+        show_progress_bar: bool | None = None,
+    ) -> None:
+        """Run trials until ``n_trials`` trials ran, ``timeout`` seconds passed,
+        :meth:`stop` was called, or a finite sampler ran out of configurations.
+
+        Args:
+            objective: ``objective(trial) -> value`` (a number, or one per objective).
+            n_trials: Number of trials to run in this call (``None``: no limit).
+            timeout: Seconds after which no new trial starts.
+            n_jobs: Trials run concurrently in threads of this process (``-1``: one
+                per CPU).
+            catch: Exception types that fail the trial but let the study go on;
+                any other exception fails the trial and is re-raised.
+            callbacks: ``fn(study, frozen_trial)`` called after each trial.
+            show_progress_bar: ``None`` shows a bar only on an interactive terminal.
+        """
+        from hypersearch.study._optimize import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=callbacks,
+            show_progress_bar=show_progress_bar,
+        )
+
+    def stop(self) -> None:
+        """Ask a running :meth:`optimize` to start no new trial (running ones finish)."""
+        self._stop_requested = True
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.study_name!r}, directions={[d.name for d in self.directions]})"
+
+
+def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    out = {}
+    for k, v in params.items():
+        if not isinstance(k, str) or not k:
+            raise ValueError(f"parameter names must be non-empty strings, got {k!r}")
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError(f"parameter {k!r} is NaN")
+        check_json_value(f"parameter {k!r}", v)
+        out[k] = v
+    return out
+
+
+def trials_to_records(trials: Iterable[FrozenTrial], directions: list[StudyDirection]) -> list[dict]:
+    """Flat dict per trial (used by the dataframe and the CLI's exports)."""
+    rows = []
+    multi = len(directions) > 1
+    for t in trials:
+        r: dict[str, Any] = {"number": t.number, "state": t.state.name}
+        if multi:
+            for i in range(len(directions)):
+                r[f"values_{i}"] = t.values[i] if t.values else None
+        else:
+            r["value"] = t.values[0] if t.values else None
+        r["datetime_start"] = t.datetime_start
+        r["datetime_complete"] = t.datetime_complete
+        r["duration_s"] = t.duration.total_seconds() if t.duration is not None else None
+        for k, v in t.params.items():
+            r[f"params_{k}"] = v
+        for k, v in t.user_attrs.items():
+            r[f"user_attrs_{k}"] = v
+        if t.fail_reason:
+            r["fail_reason"] = t.fail_reason
+        rows.append(r)
+    return rows
+
+
+# -- module-level functions -------------------------------------------------------------------
+
+
+def _directions(direction, directions) -> list[StudyDirection]:
+    if direction is not None and directions is not None:
+        raise ValueError("give either direction or directions, not both")
+    if directions is None:
+        return [StudyDirection.parse(direction or "minimize")]
+    if isinstance(directions, (str, StudyDirection)) or not isinstance(directions, Sequence):
+        raise ValueError("directions must be a list such as ['minimize', 'maximize']")
+    if len(directions) == 0:
+        raise ValueError("directions is empty")
+    return [StudyDirection.parse(d) for d in directions]
+
+
+def create_study(
+    study_name: str | None = None,
+    storage: BaseStorage | str | None = None,
+    direction: StudyDirection | str | None = None,
+    *,
+    directions: Sequence[StudyDirection | str] | None = None,
+    sampler: BaseSampler | None = None,
+    scheduler: BaseScheduler | None = None,
+    load_if_exists: bool = False,
+    seed: int | None = None,
+) -> Study:
+    """Create a new study.
+
+    Args:
+        study_name: Unique name in the storage (generated when ``None``).
+        storage: ``None`` (in memory), a URL such as ``"sqlite:///hs.db"`` or
+            ``"postgresql://user@host/db"``, or a storage object.
+        direction: ``"minimize"`` (default) or ``"maximize"``.
+        directions: One direction per objective, for multi-objective studies.
+        sampler: Search strategy (default: :class:`~hypersearch.samplers.RandomSampler`).
+        scheduler: Early-stopping scheduler used by ``trial.should_prune()``.
+        load_if_exists: Return the existing study of that name instead of failing.
+        seed: Seed of the default sampler, for reproducible studies.
+    """
+    dirs = _directions(direction, directions)
+    st = get_storage(storage)
+    name = study_name if study_name is not None else _generate_name()
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
+    try:
+        info = st.create_study(name, dirs)
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise DuplicatedStudyError(
+                f"a study named {name!r} already exists; pass load_if_exists=True to continue it"
+            ) from None
+        info = st.get_study(name)
+        if info.directions != dirs:
+            raise ValueError(
+                f"study {name!r} exists with directions {[d.name.lower() for d in info.directions]},"
+                f" not {[d.name.lower() for d in dirs]}"
+            ) from None
+    return Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+
+
+def load_study(
+    study_name: str,
+    storage: BaseStorage | str,
+    *,
+    sampler: BaseSampler | None = None,
+    scheduler: BaseScheduler | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Open an existing study (``StudyNotFoundError`` if there is none)."""
+    st = get_storage(storage)
+    info = st.get_study(study_name)
+    return Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+
+
+def delete_study(study_name: str, storage: BaseStorage | str) -> None:
+    """Delete a study and all its trials."""
+    st = get_storage(storage)
+    st.delete_study(st.get_study(study_name).study_id)
+
+
+def list_studies(storage: BaseStorage | str) -> list[StudySummary]:
+    """Summaries (name, directions, trial counts, best value) of all studies."""
+    return get_storage(storage).list_studies()
+
+
+def _generate_name() -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"study-{stamp}-{uuid.uuid4().hex[:6]}"

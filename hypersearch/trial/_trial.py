@@ -1,0 +1,276 @@
+"""Define-by-run trial: what an objective function receives."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hypersearch.exceptions import TrialStateError
+from hypersearch.space.distributions import (
+    BaseDistribution,
+    CategoricalChoice,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from hypersearch.storage._common import check_json_value
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+
+_log = logging.getLogger("hypersearch")
+
+
+class Trial:
+    """One evaluation of the objective.
+
+    Parameters are suggested on the fly (*define-by-run*): the objective calls
+    :meth:`suggest_float`, :meth:`suggest_int` or :meth:`suggest_categorical`
+    where it needs a value, so the search space can depend on earlier choices
+    (conditional parameters) or change from trial to trial (dynamic
+    parameters).  Suggesting the same name twice returns the same value.
+
+    Results of a trial are buffered and written to the storage in one step on
+    :meth:`report` and when the trial finishes, which keeps round trips to a
+    database at one per training step.
+    """
+
+    def __init__(self, study: Study, frozen: FrozenTrial) -> None:
+        self.study = study
+        self._trial_id = frozen.trial_id
+        self.number = frozen.number
+        self._params: dict[str, Any] = dict(frozen.params)
+        self._distributions: dict[str, BaseDistribution] = dict(frozen.distributions)
+        # Parameters fixed before the trial started (enqueued); never resampled.
+        self._fixed = set(frozen.params)
+        self._user_attrs: dict[str, Any] = dict(frozen.user_attrs)
+        self._system_attrs: dict[str, Any] = dict(frozen.system_attrs)
+        self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
+        self._pending_intermediate: dict[int, float] = {}
+        self._dirty = False
+        self.datetime_start = frozen.datetime_start
+        self._finished = False
+        self._attempt = 0
+        self._relative: dict[str, Any] = {}
+        self._relative_space: dict[str, BaseDistribution] = {}
+
+    # -- sampling --------------------------------------------------------------------
+    def _start_sampling(self) -> None:
+        sampler = self.study.sampler
+        sampler.before_trial(self.study, self)
+        self._relative_space = sampler.infer_relative_search_space(self.study, self)
+        self._relative = (
+            sampler.sample_relative(self.study, self, self._relative_space)
+            if self._relative_space
+            else {}
+        )
+
+    def _resample(self) -> None:
+        """Discard the non-fixed parameters and draw a new joint proposal (used when
+        a constraint rejects the configuration)."""
+        self.study.sampler.on_reject(self.study, self)
+        for name in list(self._params):
+            if name not in self._fixed:
+                del self._params[name]
+                self._distributions.pop(name, None)
+        self._attempt += 1
+        self._start_sampling()
+
+    @property
+    def attempt(self) -> int:
+        """How many configurations were rejected by constraints before this one."""
+        return self._attempt
+
+    def _check_active(self) -> None:
+        if self._finished:
+            raise TrialStateError(
+                f"trial {self.number} has already finished; its parameters and results can "
+                "no longer change"
+            )
+
+    def suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        """Suggest a value for ``name`` from ``distribution`` (the generic form)."""
+        self._check_active()
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"parameter name must be a non-empty string, got {name!r}")
+        if name in self._params:
+            value = self._params[name]
+            if not distribution.contains(value):
+                origin = "was enqueued with" if name in self._fixed else "was already suggested as"
+                raise ValueError(
+                    f"parameter {name!r} {origin} {value!r}, which is not in {distribution!r}"
+                )
+            value = distribution.validate_value(value)
+            if name not in self._distributions or name in self._fixed:
+                self._distributions[name] = distribution
+                self._params[name] = value
+                self._dirty = True
+            return value
+        if distribution.single():
+            value = distribution.from_unit(0.5)
+        elif name in self._relative and distribution.contains(self._relative[name]):
+            value = self._relative[name]
+        else:
+            value = self.study.sampler.sample_independent(self.study, self, name, distribution)
+        if not distribution.contains(value):  # a sampler bug must not reach the objective
+            raise RuntimeError(
+                f"{type(self.study.sampler).__name__} proposed {value!r} for parameter "
+                f"{name!r}, outside {distribution!r}"
+            )
+        value = distribution.validate_value(value)
+        self._params[name] = value
+        self._distributions[name] = distribution
+        self._dirty = True
+        return value
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """Suggest a float in ``[low, high]``, optionally on a ``step`` grid or log scale."""
+        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        """Suggest an integer in ``[low, high]`` (inclusive)."""
+        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
+        """Suggest one of ``choices`` (str, int, float, bool or None)."""
+        return self.suggest(name, CategoricalDistribution(choices, name=name))
+
+    # -- reporting ------------------------------------------------------------------
+    def report(self, value: float, step: int) -> None:
+        """Report an intermediate objective value (e.g. validation loss after
+        epoch ``step``) so that a scheduler can stop unpromising trials.
+
+        NaN and infinite values are accepted (a diverged run is information).
+        A step reported twice keeps the first value and warns.
+        """
+        self._check_active()
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"trial.report value must be a number, got {type(value).__name__}: {value!r}"
+            ) from None
+        step = int(step)
+        if step in self._intermediate:
+            warnings.warn(
+                f"trial {self.number}: step {step} was already reported; keeping the first value",
+                stacklevel=2,
+            )
+            return
+        self._intermediate[step] = v
+        self._pending_intermediate[step] = v
+        self.flush()
+
+    def should_prune(self) -> bool:
+        """Whether the study's scheduler says this trial should stop now."""
+        self._check_active()
+        scheduler = self.study.scheduler
+        if scheduler is None or not self._intermediate:
+            return False
+        return bool(scheduler.should_prune(self.study, self._snapshot()))
+
+    # -- attributes -----------------------------------------------------------------
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach JSON-compatible metadata to the trial (stored with it)."""
+        self._check_active()
+        check_json_value(f"user attribute {key!r}", value)
+        self._user_attrs[key] = value
+        self._dirty = True
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        """Framework-level metadata (used by samplers and schedulers)."""
+        self._check_active()
+        check_json_value(f"system attribute {key!r}", value)
+        self._system_attrs[key] = value
+        self._dirty = True
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameters suggested so far."""
+        return dict(self._params)
+
+    @property
+    def distributions(self) -> dict[str, BaseDistribution]:
+        return dict(self._distributions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._user_attrs)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        return dict(self._system_attrs)
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        return dict(self._intermediate)
+
+    # -- storage --------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write buffered parameters, attributes and intermediate values now."""
+        if not (self._dirty or self._pending_intermediate):
+            return
+        kw: dict[str, Any] = {}
+        if self._dirty:
+            kw = dict(
+                params=self._params,
+                distributions=self._distributions,
+                user_attrs=self._user_attrs,
+                system_attrs=self._system_attrs,
+            )
+        self.study._storage.write_trial(
+            self._trial_id, intermediate=self._pending_intermediate or None, **kw
+        )
+        self._pending_intermediate = {}
+        self._dirty = False
+
+    def _finish(self, state: TrialState, values: Sequence[float] | None) -> None:
+        self._check_active()
+        self.study._storage.write_trial(
+            self._trial_id,
+            params=self._params,
+            distributions=self._distributions,
+            user_attrs=self._user_attrs,
+            system_attrs=self._system_attrs,
+            intermediate=self._pending_intermediate or None,
+            state=state,
+            values=values,
+        )
+        self._pending_intermediate = {}
+        self._dirty = False
+        self._finished = True
+
+    def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:
+        return FrozenTrial(
+            number=self.number,
+            state=state,
+            values=list(values) if values is not None else None,
+            params=dict(self._params),
+            distributions=dict(self._distributions),
+            intermediate_values=dict(self._intermediate),
+            user_attrs=dict(self._user_attrs),
+            system_attrs=dict(self._system_attrs),
+            datetime_start=self.datetime_start,
+            trial_id=self._trial_id,
+        )
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self._params})"
+
+
+def is_finite_number(v: Any) -> bool:
+    try:
+        return not isinstance(v, bool) and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False

@@ -340,9 +340,11 @@ class SearchSpace:
             last = config
             fixed = getattr(trial, "_fixed", set())
             if fixed and set(trial.params) <= fixed:
-                raise ConstraintError(
-                    f"the enqueued configuration {config!r} violates constraint(s) {failed}",
+                err = ConstraintError(
+                    f"the enqueued configuration {config!r} violates constraint(s) {failed}"
                 )
+                err.fixed = True  # type: ignore[attr-defined]
+                raise err
             if attempt + 1 < self.max_attempts:
                 trial._resample()
         summary = ", ".join(f"{k} rejected {v}" for k, v in rejected.items())

@@ -30,6 +30,8 @@ from hypersearch.trial._state import TrialState
 
 __all__ = ["BaseStorage", "StudyInfo", "StudySummary"]
 
+_MAX_NUMBER = (1 << 31) - 1  # trial numbers are 32-bit in every backend
+
 
 @dataclass
 class StudyInfo:
@@ -163,7 +165,7 @@ class BaseStorage:
 
     def get_trial(self, study_id: int, number: int) -> FrozenTrial:
         """One trial by number (``KeyError`` if absent)."""
-        trials = self.get_trials(study_id, after_number=1 << 62, numbers=[number])
+        trials = self.get_trials(study_id, after_number=_MAX_NUMBER, numbers=[number])
         if not trials:
             raise KeyError(f"study has no trial number {number}")
         return trials[0]

@@ -73,6 +73,9 @@ def run_trial(study: Study, objective: Callable, catch: tuple[type[BaseException
         return study.tell(trial, state=TrialState.PRUNED)
     except BaseException as e:
         frozen = study._record_failure(trial, e)
+        if getattr(e, "fixed", False):  # an enqueued/grid configuration is infeasible: skip it
+            _log.warning("trial %d skipped: %s", trial.number, e)
+            return frozen  # type: ignore[return-value]
         if isinstance(e, Exception) and isinstance(e, catch):
             _log.warning("trial %d failed with %s: %s (caught; continuing)", trial.number, type(e).__name__, e)
             return frozen  # type: ignore[return-value]

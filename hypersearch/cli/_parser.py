@@ -1,0 +1,347 @@
+"""The argparse command line (standard library only, so ``--help`` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+
+from hypersearch.cli._errors import CLIUsageError
+
+PROG = "hypersearch"
+DEFAULT_STORAGE = "sqlite:///hypersearch.db"
+STORAGE_ENV = "HYPERSEARCH_STORAGE"
+TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+DIRECTIONS = ("minimize", "maximize")
+SAMPLERS = ("random", "grid", "qmc")
+
+_STORAGE_HELP = (
+    "database URL of the studies, e.g. sqlite:///hs.db or postgresql://user@host/db "
+    f"(default: ${STORAGE_ENV} if set, else {DEFAULT_STORAGE})"
+)
+_TRACEBACK_HELP = "on an error, print the full Python traceback (for debugging)"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become one ``hypersearch: error:`` line."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise CLIUsageError(f"{message} (see '{self.prog} --help')")
+
+
+# -- argument types ------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1 and v != -1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return v
+
+
+def _state(text: str) -> str:
+    v = text.strip().upper()
+    if v not in TRIAL_STATES:
+        raise argparse.ArgumentTypeError(
+            f"unknown trial state {text!r}; expected one of {', '.join(TRIAL_STATES)}"
+        )
+    return v
+
+
+def _direction(text: str) -> str:
+    v = text.strip().lower()
+    v = {"min": "minimize", "max": "maximize"}.get(v, v)
+    if v not in DIRECTIONS:
+        raise argparse.ArgumentTypeError(f"expected 'minimize' or 'maximize', got {text!r}")
+    return v
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def _add_study(p: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
+    p.add_argument(
+        "--study",
+        "-s",
+        metavar="NAME",
+        required=required,
+        help=help or "name of the study",
+    )
+
+
+def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...], default: str | None) -> None:
+    extra = f" (default: {default})" if default else ""
+    p.add_argument(
+        "--format",
+        "-f",
+        choices=choices,
+        default=default,
+        help=f"output format: {', '.join(choices)}{extra}",
+    )
+
+
+def _add_directions(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--direction",
+        type=_direction,
+        metavar="{minimize,maximize}",
+        help=f"direction of a single-objective study {what} (default: minimize)",
+    )
+    g.add_argument(
+        "--directions",
+        type=_direction,
+        nargs="+",
+        metavar="DIR",
+        help=f"one direction (minimize or maximize) per objective, for a multi-objective study {what}",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hypersearch`` argument parser with all its subcommands."""
+    from hypersearch import __version__
+
+    common = _Parser(add_help=False)
+    g = common.add_argument_group("global options")
+    # SUPPRESS: a value given before the subcommand is kept unless repeated after it.
+    g.add_argument("--storage", metavar="URL", default=argparse.SUPPRESS, help=_STORAGE_HELP)
+    g.add_argument(
+        "--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        formatter_class=_Formatter,
+        description="Inspect and run hypersearch studies stored in a database.",
+        epilog=(
+            "examples:\n"
+            "  hypersearch studies --storage sqlite:///hs.db\n"
+            "  hypersearch trials --study demo --state COMPLETE --limit 20\n"
+            "  hypersearch optimize --study demo --objective train.py:objective --n-trials 50\n"
+            "  hypersearch export --study demo --format csv -o demo.csv\n"
+            "\n"
+            f"The storage URL is taken from --storage, else ${STORAGE_ENV}, else {DEFAULT_STORAGE}.\n"
+            "Exit status: 0 on success, 1 on a runtime error (e.g. unknown study),\n"
+            "2 on a usage error (e.g. a missing option or a malformed URL)."
+        ),
+    )
+    parser.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    parser.add_argument("--traceback", action="store_true", default=False, help=_TRACEBACK_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def add(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=description,
+            parents=[common],
+            formatter_class=_Formatter,
+        )
+
+    # studies
+    p = add(
+        "studies",
+        "list the studies in the storage",
+        "List every study in the storage: name, directions, number of trials, trials per "
+        "state, best value (single-objective studies) and start time.",
+    )
+    _add_format(p, ("table", "json", "csv"), "table")
+    p.set_defaults(handler="studies")
+
+    # trials
+    p = add(
+        "trials",
+        "show the trials of a study",
+        "Show the trials of a study, ordered by number: state, objective value(s), "
+        "duration, parameters and, for failed trials, why they failed.\n\n"
+        "The json format gives one object per trial with nested params and user_attrs; "
+        "the csv format gives the flat columns of 'export'.",
+    )
+    _add_study(p)
+    p.add_argument(
+        "--state",
+        type=_state,
+        action="append",
+        metavar="STATE",
+        help=(
+            "show only trials in this state (COMPLETE, PRUNED, FAIL, RUNNING or WAITING; "
+            "any case); repeat the option for several states"
+        ),
+    )
+    p.add_argument(
+        "--limit",
+        "-n",
+        type=_positive_int,
+        metavar="N",
+        help="show at most the first N matching trials (by trial number)",
+    )
+    _add_format(p, ("table", "json", "csv"), "table")
+    p.set_defaults(handler="trials")
+
+    # best-trial
+    p = add(
+        "best-trial",
+        "show the best trial (or the Pareto front) of a study",
+        "Show the best COMPLETE trial of a single-objective study, or the Pareto front "
+        "(the trials no other trial dominates) of a multi-objective study.",
+    )
+    _add_study(p)
+    _add_format(p, ("table", "json"), "table")
+    p.set_defaults(handler="best_trial")
+
+    # export
+    p = add(
+        "export",
+        "export every trial of a study as CSV or JSON",
+        "Write every trial of a study as flat records (number, state, value(s), times, "
+        "duration_s, params_*, user_attrs_*, fail_reason).  CSV has one row per trial; "
+        "JSON is an object with the study name, its directions and the list of trials, "
+        "with times as ISO 8601 strings.",
+    )
+    _add_study(p)
+    _add_format(p, ("csv", "json"), None)
+    p.epilog = "The format defaults to json when FILE ends in .json, else csv."
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="file to write (default: standard output); an existing file is overwritten",
+    )
+    p.set_defaults(handler="export")
+
+    # delete-study
+    p = add(
+        "delete-study",
+        "delete a study and all its trials",
+        "Delete a study with all its trials.  This cannot be undone, so --yes is required.",
+    )
+    _add_study(p)
+    p.add_argument(
+        "--yes", "-y", action="store_true", help="confirm the deletion (required; nothing is asked)"
+    )
+    p.set_defaults(handler="delete_study")
+
+    # create-study
+    p = add(
+        "create-study",
+        "create a new, empty study",
+        "Create an empty study and print its name (a name is generated when --study is "
+        "omitted).",
+    )
+    _add_study(p, required=False, help="name of the new study (default: a generated name)")
+    _add_directions(p, "")
+    p.add_argument(
+        "--skip-if-exists",
+        action="store_true",
+        help="succeed without changes when a study of that name (and directions) exists",
+    )
+    p.set_defaults(handler="create_study")
+
+    # optimize
+    p = add(
+        "optimize",
+        "run trials of an objective function",
+        "Run trials of an objective function in a study, then print the best trial (or the "
+        "Pareto front).  The study is created when it does not exist; when it does, the new "
+        "trials are added to it.\n\n"
+        "The objective is 'package.module:function' (imported; the current directory is on "
+        "the import path) or 'path/to/file.py:function' (loaded from the file).  It takes "
+        "a trial and returns a number (or one number per objective).\n\n"
+        "With --sampler grid the objective's module must define a module-level dict\n"
+        "GRID_SPACE = {'param': [values, ...], ...}.",
+    )
+    _add_study(p)
+    p.add_argument(
+        "--objective",
+        required=True,
+        metavar="MODULE:FUNCTION",
+        help="the objective, 'pkg.module:function' or 'path/to/file.py:function'",
+    )
+    p.add_argument(
+        "--n-trials",
+        type=_positive_int,
+        metavar="N",
+        help="number of trials to run (at least one of --n-trials and --timeout is required, "
+        "except with --sampler grid, which stops when the grid is done)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="start no new trial after this many seconds",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        metavar="K",
+        help="trials run concurrently in K threads (-1: one per CPU; default: 1)",
+    )
+    _add_directions(p, "created by this command (checked against an existing study)")
+    p.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="random",
+        help="search strategy: random search, grid search over GRID_SPACE, or quasi-Monte "
+        "Carlo (Sobol) search (default: random)",
+    )
+    p.add_argument("--seed", type=_seed, metavar="S", help="seed of the sampler, for reproducible runs")
+    p.add_argument(
+        "--create",
+        action="store_true",
+        help="create the study if it does not exist (also the default; accepted for "
+        "explicit scripts)",
+    )
+    p.add_argument(
+        "--catch",
+        action="store_true",
+        help="when the objective raises an exception, record the trial as FAIL and go on "
+        "(default: stop at the first such exception)",
+    )
+    p.add_argument(
+        "--progress-bar",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: only when stderr is a terminal)",
+    )
+    _add_format(p, ("table", "json"), "table")
+    p.set_defaults(handler="optimize")
+
+    return parser

@@ -1,0 +1,166 @@
+"""Declarative spaces: domains, nesting, conditional branches, constraints, scipy."""
+
+from __future__ import annotations
+
+import pytest
+import scipy.stats
+
+import hypersearch as hs
+from hypersearch.exceptions import ConstraintError
+from hypersearch.space.distributions import FloatDistribution, IntDistribution
+
+
+def _sample_many(space, n=60, sampler=None, seed=0):
+    study = hs.create_study(sampler=sampler or hs.samplers.RandomSampler(seed=seed))
+    configs = []
+    study.optimize(space.objective(lambda c: configs.append(c) or 0.0), n_trials=n)
+    return study, configs
+
+
+def test_domains_and_constants():
+    space = hs.SearchSpace(
+        {
+            "lr": hs.loguniform(1e-5, 1e-3),
+            "batch_size": hs.choice([4, 8, 16]),
+            "epochs": hs.randint(1, 4),
+            "drop": hs.quniform(0.0, 0.5, 0.1),
+            "units": hs.lograndint(8, 513),
+            "k": hs.qrandint(2, 10, 2),
+            "name": "fixed",
+            "model": {"depth": hs.randint(2, 5), "act": hs.choice(["relu", "gelu"])},
+        }
+    )
+    study, configs = _sample_many(space)
+    for c in configs:
+        assert 1e-5 <= c["lr"] <= 1e-3
+        assert c["batch_size"] in (4, 8, 16)
+        assert c["epochs"] in (1, 2, 3)  # randint's upper bound is exclusive (Ray Tune semantics)
+        assert round(c["drop"] / 0.1, 6).is_integer() and 0 <= c["drop"] <= 0.5
+        assert 8 <= c["units"] <= 512
+        assert c["k"] in (2, 4, 6, 8, 10)
+        assert c["name"] == "fixed"
+        assert 2 <= c["model"]["depth"] <= 4
+    t = study.trials[0]
+    assert set(t.params) == {"lr", "batch_size", "epochs", "drop", "units", "k", "model.depth", "model.act"}
+    assert t.distributions["lr"] == FloatDistribution(1e-5, 1e-3, log=True)
+    assert t.user_attrs["config"]["name"] == "fixed"
+    assert {c["epochs"] for c in configs} == {1, 2, 3}
+
+
+def test_conditional_branches_only_suggest_active_parameters():
+    space = hs.SearchSpace(
+        {
+            "opt": hs.choice(
+                [
+                    {"name": "sgd", "momentum": hs.uniform(0.0, 0.99)},
+                    {"name": "adam", "beta1": hs.uniform(0.8, 0.999), "beta2": hs.uniform(0.9, 0.9999)},
+                ]
+            )
+        }
+    )
+    study, configs = _sample_many(space, n=40)
+    names = {c["opt"]["name"] for c in configs}
+    assert names == {"sgd", "adam"}
+    for t, c in zip(study.trials, configs):
+        if c["opt"]["name"] == "sgd":
+            assert set(t.params) == {"opt", "opt.momentum"} and t.params["opt"] == 0
+        else:
+            assert set(t.params) == {"opt", "opt.beta1", "opt.beta2"} and t.params["opt"] == 1
+
+
+def test_constraints_are_enforced_at_sampling_time():
+    def divisible(c):
+        return c["d_model"] % c["n_heads"] == 0
+
+    space = hs.SearchSpace(
+        {"d_model": hs.choice([96, 128, 256]), "n_heads": hs.choice([3, 8, 16])},
+        constraints=[divisible],
+    )
+    _, configs = _sample_many(space, n=80)
+    assert all(divisible(c) for c in configs)
+    assert {(96, 3), (128, 8), (256, 16)} <= {(c["d_model"], c["n_heads"]) for c in configs}
+
+
+def test_unsatisfiable_constraint_names_the_constraint():
+    def never(c):
+        return False
+
+    space = hs.SearchSpace({"x": hs.uniform(0, 1)}, constraints=[never], max_attempts=20)
+    study = hs.create_study()
+    with pytest.raises(ConstraintError, match="never rejected 20"):
+        study.optimize(space.objective(lambda c: 0.0), n_trials=1)
+    (t,) = study.trials
+    assert t.state == hs.TrialState.FAIL and "never rejected" in t.fail_reason
+
+
+def test_constraint_that_raises_is_reported():
+    space = hs.SearchSpace({"x": hs.uniform(0, 1)}, constraints=[lambda c: c["missing"] > 0])
+    study = hs.create_study()
+    with pytest.raises(ConstraintError, match="KeyError"):
+        study.optimize(space.objective(lambda c: 0.0), n_trials=1)
+
+
+def test_scipy_frozen_distributions():
+    space = hs.SearchSpace(
+        {
+            "C": scipy.stats.loguniform(1e-4, 1.0),
+            "u": scipy.stats.uniform(2, 3),
+            "n": scipy.stats.randint(1, 5),
+            "g": scipy.stats.norm(10, 2),
+        }
+    )
+    study, configs = _sample_many(space, n=50)
+    t = study.trials[0]
+    assert t.distributions["C"] == FloatDistribution(1e-4, 1.0, log=True)
+    assert t.distributions["u"] == FloatDistribution(2.0, 5.0)
+    assert t.distributions["n"] == IntDistribution(1, 4)
+    assert t.distributions["g"] == FloatDistribution(0.0, 1.0)  # searched by quantile
+    gs = [c["g"] for c in configs]
+    assert 8.0 < sum(gs) / len(gs) < 12.0
+    assert all(1 <= c["n"] <= 4 for c in configs)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: hs.uniform(1, 0), "greater than high"),
+        (lambda: hs.loguniform(0, 1), "log=True needs low > 0"),
+        (lambda: hs.randint(3, 3), "exclusive"),
+        (lambda: hs.choice([]), "at least one option"),
+        (lambda: hs.choice(["a", "a"]), "duplicate"),
+        (lambda: hs.quniform(0.1, 0.2, 1.0), "no multiple of q"),
+    ],
+)
+def test_bad_domains_fail_at_definition(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_bad_space_types():
+    with pytest.raises(TypeError, match="must be a dict"):
+        hs.SearchSpace([hs.uniform(0, 1)])
+    with pytest.raises(ValueError, match="keys must be non-empty strings"):
+        hs.SearchSpace({1: hs.uniform(0, 1)})
+    with pytest.raises(TypeError, match="callables"):
+        hs.SearchSpace({"x": hs.uniform(0, 1)}, constraints=[3])
+
+
+def test_grid_axes_and_grid_search_over_declarative_space():
+    space = hs.SearchSpace({"a": hs.grid([1, 2, 3]), "b": hs.grid(["x", "y"]), "c": hs.uniform(0, 1)})
+    assert space.grid_axes() == {"a": [1, 2, 3], "b": ["x", "y"]}
+    study = hs.create_study(sampler=hs.samplers.GridSampler(space.grid_axes(), seed=0))
+    seen = []
+    study.optimize(space.objective(lambda c: seen.append((c["a"], c["b"])) or c["c"]), n_trials=100)
+    assert sorted(seen) == sorted((a, b) for a in (1, 2, 3) for b in ("x", "y"))
+
+
+def test_enqueued_configuration_violating_constraint():
+    space = hs.SearchSpace({"x": hs.randint(0, 10)}, constraints=[lambda c: c["x"] % 2 == 0])
+    study = hs.create_study()
+    study.enqueue_trial({"x": 3})
+    study.optimize(space.objective(lambda c: float(c["x"])), n_trials=3)
+    first, *rest = study.trials
+    assert first.state == hs.TrialState.FAIL
+    assert "enqueued configuration" in first.fail_reason
+    assert [t.state for t in rest] == [hs.TrialState.COMPLETE] * 2
+    assert all(t.params["x"] % 2 == 0 for t in rest)

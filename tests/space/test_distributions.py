@@ -1,0 +1,189 @@
+"""Distributions: validation, membership, unit encoding and JSON round trips."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from hypersearch.space.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_from_json,
+)
+
+finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(low=2.0, high=1.0), "low=2.0 is greater than high=1.0"),
+        (dict(low=0.0, high=1.0, log=True), "log=True needs low > 0"),
+        (dict(low=-1.0, high=1.0, log=True), "log=True needs low > 0"),
+        (dict(low=0.0, high=1.0, step=0.3), "not a multiple of step"),
+        (dict(low=0.0, high=1.0, step=-0.1), "step must be > 0"),
+        (dict(low=0.0, high=1.0, step=0.1, log=True), "cannot be used together"),
+        (dict(low=float("nan"), high=1.0), "low is NaN"),
+        (dict(low=0.0, high=float("inf")), "high is infinite"),
+        (dict(low="a", high=1.0), "low must be a number"),
+    ],
+)
+def test_float_validation_names_parameter(kwargs, message):
+    with pytest.raises(ValueError, match="parameter 'lr'") as e:
+        FloatDistribution(**kwargs, name="lr")
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(low=5, high=1), "greater than high"),
+        (dict(low=0, high=10, log=True), "log=True needs low >= 1"),
+        (dict(low=1, high=10, step=2, log=True), "log=True needs step=1"),
+        (dict(low=0, high=10, step=3), "not a multiple of step=3"),
+        (dict(low=0, high=10, step=0), "step must be >= 1"),
+        (dict(low=0.5, high=10), "low must be an integer"),
+    ],
+)
+def test_int_validation_names_parameter(kwargs, message):
+    with pytest.raises(ValueError, match="parameter 'n'") as e:
+        IntDistribution(**kwargs, name="n")
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "choices, message",
+    [
+        ([], "choices is empty"),
+        (["a", "a"], "duplicate choice 'a'"),
+        ([2, 3, 2], "duplicate choice 2"),
+        ([[1, 2]], "has type list"),
+        ("abc", "must be a list or tuple"),
+        ([float("nan")], "is NaN"),
+    ],
+)
+def test_categorical_validation(choices, message):
+    with pytest.raises(ValueError, match="parameter 'c'") as e:
+        CategoricalDistribution(choices, name="c")
+    assert message in str(e.value)
+
+
+def test_categorical_distinguishes_bool_and_int():
+    d = CategoricalDistribution([True, 1, None, "1", 1.5])
+    assert d.index(True) == 0 and d.index(1) == 1 and d.index(None) == 2
+    assert not d.contains(2)
+    assert d.from_unit(d.to_unit(True)) is True
+
+
+@st.composite
+def float_dists(draw):
+    kind = draw(st.sampled_from(["lin", "log", "step"]))
+    if kind == "log":
+        low = draw(st.floats(min_value=1e-10, max_value=1e6))
+        high = low * draw(st.floats(min_value=1.0, max_value=1e6))
+        return FloatDistribution(low, high, log=True)
+    low = draw(finite)
+    if kind == "step":
+        step = draw(st.sampled_from([0.5, 0.25, 1.0, 2.0, 0.125]))
+        n = draw(st.integers(min_value=0, max_value=1000))
+        return FloatDistribution(low, low + n * step, step=step)
+    high = low + draw(st.floats(min_value=0.0, max_value=1e12))
+    return FloatDistribution(low, high)
+
+
+@st.composite
+def int_dists(draw):
+    low = draw(st.integers(min_value=-(10**9), max_value=10**9))
+    if draw(st.booleans()):
+        low = abs(low) + 1
+        return IntDistribution(low, low + draw(st.integers(0, 10**6)), log=True)
+    step = draw(st.integers(1, 7))
+    return IntDistribution(low, low + step * draw(st.integers(0, 10**5)), step=step)
+
+
+@given(float_dists(), st.floats(min_value=0.0, max_value=1.0))
+@settings(max_examples=300)
+def test_float_from_unit_is_in_distribution_and_round_trips(d, u):
+    v = d.from_unit(u)
+    assert d.contains(v)
+    w = d.to_unit(v)
+    assert 0.0 <= w <= 1.0
+    back = d.from_unit(w)
+    if d.step is not None:
+        assert back == v  # discrete: exact
+    else:
+        assert math.isclose(back, v, rel_tol=1e-9, abs_tol=1e-9 * max(1.0, abs(d.high - d.low)))
+
+
+@given(int_dists(), st.floats(min_value=0.0, max_value=1.0))
+@settings(max_examples=300)
+def test_int_round_trip_exact(d, u):
+    v = d.from_unit(u)
+    assert isinstance(v, int) and d.contains(v)
+    assert d.from_unit(d.to_unit(v)) == v
+
+
+@given(
+    st.lists(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20), finite),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda v: (type(v).__name__, v),
+    ),
+    st.data(),
+)
+def test_categorical_round_trip(choices, data):
+    d = CategoricalDistribution(choices)
+    for c in choices:
+        got = d.from_unit(d.to_unit(c))
+        assert type(got) is type(c) and got == c
+    u = data.draw(st.floats(0.0, 1.0))
+    assert d.contains(d.from_unit(u))
+
+
+@given(st.one_of(float_dists(), int_dists()))
+def test_json_round_trip(d):
+    assert distribution_from_json(d.to_json()) == d
+
+
+@given(float_dists())
+def test_sampling_stays_inside(d):
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        assert d.contains(d.sample(rng))
+
+
+def test_log_int_covers_both_ends():
+    d = IntDistribution(1, 1000, log=True)
+    rng = np.random.default_rng(0)
+    vals = [d.sample(rng) for _ in range(4000)]
+    assert min(vals) == 1 and max(vals) >= 900
+    # log scale: roughly a third of the draws below 10
+    assert 0.25 < np.mean(np.array(vals) < 10) < 0.45
+
+
+def test_membership():
+    f = FloatDistribution(0, 1, step=0.25)
+    assert f.contains(0.75) and not f.contains(0.8) and not f.contains(1.25)
+    assert not f.contains("0.5") and not f.contains(True)
+    i = IntDistribution(0, 10, step=5)
+    assert i.contains(5) and not i.contains(4) and not i.contains(5.5)
+    assert i.contains(np.int64(10))
+    assert FloatDistribution(1, 1).single() and not FloatDistribution(1, 2).single()
+
+
+def test_unknown_json_type():
+    with pytest.raises(ValueError, match="unknown distribution type"):
+        distribution_from_json({"type": "gauss"}, name="x")
+
+
+@given(float_dists())
+def test_equal_distributions_hash_equal(d):
+    assume(True)
+    again = distribution_from_json(d.to_json())
+    assert hash(again) == hash(d)

@@ -1,0 +1,179 @@
+"""The storage contract, run unchanged against in-memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
+from hypersearch.space.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+MIN = [StudyDirection.MINIMIZE]
+
+
+def test_create_get_list_delete_study(storage):
+    info = storage.create_study("s1", MIN)
+    assert storage.get_study("s1").study_id == info.study_id
+    storage.create_study("s2", [StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE])
+    with pytest.raises(DuplicatedStudyError):
+        storage.create_study("s1", MIN)
+    names = [s.name for s in storage.list_studies()]
+    assert names == ["s1", "s2"]
+    assert storage.get_study("s2").directions == [StudyDirection.MINIMIZE, StudyDirection.MAXIMIZE]
+    storage.delete_study(info.study_id)
+    with pytest.raises(StudyNotFoundError):
+        storage.get_study("s1")
+    assert [s.name for s in storage.list_studies()] == ["s2"]
+
+
+def test_trial_numbers_are_dense_and_start_creates_running(storage):
+    sid = storage.create_study("s", MIN).study_id
+    trials = [storage.start_trial(sid) for _ in range(5)]
+    assert [t.number for t in trials] == [0, 1, 2, 3, 4]
+    assert all(t.state == TrialState.RUNNING for t in trials)
+    assert len({t.trial_id for t in trials}) == 5
+    assert storage.count_trials(sid) == 5
+    assert storage.count_trials(sid, [TrialState.RUNNING]) == 5
+
+
+def test_write_trial_round_trip_and_finish(storage):
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    dists = {
+        "lr": FloatDistribution(1e-5, 1.0, log=True),
+        "n": IntDistribution(1, 9, step=2),
+        "act": CategoricalDistribution(["relu", None, True, 3, 2.5]),
+    }
+    params = {"lr": 1e-3, "n": 5, "act": None}
+    storage.write_trial(t.trial_id, params=params, distributions=dists, intermediate={0: 1.5})
+    storage.write_trial(t.trial_id, intermediate={1: float("nan"), 2: float("inf")})
+    storage.write_trial(
+        t.trial_id,
+        user_attrs={"note": "ünïcødé ✓", "nested": {"a": [1, 2.5, None]}},
+        system_attrs={"k": 1},
+        state=TrialState.COMPLETE,
+        values=[0.25],
+    )
+    (got,) = storage.get_trials(sid)
+    assert got.state == TrialState.COMPLETE
+    assert got.values == [0.25]
+    assert got.params == params
+    assert got.distributions == dists
+    assert got.intermediate_values[0] == 1.5
+    assert math.isnan(got.intermediate_values[1])
+    assert got.intermediate_values[2] == math.inf
+    assert got.user_attrs == {"note": "ünïcødé ✓", "nested": {"a": [1, 2.5, None]}}
+    assert got.system_attrs == {"k": 1}
+    assert got.datetime_complete is not None and got.datetime_start is not None
+    assert got.datetime_complete >= got.datetime_start
+
+
+def test_finished_trial_cannot_be_written_again(storage):
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[1.0])
+    with pytest.raises(TrialStateError, match="COMPLETE"):
+        storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[2.0])
+    with pytest.raises(TrialStateError):
+        storage.write_trial(t.trial_id, intermediate={3: 1.0})
+    (got,) = storage.get_trials(sid)
+    assert got.values == [1.0]  # the first result stays
+
+
+def test_enqueued_trials_are_claimed_in_order_once(storage):
+    sid = storage.create_study("s", MIN).study_id
+    n0 = storage.enqueue_trial(sid, {"x": 1.0}, {})
+    n1 = storage.enqueue_trial(sid, {"x": 2.0}, {}, user_attrs={"why": "warm start"})
+    assert (n0, n1) == (0, 1)
+    a = storage.start_trial(sid)
+    b = storage.start_trial(sid)
+    c = storage.start_trial(sid)
+    assert (a.number, a.params) == (0, {"x": 1.0})
+    assert (b.number, b.params, b.user_attrs) == (1, {"x": 2.0}, {"why": "warm start"})
+    assert c.number == 2 and c.params == {}
+    assert storage.start_trial(sid, waiting_only=True) is None
+
+
+def test_enqueue_trials_once_key(storage):
+    sid = storage.create_study("s", MIN).study_id
+    items = [({"x": i}, {"grid_id": i}) for i in range(3)]
+    assert storage.enqueue_trials(sid, items, once_key="grid:abc") is True
+    assert storage.enqueue_trials(sid, items, once_key="grid:abc") is False
+    ts = storage.get_trials(sid)
+    assert [t.number for t in ts] == [0, 1, 2]
+    assert [t.system_attrs["grid_id"] for t in ts] == [0, 1, 2]
+    assert all(t.state == TrialState.WAITING for t in ts)
+    assert storage.get_study_attrs(sid)[1]["grid:abc"] is True
+    # numbers continue densely after a batch
+    assert storage.start_trial(sid).number == 0
+    storage.start_trial(sid), storage.start_trial(sid)
+    assert storage.start_trial(sid).number == 3
+
+
+def test_incremental_reads(storage):
+    sid = storage.create_study("s", MIN).study_id
+    ts = [storage.start_trial(sid) for _ in range(4)]
+    for t in ts[:2]:
+        storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[float(t.number)])
+    assert [t.number for t in storage.get_trials(sid, after_number=1)] == [2, 3]
+    got = storage.get_trials(sid, after_number=2, numbers=[0, 3, 2])
+    assert [t.number for t in got] == [0, 2, 3]
+    got = storage.get_trials(sid, states=[TrialState.COMPLETE])
+    assert [t.number for t in got] == [0, 1]
+    assert storage.get_trial(sid, 3).state == TrialState.RUNNING
+    with pytest.raises(KeyError):
+        storage.get_trial(sid, 99)
+
+
+def test_add_trial_and_summary(storage):
+    sid = storage.create_study("s", [StudyDirection.MAXIMIZE]).study_id
+    for v in (1.0, 5.0, 3.0):
+        storage.add_trial(
+            sid,
+            FrozenTrial(
+                number=-1,
+                state=TrialState.COMPLETE,
+                values=[v],
+                params={"x": v},
+                distributions={"x": FloatDistribution(0, 10)},
+                intermediate_values={0: v / 2},
+            ),
+        )
+    storage.add_trial(sid, FrozenTrial(number=-1, state=TrialState.FAIL, system_attrs={"fail_reason": "boom"}))
+    (summary,) = storage.list_studies()
+    assert summary.n_trials == 4
+    assert summary.state_counts == {"COMPLETE": 3, "FAIL": 1}
+    assert summary.best_values == [5.0]
+    ts = storage.get_trials(sid)
+    assert [t.number for t in ts] == [0, 1, 2, 3]
+    assert ts[1].intermediate_values == {0: 2.5}
+    assert ts[3].system_attrs["fail_reason"] == "boom"
+
+
+def test_study_attrs_merge(storage):
+    sid = storage.create_study("s", MIN).study_id
+    storage.set_study_attrs(sid, user={"a": 1}, system={"sampler:seed": 7})
+    storage.set_study_attrs(sid, user={"a": 2, "b": [1, "x"]})
+    user, system = storage.get_study_attrs(sid)
+    assert user == {"a": 2, "b": [1, "x"]}
+    assert system == {"sampler:seed": 7}
+    assert storage.get_study("s").system_attrs == {"sampler:seed": 7}
+
+
+def test_extreme_values_round_trip(storage):
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    params = {"tiny": 5e-324, "huge": 1.7976931348623157e308, "neg0": -0.0, "名前 🚀": "x" * 10_000}
+    storage.write_trial(t.trial_id, params=params, state=TrialState.COMPLETE, values=[-1e308])
+    (got,) = storage.get_trials(sid)
+    assert got.params == params
+    assert math.copysign(1.0, got.params["neg0"]) == -1.0
+    assert got.values == [-1e308]

@@ -1,0 +1,379 @@
+"""The optimize loop: results, failures, warm starts, reproducibility, ask/tell."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
+
+
+def quadratic(trial):
+    x = trial.suggest_float("x", -10, 10)
+    y = trial.suggest_int("y", -5, 5)
+    return (x - 2) ** 2 + y**2
+
+
+def test_optimize_records_every_trial_and_best(storage_url):
+    study = hs.create_study("q", storage_url, seed=0)
+    study.optimize(quadratic, n_trials=40)
+    trials = study.trials
+    assert len(trials) == 40 and all(t.state == hs.TrialState.COMPLETE for t in trials)
+    best = min(trials, key=lambda t: t.value)
+    assert study.best_trial.number == best.number
+    assert study.best_value == best.value
+    assert study.best_params == best.params
+    assert study.best_value == (study.best_params["x"] - 2) ** 2 + study.best_params["y"] ** 2
+
+
+def test_maximize_direction():
+    study = hs.create_study(direction="maximize", seed=1)
+    study.optimize(quadratic, n_trials=20)
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+@pytest.mark.parametrize(
+    "returned, reason",
+    [
+        (float("nan"), "NaN"),
+        (float("inf"), "infinite"),
+        (None, "returned None"),
+        ("0.5", "not a number"),
+        ([1.0, 2.0], "2 value(s) but the study has 1"),
+        (object(), "not a number"),
+        (True, "bool"),
+    ],
+)
+def test_bad_return_values_fail_the_trial_but_not_the_study(storage_url, returned, reason):
+    study = hs.create_study("bad", storage_url)
+    study.optimize(quadratic, n_trials=2)
+    calls = []
+
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        calls.append(1)
+        return returned
+
+    with pytest.warns(UserWarning, match="failed"):
+        study.optimize(objective, n_trials=2)
+    trials = study.trials
+    assert len(calls) == 2
+    assert [t.state for t in trials] == [hs.TrialState.COMPLETE] * 2 + [hs.TrialState.FAIL] * 2
+    assert reason in trials[-1].fail_reason
+    assert trials[-1].params.keys() == {"x"}  # parameters of failed trials are kept
+    assert study.best_trial.number in (0, 1)
+
+
+def test_exceptions_fail_the_trial_then_propagate(storage_url):
+    study = hs.create_study("exc", storage_url)
+
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        if trial.number == 1:
+            raise RuntimeError("diverged")
+        return 1.0
+
+    with pytest.raises(RuntimeError, match="diverged"):
+        study.optimize(objective, n_trials=5)
+    trials = study.trials
+    assert len(trials) == 2
+    assert trials[1].state == hs.TrialState.FAIL
+    assert trials[1].fail_reason == "RuntimeError: diverged"
+    # with catch the study goes on
+    study.optimize(objective, n_trials=3, catch=(RuntimeError,))
+    assert [t.state.name for t in study.trials[2:]] == ["COMPLETE"] * 3
+
+
+def test_caught_exception_keeps_going_and_others_stop():
+    study = hs.create_study()
+
+    def objective(trial):
+        if trial.number % 2:
+            raise ValueError("odd")
+        return 0.0
+
+    study.optimize(objective, n_trials=6, catch=ValueError)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL"] * 3
+
+
+def test_pruned_trials_keep_last_value():
+    study = hs.create_study()
+
+    def objective(trial):
+        for step in range(3):
+            trial.report(10.0 - step, step)
+        raise hs.TrialPruned()
+
+    study.optimize(objective, n_trials=2)
+    t = study.trials[0]
+    assert t.state == hs.TrialState.PRUNED
+    assert t.value == 8.0
+    assert t.intermediate_values == {0: 10.0, 1: 9.0, 2: 8.0}
+    with pytest.raises(ValueError, match="no completed trial"):
+        _ = study.best_trial
+
+
+def test_keyboard_interrupt_marks_trial_and_study_resumes(tmp_path):
+    url = f"sqlite:///{tmp_path}/int.db"
+    study = hs.create_study("int", url)
+
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return 1.0
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=10)
+    again = hs.load_study("int", url)
+    states = [t.state.name for t in again.trials]
+    assert states == ["COMPLETE", "COMPLETE", "FAIL"]
+    assert "interrupted" in again.trials[2].fail_reason
+    again.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(again.trials) == 5
+
+
+def test_enqueued_trials_run_first_and_missing_params_are_sampled(storage_url):
+    study = hs.create_study("enq", storage_url, seed=0)
+    study.enqueue_trial({"x": 2.0, "y": 0})
+    study.enqueue_trial({"x": 1.5})
+    assert study.enqueue_trial({"x": 2.0, "y": 0}, skip_if_exists=True) is None
+    study.optimize(quadratic, n_trials=4)
+    t0, t1, *_ = study.trials
+    assert t0.params == {"x": 2.0, "y": 0} and t0.value == 0.0
+    assert t1.params["x"] == 1.5 and -5 <= t1.params["y"] <= 5
+    assert study.best_value == 0.0
+
+
+def test_enqueued_value_outside_the_distribution_is_rejected():
+    study = hs.create_study()
+    study.enqueue_trial({"x": 50.0})
+    with pytest.raises(ValueError, match="parameter 'x' was enqueued with 50.0"):
+        study.optimize(quadratic, n_trials=1)
+    assert study.trials[0].state == hs.TrialState.FAIL
+
+
+def test_seeded_studies_are_reproducible(storage_url):
+    a = hs.create_study("a", storage_url, seed=42)
+    a.optimize(quadratic, n_trials=15)
+    b = hs.create_study("b", storage_url, seed=42)
+    b.optimize(quadratic, n_trials=15)
+    c = hs.create_study("c", storage_url, seed=43)
+    c.optimize(quadratic, n_trials=15)
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.params for t in a.trials] != [t.params for t in c.trials]
+
+
+def test_resumed_study_continues_the_same_random_streams(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    whole = hs.create_study("whole", url)
+    seed = whole.sampler.seed
+    whole.optimize(quadratic, n_trials=10)
+    part = hs.create_study("part", url, sampler=hs.samplers.RandomSampler(seed=seed))
+    part.optimize(quadratic, n_trials=4)
+    resumed = hs.load_study("part", url)  # no seed given: the stored one is used
+    assert resumed.sampler.seed == seed
+    resumed.optimize(quadratic, n_trials=6)
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+
+
+def test_parallel_threads_are_reproducible_per_trial_number():
+    def params_of(n_jobs):
+        study = hs.create_study(seed=7)
+        study.optimize(quadratic, n_trials=24, n_jobs=n_jobs)
+        return {t.number: t.params for t in study.trials}
+
+    assert params_of(1) == params_of(4)
+
+
+def test_dynamic_search_space():
+    """The same name with other bounds/choices in another trial."""
+
+    def objective(trial):
+        d_model = trial.suggest_categorical("d_model", [128, 256, 384])
+        heads = [h for h in (1, 2, 3, 4, 8, 16) if d_model % h == 0]
+        n_heads = trial.suggest_categorical("n_heads", heads)
+        hi = trial.suggest_int("hi", 1, 10)
+        z = trial.suggest_float("z", 0, hi)
+        assert d_model % n_heads == 0 and 0 <= z <= hi
+        return z
+
+    study = hs.create_study(seed=3)
+    study.optimize(objective, n_trials=60)
+    assert all(t.state == hs.TrialState.COMPLETE for t in study.trials)
+    assert len({t.distributions["n_heads"] for t in study.trials}) >= 2
+
+
+def test_suggesting_the_same_name_twice_returns_the_same_value():
+    def objective(trial):
+        a = trial.suggest_float("x", 0, 1)
+        b = trial.suggest_float("x", 0, 1)
+        assert a == b
+        with pytest.raises(ValueError, match="already suggested"):
+            trial.suggest_float("x", 5, 6)
+        return a
+
+    study = hs.create_study()
+    study.optimize(objective, n_trials=3)
+    assert all(t.state == hs.TrialState.COMPLETE for t in study.trials)
+
+
+def test_ask_tell(storage_url):
+    study = hs.create_study("at", storage_url)
+    trial = study.ask({"x": hs.FloatDistribution(0, 1)})
+    assert 0 <= trial.params["x"] <= 1
+    frozen = study.tell(trial, trial.params["x"] ** 2)
+    assert frozen.state == hs.TrialState.COMPLETE
+    with pytest.raises(TrialStateError):
+        study.tell(trial, 1.0)
+    with pytest.raises(TrialStateError):
+        trial.suggest_float("y", 0, 1)
+    t2 = study.ask()
+    t2.suggest_int("n", 0, 3)
+    study.tell(t2.number, state="pruned")
+    with pytest.raises(TrialStateError, match="PRUNED"):
+        study.tell(t2.number, 1.0)
+    with pytest.raises(ValueError, match="no trial number 99"):
+        study.tell(99, 1.0)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED"]
+
+
+def test_multi_objective_pareto_front():
+    study = hs.create_study(directions=["minimize", "maximize"], seed=0)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return x, x**0.5  # conflicting: every trial is Pareto-optimal
+
+    study.optimize(objective, n_trials=10)
+    study.add_trial({"x": 2.0}, [5.0, 0.0])  # dominated
+    front = study.best_trials
+    assert len(front) == 10
+    assert all(t.number < 10 for t in front)
+    with pytest.raises(ValueError, match="best_trials"):
+        _ = study.best_trial
+    with pytest.raises(ValueError, match="2 objective"):
+        study.add_trial({"x": 1.0}, 1.0)
+
+
+def test_add_trial_records_external_results(storage_url):
+    study = hs.create_study("ext", storage_url)
+    study.add_trial({"x": 1.0, "opt": "adam"}, 0.5, distributions={"x": hs.FloatDistribution(0, 2)})
+    with pytest.raises(ValueError, match="not in"):
+        study.add_trial({"x": 3.0}, 0.1, distributions={"x": hs.FloatDistribution(0, 2)})
+    with pytest.raises(ValueError, match="NaN"):
+        study.add_trial({"x": 1.0}, float("nan"))
+    study.add_trial({"x": 0.2}, state="fail")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL"]
+    assert study.best_params == {"x": 1.0, "opt": "adam"}
+
+
+def test_callbacks_stop_and_timeout():
+    study = hs.create_study()
+    seen = []
+
+    def cb(s, t):
+        seen.append(t.number)
+        if t.number == 4:
+            s.stop()
+
+    study.optimize(quadratic, n_trials=100, callbacks=[cb])
+    assert seen == [0, 1, 2, 3, 4]
+    study.optimize(quadratic, timeout=0.2)  # stop() applies to one call only
+    assert len(study.trials) > 5
+
+
+def test_invalid_optimize_arguments():
+    study = hs.create_study()
+    for kwargs, msg in [
+        (dict(n_trials=-1), "n_trials"),
+        (dict(n_trials=1.5), "n_trials"),
+        (dict(timeout=0), "timeout"),
+        (dict(n_jobs=0), "n_jobs"),
+        (dict(catch=[3]), "catch"),
+    ]:
+        with pytest.raises((ValueError, TypeError), match=msg):
+            study.optimize(quadratic, **kwargs)
+    with pytest.raises(TypeError, match="callable"):
+        study.optimize("not a function", n_trials=1)
+    assert study.trials == []
+
+
+def test_study_management(tmp_path):
+    url = f"sqlite:///{tmp_path}/m.db"
+    hs.create_study("m", url, direction="maximize")
+    with pytest.raises(DuplicatedStudyError, match="load_if_exists"):
+        hs.create_study("m", url)
+    with pytest.raises(ValueError, match="exists with directions"):
+        hs.create_study("m", url, load_if_exists=True)
+    s = hs.create_study("m", url, direction="maximize", load_if_exists=True)
+    s.optimize(quadratic, n_trials=3)
+    assert [x.name for x in hs.list_studies(url)] == ["m"]
+    assert hs.list_studies(url)[0].n_trials == 3
+    hs.delete_study("m", url)
+    with pytest.raises(StudyNotFoundError):
+        hs.load_study("m", url)
+    with pytest.raises(ValueError, match="direction"):
+        hs.create_study(direction="up")
+    with pytest.raises(ValueError, match="not a database URL"):
+        hs.create_study(storage="results.db")
+
+
+def test_report_validation_and_user_attrs():
+    study = hs.create_study()
+
+    def objective(trial):
+        trial.report(1.0, 0)
+        with pytest.warns(UserWarning, match="already reported"):
+            trial.report(2.0, 0)
+        with pytest.raises(ValueError, match="step"):
+            trial.report(1.0, -1)
+        with pytest.raises(TypeError, match="number"):
+            trial.report("x", 1)
+        with pytest.raises(ValueError, match="not JSON-serialisable"):
+            trial.set_user_attr("f", object())
+        trial.set_user_attr("arch", {"layers": [64, 32]})
+        return 0.0
+
+    study.optimize(objective, n_trials=1)
+    (t,) = study.trials
+    assert t.intermediate_values == {0: 1.0}
+    assert t.user_attrs == {"arch": {"layers": [64, 32]}}
+
+
+def test_trials_dataframe():
+    pd = pytest.importorskip("pandas")
+    study = hs.create_study(seed=0)
+    study.optimize(quadratic, n_trials=5)
+    df = study.trials_dataframe()
+    assert isinstance(df, pd.DataFrame)
+    assert len(df) == 5
+    assert {"number", "value", "state", "params_x", "params_y", "duration_s"} <= set(df.columns)
+    assert np.allclose(df["value"], [t.value for t in study.trials])
+
+
+def test_numpy_return_values_are_accepted():
+    study = hs.create_study(directions=["minimize", "minimize"])
+    study.optimize(lambda t: np.array([1.0, 2.0]), n_trials=1)
+    study2 = hs.create_study()
+    study2.optimize(lambda t: np.float32(0.5), n_trials=1)
+    assert study.trials[0].values == [1.0, 2.0] and study2.best_value == 0.5
+
+
+def test_threads_share_the_study_safely():
+    study = hs.create_study(seed=0)
+    lock = threading.Lock()
+    running = []
+
+    def objective(trial):
+        with lock:
+            running.append(trial.number)
+        return math.sin(trial.suggest_float("x", 0, 3))
+
+    study.optimize(objective, n_trials=50, n_jobs=4)
+    assert sorted(running) == list(range(50))
+    assert [t.number for t in study.trials] == list(range(50))

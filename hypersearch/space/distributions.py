@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
-CategoricalChoice = Union[None, bool, int, float, str]
+CategoricalChoice = None | bool | int | float | str
 
 __all__ = [
     "BaseDistribution",

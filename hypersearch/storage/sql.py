@@ -326,14 +326,17 @@ class SQLStorage(BaseStorage):
         if not items:
             return
         with self._tx() as conn:
-            for kind, key, value in items:
-                conn.execute(
-                    _study_attrs.delete().where(
-                        _study_attrs.c.study_id == study_id,
-                        _study_attrs.c.kind == kind,
-                        _study_attrs.c.key == key,
-                    )
+            conn.execute(
+                _study_attrs.delete().where(
+                    _study_attrs.c.study_id == study_id,
+                    sa.or_(
+                        *[
+                            sa.and_(_study_attrs.c.kind == kind, _study_attrs.c.key == key)
+                            for kind, key, _ in items
+                        ]
+                    ),
                 )
+            )
             conn.execute(
                 _study_attrs.insert(),
                 [

@@ -1,0 +1,28 @@
+"""Examples run as written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hypersearch as hs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tune_sklearn_example(tmp_path):
+    pytest.importorskip("sklearn")
+    url = f"sqlite:///{tmp_path}/ex.db"
+    cmd = [sys.executable, str(ROOT / "examples" / "tune_sklearn.py"), "--storage", url, "--n-trials", "6"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "best accuracy" in out
+    study = hs.load_study("sklearn-breast-cancer", url)
+    assert len(study.trials) == 6
+    assert study.trials[0].params == {"model": "svc", "svc.C": 1.0, "svc.gamma": 0.01}
+    assert 0.9 < study.best_value <= 1.0
+    # running it again continues the study
+    subprocess.run(cmd[:-1] + ["2"], capture_output=True, text=True, timeout=300, check=True)
+    assert len(hs.load_study("sklearn-breast-cancer", url).trials) == 8

@@ -25,6 +25,8 @@ Design notes
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -113,6 +115,20 @@ _intermediate = sa.Table(
 )
 
 
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # Pooled connections inherited from the parent must not be used by the child
+    # (two processes on one socket corrupt the protocol): drop them, unclosed.
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def normalize_url(url: str) -> str:
     """Pick an installed PostgreSQL driver for plain ``postgresql://`` URLs."""
     if url.startswith("postgres://"):
@@ -158,6 +174,7 @@ class SQLStorage(BaseStorage):
                 kwargs["poolclass"] = sa.pool.StaticPool
         kwargs.update(engine_kwargs or {})
         self.engine: Engine = sa.create_engine(real_url, **kwargs)
+        _engines.add(self.engine)
         if self._sqlite:
             self._install_sqlite_hooks(self.engine)
         self._init_schema()

@@ -1,0 +1,70 @@
+"""SQL-specific guarantees: schema versions, JSON-only rows, forked workers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+
+import pytest
+import sqlalchemy as sa
+
+import hypersearch as hs
+from hypersearch.exceptions import SchemaVersionError
+from hypersearch.storage.sql import SCHEMA_VERSION, SQLStorage
+
+
+def test_schema_version_is_recorded_and_checked(tmp_path):
+    url = f"sqlite:///{tmp_path}/v.db"
+    st = SQLStorage(url)
+    with st.engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT schema_version FROM hs_version_info")).scalar_one() == SCHEMA_VERSION
+        conn.execute(sa.text("UPDATE hs_version_info SET schema_version = 999, library_version = '9.9'"))
+    st.close()
+    with pytest.raises(SchemaVersionError, match=r"schema version 999 \(written by hypersearch 9.9\)"):
+        SQLStorage(url)
+
+
+def test_foreign_tables_without_version_are_refused(tmp_path):
+    url = f"sqlite:///{tmp_path}/f.db"
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE hs_studies (id INTEGER PRIMARY KEY)"))
+    eng.dispose()
+    with pytest.raises(SchemaVersionError, match="no schema version"):
+        SQLStorage(url)
+
+
+def test_rows_are_plain_json(tmp_path):
+    url = f"sqlite:///{tmp_path}/j.db"
+    study = hs.create_study("j", url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + len(t.suggest_categorical("c", ["a", "bb"])), n_trials=3)
+    eng = sa.create_engine(url)
+    with eng.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT params_json, distributions_json, values_json, user_attrs_json FROM hs_trials")
+        ).all()
+    eng.dispose()
+    for row in rows:
+        for text in row:
+            json.loads(text)  # every stored blob is JSON text, never pickle
+        assert set(json.loads(row[0])) == {"x", "c"}
+
+
+def _forked_child(url: str, q) -> None:
+    study = hs.load_study("fork", url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    q.put(len(study.trials))
+
+
+@pytest.mark.skipif(not hasattr(mp, "get_context") or "fork" not in mp.get_all_start_methods(), reason="no fork")
+def test_forked_process_gets_its_own_connections(pg_url):
+    study = hs.create_study("fork", pg_url, load_if_exists=True)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # parent's pool has connections
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_forked_child, args=(pg_url, q))
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0 and q.get(timeout=5) >= 7
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # parent still works
+    assert len(study.trials) >= 9

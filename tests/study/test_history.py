@@ -1,0 +1,45 @@
+"""The incremental history view: the storage is asked only for what changed."""
+
+from __future__ import annotations
+
+import hypersearch as hs
+from hypersearch.storage import InMemoryStorage
+
+
+class CountingStorage(InMemoryStorage):
+    def __init__(self):
+        super().__init__()
+        self.rows_read: list[int] = []
+
+    def get_trials(self, study_id, **kw):
+        out = super().get_trials(study_id, **kw)
+        self.rows_read.append(len(out))
+        return out
+
+
+def test_reads_per_trial_do_not_grow_with_history():
+    st = CountingStorage()
+    study = hs.create_study(storage=st, seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=300)
+    per_trial = st.rows_read[-100:]
+    # each refresh sees at most the trial just started elsewhere: nothing, not 300 rows
+    assert max(per_trial) <= 1
+    assert sum(st.rows_read) < 2 * 300
+
+
+def test_other_workers_trials_become_visible_and_listeners_fire_once():
+    st = InMemoryStorage()
+    a = hs.create_study("s", st, seed=0)
+    b = hs.load_study("s", st)
+    seen = []
+    a.history.add_listener(lambda t: seen.append(t.number))
+    running = b.ask()
+    b.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    a.history.refresh()
+    assert seen == [1, 2, 3]
+    assert [t.state for t in a.history.running()] == [hs.TrialState.RUNNING]
+    b.tell(running, 0.5)
+    a.history.refresh()
+    a.history.refresh()
+    assert seen == [1, 2, 3, 0]  # the long-running trial is reported once, when it finishes
+    assert a.best_value == min(t.value for t in b.trials)

@@ -164,3 +164,21 @@ def test_enqueued_configuration_violating_constraint():
     assert "enqueued configuration" in first.fail_reason
     assert [t.state for t in rest] == [hs.TrialState.COMPLETE] * 2
     assert all(t.params["x"] % 2 == 0 for t in rest)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [lambda: hs.samplers.RandomSampler(seed=0), lambda: hs.samplers.QMCSampler(seed=0)],
+)
+def test_conditional_space_with_constraint_under_each_sampler(sampler):
+    space = hs.SearchSpace(
+        {
+            "d_model": hs.choice([128, 256, 512]),
+            "n_heads": hs.choice([3, 4, 8, 16]),
+            "opt": hs.choice([{"m": hs.uniform(0, 1)}, {"b": hs.loguniform(1e-3, 1)}]),
+        },
+        constraints=[lambda c: c["d_model"] % c["n_heads"] == 0],
+    )
+    study, configs = _sample_many(space, n=40, sampler=sampler())
+    assert all(c["d_model"] % c["n_heads"] == 0 for c in configs)
+    assert {tuple(c["opt"]) for c in configs} == {("m",), ("b",)}

@@ -377,3 +377,12 @@ def test_threads_share_the_study_safely():
     study.optimize(objective, n_trials=50, n_jobs=4)
     assert sorted(running) == list(range(50))
     assert [t.number for t in study.trials] == list(range(50))
+
+
+def test_progress_bar_shows_count_and_best(capsys):
+    study = hs.create_study(seed=0)
+    study.optimize(quadratic, n_trials=5, show_progress_bar=True)
+    err = capsys.readouterr().err
+    assert "5/5" in err and f"best={study.best_value:.6g}" in err
+    study.optimize(quadratic, n_trials=2, show_progress_bar=False)
+    assert capsys.readouterr().err == ""

@@ -21,9 +21,7 @@ def split_spec(spec: str) -> tuple[str, str]:
     target, sep, attr = spec.rpartition(":")
     target, attr = target.strip(), attr.strip()
     if not sep:
-        raise CLIError(
-            f"--objective {spec!r} has no ':'; expected {_FORMS}", EXIT_USAGE
-        )
+        raise CLIError(f"--objective {spec!r} has no ':'; expected {_FORMS}", EXIT_USAGE)
     if not target or not attr:
         raise CLIError(f"--objective {spec!r} is incomplete; expected {_FORMS}", EXIT_USAGE)
     return target, attr
@@ -95,11 +93,11 @@ def load_objective(spec: str) -> tuple[Callable[..., Any], types.ModuleType]:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise CLIError(f"{target!r} has no function {attr!r} (from --objective {spec!r})") from None
+            raise CLIError(
+                f"{target!r} has no function {attr!r} (from --objective {spec!r})"
+            ) from None
     if not callable(obj):
-        raise CLIError(
-            f"--objective {spec!r} is not callable (it is a {type(obj).__name__})"
-        )
+        raise CLIError(f"--objective {spec!r} is not callable (it is a {type(obj).__name__})")
     return obj, module
 
 

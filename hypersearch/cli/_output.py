@@ -72,7 +72,9 @@ def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def render_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Iterable[int] = ()) -> str:
+def render_table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Iterable[int] = ()
+) -> str:
     """Columns padded to their widest cell; columns in ``right`` are right-aligned.
 
     The last column is not padded, so lines carry no trailing spaces.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from hypersearch.cli._errors import CLIUsageError
 
@@ -20,9 +21,39 @@ _STORAGE_HELP = (
 _TRACEBACK_HELP = "on an error, print the full Python traceback (for debugging)"
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions paragraph by paragraph; paragraphs with indented lines
+    (examples) are printed as written."""
+
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=30)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for par in text.split("\n\n"):
+            if any(line.startswith(" ") for line in par.splitlines()):
+                out.append("\n".join(indent + line for line in par.splitlines()))
+            else:
+                out.append(
+                    textwrap.fill(
+                        " ".join(par.split()),
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=indent,
+                    )
+                )
+        return "\n\n".join(out)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        # argparse measures subcommand names one indent short, which pushes the help
+        # of 'delete-study' and 'create-study' to the next line; measure them again.
+        if action.help is argparse.SUPPRESS or not hasattr(action, "_get_subactions"):
+            return
+        indent = self._current_indent + 2 * self._indent_increment
+        for sub in action._get_subactions():
+            width = len(self._format_action_invocation(sub)) + indent
+            self._action_max_length = max(self._action_max_length, width)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,15 +187,20 @@ def build_parser() -> argparse.ArgumentParser:
             "  hypersearch optimize --study demo --objective train.py:objective --n-trials 50\n"
             "  hypersearch export --study demo --format csv -o demo.csv\n"
             "\n"
-            f"The storage URL is taken from --storage, else ${STORAGE_ENV}, else {DEFAULT_STORAGE}.\n"
-            "Exit status: 0 on success, 1 on a runtime error (e.g. unknown study),\n"
+            f"The storage URL is taken from --storage, else ${STORAGE_ENV}, else {DEFAULT_STORAGE}.\n\n"
+            "Exit status: 0 on success, 1 on a runtime error (e.g. unknown study), "
             "2 on a usage error (e.g. a missing option or a malformed URL)."
         ),
     )
     parser.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
     parser.add_argument("--traceback", action="store_true", default=False, help=_TRACEBACK_HELP)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands",
+        help="run 'hypersearch COMMAND --help' for its options",
+    )
 
     def add(name: str, help: str, description: str) -> argparse.ArgumentParser:
         return sub.add_parser(
@@ -262,8 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "create-study",
         "create a new, empty study",
-        "Create an empty study and print its name (a name is generated when --study is "
-        "omitted).",
+        "Create an empty study and print its name (a name is generated when --study is omitted).",
     )
     _add_study(p, required=False, help="name of the new study (default: a generated name)")
     _add_directions(p, "")
@@ -284,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         "The objective is 'package.module:function' (imported; the current directory is on "
         "the import path) or 'path/to/file.py:function' (loaded from the file).  It takes "
         "a trial and returns a number (or one number per objective).\n\n"
-        "With --sampler grid the objective's module must define a module-level dict\n"
-        "GRID_SPACE = {'param': [values, ...], ...}.",
+        "With --sampler grid, the objective's module must define a module-level dict:\n\n"
+        "  GRID_SPACE = {'param': [values, ...], ...}",
     )
     _add_study(p)
     p.add_argument(
@@ -322,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="search strategy: random search, grid search over GRID_SPACE, or quasi-Monte "
         "Carlo (Sobol) search (default: random)",
     )
-    p.add_argument("--seed", type=_seed, metavar="S", help="seed of the sampler, for reproducible runs")
+    p.add_argument(
+        "--seed", type=_seed, metavar="S", help="seed of the sampler, for reproducible runs"
+    )
     p.add_argument(
         "--create",
         action="store_true",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.cli._errors import EXIT_USAGE, CLIError, one_line
@@ -436,18 +435,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             raise
 
     try:
-        with warnings.catch_warnings():
-            # invalid objective values are already reported by the "hypersearch" logger
-            warnings.filterwarnings("ignore", message=r"trial \d+ failed", category=UserWarning)
-            study.optimize(
-                run,
-                n_trials=args.n_trials,
-                timeout=args.timeout,
-                n_jobs=args.n_jobs,
-                catch=(Exception,) if args.catch else (),
-                callbacks=[lambda _study, frozen: ran.append(frozen)],
-                show_progress_bar=args.progress_bar,
-            )
+        study.optimize(
+            run,
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            n_jobs=args.n_jobs,
+            catch=(Exception,) if args.catch else (),
+            callbacks=[lambda _study, frozen: ran.append(frozen)],
+            show_progress_bar=args.progress_bar,
+        )
     except Exception as e:
         number, err = failure.get("error", (None, None))
         if err is not e:

@@ -166,6 +166,10 @@ class SQLStorage(BaseStorage):
     def __init__(self, url: str, engine_kwargs: dict[str, Any] | None = None) -> None:
         self.url = url
         real_url = normalize_url(url)
+        try:  # what messages show: never the password
+            self._shown_url = sa.engine.make_url(url).render_as_string(hide_password=True)
+        except Exception:
+            self._shown_url = url.split("@")[-1]
         kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
         self._sqlite = real_url.startswith("sqlite")
         if self._sqlite:
@@ -217,7 +221,7 @@ class SQLStorage(BaseStorage):
                 existing = [t for t in _meta.sorted_tables if insp.has_table(t.name)]
                 if existing:
                     raise SchemaVersionError(
-                        f"{self.url}: has hypersearch tables but no schema version; "
+                        f"{self._shown_url}: has hypersearch tables but no schema version; "
                         "refusing to guess its layout"
                     )
                 _meta.create_all(conn)
@@ -232,7 +236,7 @@ class SQLStorage(BaseStorage):
                 found = None if row is None else row.schema_version
                 written_by = "" if row is None else f" (written by hypersearch {row.library_version})"
                 raise SchemaVersionError(
-                    f"{self.url}: database schema version {found}{written_by} is not the "
+                    f"{self._shown_url}: database schema version {found}{written_by} is not the "
                     f"version {SCHEMA_VERSION} this hypersearch {__version__} uses; open it with "
                     "a matching hypersearch version"
                 )
@@ -264,7 +268,7 @@ class SQLStorage(BaseStorage):
         with self._tx(write=False) as conn:
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).first()
             if row is None:
-                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
+                raise StudyNotFoundError(f"no study named {name!r} in {self._shown_url}")
             user, system = self._attrs(conn, row.id)
         return StudyInfo(
             int(row.id),

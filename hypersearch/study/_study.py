@@ -7,7 +7,6 @@ import datetime as _dt
 import logging
 import math
 import uuid
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -200,7 +199,6 @@ class Study:
             if vals is None:
                 st = TrialState.FAIL
                 t._system_attrs["fail_reason"] = reason
-                warnings.warn(f"trial {t.number} failed: {reason}", stacklevel=2)
                 _log.warning("trial %d failed: %s", t.number, reason)
         elif st == TrialState.PRUNED:
             if not self.is_multi_objective and t._intermediate:

@@ -48,7 +48,7 @@ def test_maximize_direction():
         (True, "bool"),
     ],
 )
-def test_bad_return_values_fail_the_trial_but_not_the_study(storage_url, returned, reason):
+def test_bad_return_values_fail_the_trial_but_not_the_study(storage_url, returned, reason, caplog):
     study = hs.create_study("bad", storage_url)
     study.optimize(quadratic, n_trials=2)
     calls = []
@@ -58,8 +58,9 @@ def test_bad_return_values_fail_the_trial_but_not_the_study(storage_url, returne
         calls.append(1)
         return returned
 
-    with pytest.warns(UserWarning, match="failed"):
+    with caplog.at_level("WARNING", logger="hypersearch"):
         study.optimize(objective, n_trials=2)
+    assert sum("failed" in r.getMessage() and reason in r.getMessage() for r in caplog.records) == 2
     trials = study.trials
     assert len(calls) == 2
     assert [t.state for t in trials] == [hs.TrialState.COMPLETE] * 2 + [hs.TrialState.FAIL] * 2

@@ -93,8 +93,8 @@ class QMCSampler(BaseSampler):
     ) -> Any:
         d = self._dim(name)
         if d >= self.max_dims:
-            from hypersearch.samplers.base import trial_rng
+            from hypersearch.samplers.base import trial_uniform
 
-            return distribution.sample(trial_rng(self.seed, trial.number, trial.attempt, name))
+            return distribution.from_unit(trial_uniform(self.seed, trial.number, trial.attempt, name))
         index = trial.number + trial.attempt * _REJECT_STRIDE
         return distribution.from_unit(float(self._point(index)[d]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.samplers.base import BaseSampler, draw_seed, trial_rng
+from hypersearch.samplers.base import BaseSampler, draw_seed, trial_uniform
 from hypersearch.space.distributions import BaseDistribution
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,5 +33,6 @@ class RandomSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
-        rng = trial_rng(self.seed, trial.number, trial.attempt, name)
-        return distribution.sample(rng)
+        # Every distribution maps the unit interval onto its prior (uniform, log-uniform,
+        # uniform over steps or choices), so one hashed uniform number per parameter suffices.
+        return distribution.from_unit(trial_uniform(self.seed, trial.number, trial.attempt, name))

@@ -115,6 +115,84 @@ _intermediate = sa.Table(
 )
 
 
+# -- statements of the per-trial hot path, built once (building a SQLAlchemy
+# statement costs more than executing it on SQLite) --------------------------------
+_B = sa.bindparam
+_RUNNING = int(TrialState.RUNNING)
+_WAITING = int(TrialState.WAITING)
+
+_SELECT_WAITING = (
+    sa.select(_trials)
+    .where(_trials.c.study_id == _B("b_sid"), _trials.c.state == _WAITING)
+    .order_by(_trials.c.number)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_WAITING = (
+    _trials.update()
+    .where(_trials.c.id == _B("b_tid"))
+    .values(state=_RUNNING, datetime_start=_B("b_t0"), heartbeat=_B("b_t0"))
+)
+_NEXT_NUMBER = (
+    _studies.update()
+    .where(_studies.c.id == _B("b_sid"))
+    .values(next_number=_studies.c.next_number + 1)
+    .returning(_studies.c.next_number)
+)
+_INSERT_RUNNING = (
+    _trials.insert()
+    .values(
+        study_id=_B("b_sid"),
+        number=_B("b_num"),
+        state=_RUNNING,
+        params_json="{}",
+        distributions_json="{}",
+        user_attrs_json="{}",
+        system_attrs_json="{}",
+        datetime_start=_B("b_t0"),
+        heartbeat=_B("b_t0"),
+    )
+    .returning(_trials.c.id)
+)
+_INSERT_INTERMEDIATE = _intermediate.insert()
+_update_cache: dict[frozenset[str], Any] = {}
+_select_cache: dict[tuple[bool, bool], tuple[Any, Any]] = {}
+
+
+def _update_running(columns: frozenset[str]):
+    stmt = _update_cache.get(columns)
+    if stmt is None:
+        stmt = (
+            _trials.update()
+            .where(_trials.c.id == _B("b_tid"), _trials.c.state == _RUNNING)
+            .values({c: _B(f"b_{c}") for c in sorted(columns)})
+        )
+        _update_cache[columns] = stmt
+    return stmt
+
+
+def _select_trials(with_numbers: bool, with_states: bool):
+    key = (with_numbers, with_states)
+    got = _select_cache.get(key)
+    if got is None:
+        cond = _trials.c.number > _B("b_after")
+        if with_numbers:
+            cond = sa.or_(cond, _trials.c.number.in_(_B("b_nums", expanding=True)))
+        where = [_trials.c.study_id == _B("b_sid"), cond]
+        if with_states:
+            where.append(_trials.c.state.in_(_B("b_states", expanding=True)))
+        rows = sa.select(_trials).where(*where).order_by(_trials.c.number)
+        inter = (
+            sa.select(_intermediate.c.trial_id, _intermediate.c.step, _intermediate.c.value)
+            .join(_trials, _trials.c.id == _intermediate.c.trial_id)
+            .where(*where)
+            .order_by(_intermediate.c.trial_id, _intermediate.c.step)
+        )
+        got = (rows, inter)
+        _select_cache[key] = got
+    return got
+
+
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -372,12 +450,7 @@ class SQLStorage(BaseStorage):
 
     # -- trials --------------------------------------------------------------------
     def _next_number(self, conn: Connection, study_id: int) -> int:
-        r = conn.execute(
-            _studies.update()
-            .where(_studies.c.id == study_id)
-            .values(next_number=_studies.c.next_number + 1)
-            .returning(_studies.c.next_number)
-        ).first()
+        r = conn.execute(_NEXT_NUMBER, {"b_sid": study_id}).first()
         if r is None:
             raise StudyNotFoundError(f"no study with id {study_id}")
         return int(r[0]) - 1
@@ -445,35 +518,20 @@ class SQLStorage(BaseStorage):
     def start_trial(self, study_id: int, waiting_only: bool = False) -> FrozenTrial | None:
         t0 = now()
         with self._tx() as conn:
-            row = conn.execute(
-                sa.select(_trials)
-                .where(_trials.c.study_id == study_id, _trials.c.state == int(TrialState.WAITING))
-                .order_by(_trials.c.number)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = conn.execute(_SELECT_WAITING, {"b_sid": study_id}).first()
             if row is not None:
-                conn.execute(
-                    _trials.update()
-                    .where(_trials.c.id == row.id)
-                    .values(state=int(TrialState.RUNNING), datetime_start=t0, heartbeat=t0)
-                )
+                conn.execute(_CLAIM_WAITING, {"b_tid": row.id, "b_t0": t0})
                 t = self._row_to_trial(row, {})
                 t.state = TrialState.RUNNING
                 t.datetime_start = t0
                 return t
             if waiting_only:
                 return None
-            trial_id, number = self._insert_trial(
-                conn,
-                study_id,
-                state=int(TrialState.RUNNING),
-                params_json="{}",
-                distributions_json="{}",
-                user_attrs_json="{}",
-                system_attrs_json="{}",
-                datetime_start=t0,
-                heartbeat=t0,
+            number = self._next_number(conn, study_id)
+            trial_id = int(
+                conn.execute(
+                    _INSERT_RUNNING, {"b_sid": study_id, "b_num": number, "b_t0": t0}
+                ).scalar_one()
             )
         return FrozenTrial(number=number, state=TrialState.RUNNING, datetime_start=t0, trial_id=trial_id)
 
@@ -547,12 +605,9 @@ class SQLStorage(BaseStorage):
             upd["state"] = int(state)
             if state.is_finished():
                 upd["datetime_complete"] = t
+        stmt = _update_running(frozenset(upd))
         with self._tx() as conn:
-            r = conn.execute(
-                _trials.update()
-                .where(_trials.c.id == trial_id, _trials.c.state == int(TrialState.RUNNING))
-                .values(**upd)
-            )
+            r = conn.execute(stmt, {"b_tid": trial_id, **{f"b_{k}": v for k, v in upd.items()}})
             if r.rowcount != 1:
                 row = conn.execute(
                     sa.select(_trials.c.number, _trials.c.state).where(_trials.c.id == trial_id)
@@ -565,22 +620,12 @@ class SQLStorage(BaseStorage):
                 )
             if intermediate:
                 conn.execute(
-                    _intermediate.insert(),
+                    _INSERT_INTERMEDIATE,
                     [
                         {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
                         for s, v in intermediate.items()
                     ],
                 )
-
-    def _where(self, study_id: int, after_number: int, numbers: Iterable[int], states):
-        cond = _trials.c.number > after_number
-        nums = sorted({int(n) for n in numbers if n <= after_number})
-        if nums:
-            cond = sa.or_(cond, _trials.c.number.in_(nums))
-        where = [_trials.c.study_id == study_id, cond]
-        if states is not None:
-            where.append(_trials.c.state.in_([int(s) for s in states]))
-        return where
 
     def get_trials(
         self,
@@ -590,19 +635,18 @@ class SQLStorage(BaseStorage):
         numbers: Iterable[int] = (),
         states: Iterable[TrialState] | None = None,
     ) -> list[FrozenTrial]:
-        numbers = list(numbers)
-        states = list(states) if states is not None else None
-        where = self._where(study_id, after_number, numbers, states)
+        nums = sorted({int(n) for n in numbers if n <= after_number})
+        params: dict[str, Any] = {"b_sid": study_id, "b_after": after_number}
+        if nums:
+            params["b_nums"] = nums
+        if states is not None:
+            params["b_states"] = [int(s) for s in states]
+        sel_rows, sel_inter = _select_trials(bool(nums), states is not None)
         with self._tx(write=False) as conn:
-            rows = conn.execute(sa.select(_trials).where(*where).order_by(_trials.c.number)).all()
+            rows = conn.execute(sel_rows, params).all()
             if not rows:
                 return []
-            inter = conn.execute(
-                sa.select(_intermediate.c.trial_id, _intermediate.c.step, _intermediate.c.value)
-                .join(_trials, _trials.c.id == _intermediate.c.trial_id)
-                .where(*where)
-                .order_by(_intermediate.c.trial_id, _intermediate.c.step)
-            ).all()
+            inter = conn.execute(sel_inter, params).all()
         ivs: dict[int, dict[int, float]] = {}
         for tid, step, value in inter:
             ivs.setdefault(tid, {})[int(step)] = none_to_nan(value)

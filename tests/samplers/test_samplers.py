@@ -139,3 +139,17 @@ def test_qmc_is_reproducible_and_handles_mixed_spaces():
     assert kinds.count("a") == 16  # a balanced sequence splits the choice evenly
     with pytest.raises(ValueError, match="qmc_type"):
         QMCSampler(qmc_type="lhs")
+
+
+def test_hashed_uniforms_are_uniform_and_independent():
+    from scipy import stats
+
+    from hypersearch.samplers.base import trial_uniform
+
+    u = np.array([trial_uniform(0, n, 0, "x") for n in range(4000)])
+    v = np.array([trial_uniform(0, n, 0, "y") for n in range(4000)])
+    w = np.array([trial_uniform(1, n, 0, "x") for n in range(4000)])
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert stats.kstest(v, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.06 and abs(np.corrcoef(u, w)[0, 1]) < 0.06
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.06  # consecutive trials

@@ -332,7 +332,7 @@ def _print_table(summary: dict[str, Any], n_trials: int, repeats: int, k: int) -
         ratio = row.get("ratio_optuna_over_hypersearch")
         print(
             f"{storage:<9} {_fmt(hs_m and hs_m['overhead_ms']):>11} {_fmt(op_m and op_m['overhead_ms']):>10}"
-            f" {_fmt(ratio, '.1f') + ('x' if ratio else ''):>9}"
+            f" {_fmt(ratio, '.2f') + ('x' if ratio else ''):>9}"
             f" | {_fmt(hs_m and hs_m['first_ms']):>11} {_fmt(hs_m and hs_m['last_ms']):>10}"
             f" | {_fmt(op_m and op_m['first_ms']):>11} {_fmt(op_m and op_m['last_ms']):>10}"
         )
@@ -360,6 +360,13 @@ def _versions() -> dict[str, str | None]:
 
     out["sqlite"] = sqlite3.sqlite_version
     return out
+
+
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on Windows
+        return None
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -458,6 +465,14 @@ def main(argv: list[str] | None = None) -> int:
                 pg = None
 
     k = min(EDGE, max(1, args.n_trials // 2))
+    load_start = _loadavg()
+    if load_start is not None and load_start > 0.5 * (os.cpu_count() or 1):
+        note = (
+            f"1-minute load average is {load_start:.2f} on {os.cpu_count()} CPUs at start: "
+            "other processes compete for the CPU, so timings are noisier (use --repeats)"
+        )
+        print(f"NOTE: {note}", file=sys.stderr)
+        notes.append(note)
     print(
         f"hypersearch vs optuna overhead: {args.n_trials} trials x {args.repeats} repeat(s), "
         f"storages {', '.join(storages) or '-'}, python {platform.python_version()}, "
@@ -547,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_count": os.cpu_count(),
             "versions": _versions(),
             "postgres_server": pg.server_version if pg is not None else None,
+            "loadavg_1min_start": load_start,
+            "loadavg_1min_end": _loadavg(),
         },
         "notes": notes,
         "errors": errors,

@@ -1,0 +1,1 @@
+"""Benchmarks comparing hypersearch with Optuna (see README.md); not part of the package."""

@@ -124,6 +124,20 @@ class BaseStorage:
         creating a trial when none is waiting."""
         raise NotImplementedError
 
+    def start_trial_and_read(
+        self,
+        study_id: int,
+        *,
+        waiting_only: bool = False,
+        after_number: int = -1,
+        numbers: Iterable[int] = (),
+    ) -> tuple[FrozenTrial | None, list[FrozenTrial]]:
+        """:meth:`get_trials` (what changed since the reader's watermark) followed by
+        :meth:`start_trial`, in one step where the backend can (one transaction for
+        SQL): what a study does before every trial."""
+        fresh = self.get_trials(study_id, after_number=after_number, numbers=numbers)
+        return self.start_trial(study_id, waiting_only), fresh
+
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         """Store a trial evaluated elsewhere (any state) under the next number."""
         raise NotImplementedError

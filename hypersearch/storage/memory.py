@@ -20,22 +20,6 @@ from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
 
 
-def _copy_trial(t: FrozenTrial) -> FrozenTrial:
-    return FrozenTrial(
-        number=t.number,
-        state=t.state,
-        values=list(t.values) if t.values is not None else None,
-        params=dict(t.params),
-        distributions=dict(t.distributions),
-        intermediate_values=dict(t.intermediate_values),
-        user_attrs=copy.deepcopy(t.user_attrs),
-        system_attrs=copy.deepcopy(t.system_attrs),
-        datetime_start=t.datetime_start,
-        datetime_complete=t.datetime_complete,
-        trial_id=t.trial_id,
-    )
-
-
 class _Study:
     def __init__(self, info: StudyInfo) -> None:
         self.info = info
@@ -147,7 +131,7 @@ class InMemoryStorage(BaseStorage):
             else:
                 t = self._new_trial(st, TrialState.RUNNING)
             t.datetime_start = now()
-            return _copy_trial(t)
+            return t.copy()
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         with self._lock:
@@ -165,7 +149,7 @@ class InMemoryStorage(BaseStorage):
             )
             if t.state == TrialState.WAITING:
                 st.waiting.append(t.number)
-            return _copy_trial(t)
+            return t.copy()
 
     def write_trial(
         self,
@@ -221,7 +205,7 @@ class InMemoryStorage(BaseStorage):
             if states is not None:
                 sset = set(states)
                 out = [t for t in out if t.state in sset]
-            return [_copy_trial(t) for t in out]
+            return [t.copy() for t in out]
 
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         with self._lock:

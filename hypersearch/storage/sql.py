@@ -248,8 +248,9 @@ class SQLStorage(BaseStorage):
             self._shown_url = sa.engine.make_url(url).render_as_string(hide_password=True)
         except Exception:
             self._shown_url = url.split("@")[-1]
-        kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
         self._sqlite = real_url.startswith("sqlite")
+        # A file cannot drop a connection; a server can (checked on checkout).
+        kwargs: dict[str, Any] = {"pool_pre_ping": not self._sqlite}
         if self._sqlite:
             kwargs["connect_args"] = {"timeout": 120, "check_same_thread": False}
             if real_url in ("sqlite://", "sqlite:///:memory:"):
@@ -516,23 +517,29 @@ class SQLStorage(BaseStorage):
         return True
 
     def start_trial(self, study_id: int, waiting_only: bool = False) -> FrozenTrial | None:
-        t0 = now()
         with self._tx() as conn:
-            row = conn.execute(_SELECT_WAITING, {"b_sid": study_id}).first()
-            if row is not None:
-                conn.execute(_CLAIM_WAITING, {"b_tid": row.id, "b_t0": t0})
-                t = self._row_to_trial(row, {})
-                t.state = TrialState.RUNNING
-                t.datetime_start = t0
-                return t
-            if waiting_only:
-                return None
-            number = self._next_number(conn, study_id)
-            trial_id = int(
-                conn.execute(
-                    _INSERT_RUNNING, {"b_sid": study_id, "b_num": number, "b_t0": t0}
-                ).scalar_one()
-            )
+            return self._start(conn, study_id, waiting_only)
+
+    def start_trial_and_read(self, study_id, *, waiting_only=False, after_number=-1, numbers=()):
+        with self._tx() as conn:
+            fresh = self._read(conn, study_id, after_number, numbers, None)
+            return self._start(conn, study_id, waiting_only), fresh
+
+    def _start(self, conn: Connection, study_id: int, waiting_only: bool) -> FrozenTrial | None:
+        t0 = now()
+        row = conn.execute(_SELECT_WAITING, {"b_sid": study_id}).first()
+        if row is not None:
+            conn.execute(_CLAIM_WAITING, {"b_tid": row.id, "b_t0": t0})
+            t = self._row_to_trial(row, {})
+            t.state = TrialState.RUNNING
+            t.datetime_start = t0
+            return t
+        if waiting_only:
+            return None
+        number = self._next_number(conn, study_id)
+        trial_id = int(
+            conn.execute(_INSERT_RUNNING, {"b_sid": study_id, "b_num": number, "b_t0": t0}).scalar_one()
+        )
         return FrozenTrial(number=number, state=TrialState.RUNNING, datetime_start=t0, trial_id=trial_id)
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
@@ -635,6 +642,10 @@ class SQLStorage(BaseStorage):
         numbers: Iterable[int] = (),
         states: Iterable[TrialState] | None = None,
     ) -> list[FrozenTrial]:
+        with self._tx(write=False) as conn:
+            return self._read(conn, study_id, after_number, numbers, states)
+
+    def _read(self, conn: Connection, study_id: int, after_number: int, numbers, states) -> list[FrozenTrial]:
         nums = sorted({int(n) for n in numbers if n <= after_number})
         params: dict[str, Any] = {"b_sid": study_id, "b_after": after_number}
         if nums:
@@ -642,11 +653,10 @@ class SQLStorage(BaseStorage):
         if states is not None:
             params["b_states"] = [int(s) for s in states]
         sel_rows, sel_inter = _select_trials(bool(nums), states is not None)
-        with self._tx(write=False) as conn:
-            rows = conn.execute(sel_rows, params).all()
-            if not rows:
-                return []
-            inter = conn.execute(sel_inter, params).all()
+        rows = conn.execute(sel_rows, params).all()
+        if not rows:
+            return []
+        inter = conn.execute(sel_inter, params).all()
         ivs: dict[int, dict[int, float]] = {}
         for tid, step, value in inter:
             ivs.setdefault(tid, {})[int(step)] = none_to_nan(value)

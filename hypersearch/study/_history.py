@@ -73,13 +73,17 @@ class TrialHistory:
                 if t is not None and t.state.is_finished():
                     fn(t)
 
+    def watermark(self) -> tuple[int, list[int]]:
+        """``(largest known number, known unfinished numbers)``: what a storage read
+        must cover to bring this view up to date."""
+        with self._lock:
+            return len(self.trials) - 1, sorted(self._unfinished)
+
     def refresh(self) -> list[FrozenTrial]:
         """Fetch what changed in the storage; return the trials newly seen finished."""
         with self._lock:
-            after = len(self.trials) - 1
-            fresh = self._storage.get_trials(
-                self._study_id, after_number=after, numbers=sorted(self._unfinished)
-            )
+            after, numbers = self.watermark()
+            fresh = self._storage.get_trials(self._study_id, after_number=after, numbers=numbers)
             return self._ingest(fresh)
 
     def ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:

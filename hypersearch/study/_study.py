@@ -106,7 +106,7 @@ class Study:
         self.history.refresh()
         sset = None if states is None else [TrialState.parse(s) for s in states]
         ts = self.history.all_trials(sset)
-        return copy.deepcopy(ts) if deepcopy else ts
+        return [t.copy() for t in ts] if deepcopy else ts
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -124,7 +124,7 @@ class Study:
         best = self.history.best_trial
         if best is None:
             raise ValueError(f"study {self.study_name!r} has no completed trial yet")
-        return copy.deepcopy(best)
+        return best.copy()
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class Study:
     def best_trials(self) -> list[FrozenTrial]:
         """The Pareto front: COMPLETE trials no other trial dominates."""
         self.history.refresh()
-        return copy.deepcopy(self.history.pareto_front)
+        return [t.copy() for t in self.history.pareto_front]
 
     def trials_dataframe(self, states: Iterable[TrialState | str] | None = None) -> pd.DataFrame:
         """One row per trial: number, state, values, ``params_*``, ``user_attrs_*``,
@@ -160,10 +160,14 @@ class Study:
         ``fixed_distributions`` are suggested at once, so a caller driving its own
         loop can read ``trial.params`` immediately.
         """
-        self.history.refresh()
-        frozen = self._storage.start_trial(
-            self._study_id, waiting_only=getattr(self.sampler, "waiting_only", False)
+        after, numbers = self.history.watermark()
+        frozen, fresh = self._storage.start_trial_and_read(
+            self._study_id,
+            waiting_only=getattr(self.sampler, "waiting_only", False),
+            after_number=after,
+            numbers=numbers,
         )
+        self.history.ingest(fresh)
         if frozen is None:
             raise SearchSpaceExhausted(f"{type(self.sampler).__name__} has no configuration left")
         self.history.ingest([frozen])
@@ -262,7 +266,7 @@ class Study:
         frozen.datetime_complete = _dt.datetime.now(_dt.timezone.utc)
         self.history.ingest([frozen])
         self.sampler.after_trial(self, frozen)
-        return copy.deepcopy(frozen)
+        return frozen.copy()
 
     def _record_failure(self, t: Trial, exc: BaseException) -> FrozenTrial | None:
         if t._finished:

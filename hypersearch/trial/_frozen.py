@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as _copy
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,29 @@ class FrozenTrial:
         """The largest reported step, or ``None``."""
         return max(self.intermediate_values) if self.intermediate_values else None
 
+    def copy(self) -> FrozenTrial:
+        """An independent copy (cheap: nested attribute values are copied only when
+        they are containers)."""
+        return FrozenTrial(
+            number=self.number,
+            state=self.state,
+            values=list(self.values) if self.values is not None else None,
+            params=dict(self.params),
+            distributions=dict(self.distributions),  # distributions are immutable
+            intermediate_values=dict(self.intermediate_values),
+            user_attrs=_copy_attrs(self.user_attrs),
+            system_attrs=_copy_attrs(self.system_attrs),
+            datetime_start=self.datetime_start,
+            datetime_complete=self.datetime_complete,
+            trial_id=self.trial_id,
+        )
+
     def __repr__(self) -> str:
         vals = f", values={self.values}" if self.values is not None else ""
         return f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, params={self.params})"
+
+
+def _copy_attrs(d: dict) -> dict:
+    if any(isinstance(v, (dict, list)) for v in d.values()):
+        return _copy.deepcopy(d)
+    return dict(d)

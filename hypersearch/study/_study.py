@@ -61,6 +61,7 @@ class Study:
         self.scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
+        self._live: dict[int, Trial] = {}  # trials running in this process
         self.history.refresh()
         self.sampler.attach(self)
         self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t))
@@ -112,6 +113,18 @@ class Study:
     def trials(self) -> list[FrozenTrial]:
         """All trials, ordered by number (copies: changing them changes nothing)."""
         return self.get_trials()
+
+    def running_trials(self) -> list[FrozenTrial]:
+        """Trials being evaluated now, with the parameters suggested so far.
+
+        Trials running in this process are seen live (parameters not yet written to
+        the storage included); trials of other workers as of the last refresh.
+        Samplers use this to avoid proposing points that are already being
+        evaluated (constant liar, pending points).
+        """
+        live = {n: t._snapshot() for n, t in list(self._live.items())}
+        others = [t for t in self.history.running() if t.number not in live]
+        return sorted([*live.values(), *others], key=lambda t: t.number)
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -172,6 +185,7 @@ class Study:
             raise SearchSpaceExhausted(f"{type(self.sampler).__name__} has no configuration left")
         self.history.ingest([frozen])
         trial = Trial(self, frozen)
+        self._live[trial.number] = trial
         try:
             trial._start_sampling()
             for name, dist in (fixed_distributions or {}).items():
@@ -262,6 +276,7 @@ class Study:
 
     def _finish(self, t: Trial, state: TrialState, values: list[float] | None) -> FrozenTrial:
         t._finish(state, values)
+        self._live.pop(t.number, None)
         frozen = t._snapshot(state, values)
         frozen.datetime_complete = _dt.datetime.now(_dt.timezone.utc)
         self.history.ingest([frozen])

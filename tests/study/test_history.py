@@ -43,3 +43,21 @@ def test_other_workers_trials_become_visible_and_listeners_fire_once():
     a.history.refresh()
     assert seen == [1, 2, 3, 0]  # the long-running trial is reported once, when it finishes
     assert a.best_value == min(t.value for t in b.trials)
+
+
+def test_running_trials_include_unwritten_params_of_live_trials():
+    st = InMemoryStorage()
+    study = hs.create_study("r", st, seed=0)
+    other = hs.load_study("r", st)
+    t1 = study.ask()
+    x = t1.suggest_float("x", 0, 1)  # buffered, not yet written
+    t2 = other.ask()
+    t2.suggest_float("x", 0, 1)
+    t2.report(0.1, 0)  # written with the report
+    study.history.refresh()
+    running = study.running_trials()
+    assert [t.number for t in running] == [0, 1]
+    assert running[0].params == {"x": x}
+    assert running[1].params == t2.params
+    study.tell(t1, 0.0)
+    assert [t.number for t in study.running_trials()] == [1]

@@ -155,6 +155,18 @@ _INSERT_RUNNING = (
     .returning(_trials.c.id)
 )
 _INSERT_INTERMEDIATE = _intermediate.insert()
+
+
+def _insert_intermediate(conn: Connection, trial_id: int, values: dict[int, float] | None) -> None:
+    if values:
+        conn.execute(
+            _INSERT_INTERMEDIATE,
+            [
+                {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
+                for s, v in values.items()
+            ],
+        )
+
 _update_cache: dict[frozenset[str], Any] = {}
 _select_cache: dict[tuple[bool, bool], tuple[Any, Any]] = {}
 
@@ -559,27 +571,11 @@ class SQLStorage(BaseStorage):
                 datetime_start=start,
                 datetime_complete=complete,
             )
-            if trial.intermediate_values:
-                conn.execute(
-                    _intermediate.insert(),
-                    [
-                        {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
-                        for s, v in trial.intermediate_values.items()
-                    ],
-                )
-        return FrozenTrial(
-            number=number,
-            state=trial.state,
-            values=list(trial.values) if trial.values is not None else None,
-            params=dict(trial.params),
-            distributions=dict(trial.distributions),
-            intermediate_values=dict(trial.intermediate_values),
-            user_attrs=dict(trial.user_attrs),
-            system_attrs=dict(trial.system_attrs),
-            datetime_start=start,
-            datetime_complete=complete,
-            trial_id=trial_id,
-        )
+            _insert_intermediate(conn, trial_id, trial.intermediate_values)
+        stored = trial.copy()
+        stored.number, stored.trial_id = number, trial_id
+        stored.datetime_start, stored.datetime_complete = start, complete
+        return stored
 
     def write_trial(
         self,
@@ -625,14 +621,7 @@ class SQLStorage(BaseStorage):
                     f"trial {row.number} is {TrialState(row.state).name}, not RUNNING; "
                     "it cannot be changed"
                 )
-            if intermediate:
-                conn.execute(
-                    _INSERT_INTERMEDIATE,
-                    [
-                        {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
-                        for s, v in intermediate.items()
-                    ],
-                )
+            _insert_intermediate(conn, trial_id, intermediate)
 
     def get_trials(
         self,

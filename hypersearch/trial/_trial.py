@@ -219,10 +219,19 @@ class Trial:
     # -- storage --------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered parameters, attributes and intermediate values now."""
-        if not (self._dirty or self._pending_intermediate):
-            return
+        if self._dirty or self._pending_intermediate:
+            self._write(full=self._dirty)
+
+    def _finish(self, state: TrialState, values: Sequence[float] | None) -> None:
+        self._check_active()
+        self._write(full=True, state=state, values=values)
+        self._finished = True
+
+    def _write(self, full: bool, **final: Any) -> None:
+        """One storage write: new intermediate values, plus (``full``) the complete
+        parameters and attributes, plus the final state and values if given."""
         kw: dict[str, Any] = {}
-        if self._dirty:
+        if full:
             kw = dict(
                 params=self._params,
                 distributions=self._distributions,
@@ -230,26 +239,10 @@ class Trial:
                 system_attrs=self._system_attrs,
             )
         self.study._storage.write_trial(
-            self._trial_id, intermediate=self._pending_intermediate or None, **kw
+            self._trial_id, intermediate=self._pending_intermediate or None, **kw, **final
         )
         self._pending_intermediate = {}
         self._dirty = False
-
-    def _finish(self, state: TrialState, values: Sequence[float] | None) -> None:
-        self._check_active()
-        self.study._storage.write_trial(
-            self._trial_id,
-            params=self._params,
-            distributions=self._distributions,
-            user_attrs=self._user_attrs,
-            system_attrs=self._system_attrs,
-            intermediate=self._pending_intermediate or None,
-            state=state,
-            values=values,
-        )
-        self._pending_intermediate = {}
-        self._dirty = False
-        self._finished = True
 
     def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:
         return FrozenTrial(

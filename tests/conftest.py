@@ -98,3 +98,12 @@ def _truncate(st) -> None:
                 "TRUNCATE hs_trial_intermediate, hs_trials, hs_study_attrs, hs_studies RESTART IDENTITY"
             )
         )
+
+
+# Property-based tests explore new examples locally; under CI they replay a fixed
+# derandomised set so that a run is reproducible.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True, deadline=None)
+_hyp_settings.register_profile("dev", deadline=None)
+_hyp_settings.load_profile("ci" if os.environ.get("CI") else "dev")

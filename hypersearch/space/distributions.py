@@ -149,6 +149,8 @@ class FloatDistribution(BaseDistribution):
         self.high = high
         self.step = step
         self.log = bool(log)
+        # log scale degenerates when low and high are adjacent floats (equal logs)
+        self._use_log = self.log and math.log(high) > math.log(low)
 
     # -- membership -------------------------------------------------------------
     def contains(self, value: Any) -> bool:
@@ -185,10 +187,11 @@ class FloatDistribution(BaseDistribution):
         if self.step is not None:
             k = int(round((v - self.low) / self.step))
             return (k + 0.5) / self._n
-        if self.log:
+        if self._use_log:
             lo, hi = math.log(self.low), math.log(self.high)
-            return (math.log(v) - lo) / (hi - lo)
-        return (v - self.low) / (self.high - self.low)
+            return min(max((math.log(v) - lo) / (hi - lo), 0.0), 1.0)
+        # halves keep huge ranges such as [-1e308, 1e308] finite
+        return min(max((v / 2 - self.low / 2) / (self.high / 2 - self.low / 2), 0.0), 1.0)
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
@@ -197,11 +200,13 @@ class FloatDistribution(BaseDistribution):
         if self.step is not None:
             k = min(int(u * self._n), self._n - 1)
             return self._grid_value(k)
-        if self.log:
+        if self._use_log:
             lo, hi = math.log(self.low), math.log(self.high)
             v = math.exp(lo + u * (hi - lo))
         else:
-            v = self.low + u * (self.high - self.low)
+            v = self.low + u * (self.high / 2 - self.low / 2) * 2
+            if not math.isfinite(v):
+                v = (1 - u) * self.low + u * self.high
         return min(max(v, self.low), self.high)
 
     # -- serialisation ----------------------------------------------------------

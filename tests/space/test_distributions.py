@@ -167,6 +167,22 @@ def test_log_int_covers_both_ends():
     assert 0.25 < np.mean(np.array(vals) < 10) < 0.45
 
 
+@pytest.mark.parametrize(
+    "d",
+    [
+        FloatDistribution(9.0, 9.000000000000002, log=True),  # adjacent floats: equal logs
+        FloatDistribution(-1.7976931348623157e308, 1.7976931348623157e308),  # span overflows
+        FloatDistribution(5e-324, 1e-323),
+    ],
+)
+def test_extreme_ranges_encode_inside_the_unit_interval(d):
+    for u in (0.0, 0.3, 0.5, 1.0):
+        v = d.from_unit(u)
+        assert d.contains(v)
+        assert 0.0 <= d.to_unit(v) <= 1.0
+    assert d.to_unit(d.low) == 0.0 and d.to_unit(d.high) == 1.0
+
+
 def test_membership():
     f = FloatDistribution(0, 1, step=0.25)
     assert f.contains(0.75) and not f.contains(0.8) and not f.contains(1.25)

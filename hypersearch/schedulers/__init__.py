@@ -1,5 +1,30 @@
-"""Schedulers that decide, from reported results only, which trials continue."""
+"""Schedulers decide, from reported results only, which trials go on.
 
+In define-by-run studies they act as pruners (``trial.should_prune()``).
+"""
+
+from hypersearch.schedulers.asha import (
+    ASHA,
+    ASHAScheduler,
+    AsyncHyperBandScheduler,
+    Hyperband,
+    SuccessiveHalving,
+)
 from hypersearch.schedulers.base import BaseScheduler, Decision, NopScheduler
+from hypersearch.schedulers.median import MedianStoppingRule, PercentileStoppingRule
+from hypersearch.schedulers.stoppers import PatienceStopper, ThresholdStopper
 
-__all__ = ["BaseScheduler", "Decision", "NopScheduler"]
+__all__ = [
+    "ASHA",
+    "ASHAScheduler",
+    "AsyncHyperBandScheduler",
+    "BaseScheduler",
+    "Decision",
+    "Hyperband",
+    "MedianStoppingRule",
+    "NopScheduler",
+    "PatienceStopper",
+    "PercentileStoppingRule",
+    "SuccessiveHalving",
+    "ThresholdStopper",
+]

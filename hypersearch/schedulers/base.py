@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
+from hypersearch.study._direction import StudyDirection
+
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
     from hypersearch.trial._frozen import FrozenTrial
@@ -25,7 +27,27 @@ class Decision(enum.Enum):
 
 
 class BaseScheduler:
-    """Base class of schedulers (early stopping, successive halving, PBT, ...)."""
+    """Base class of schedulers (early stopping, successive halving, PBT, ...).
+
+    Schedulers judge the value a trial reports (``trial.report(value, step)`` or
+    ``hs.report(metric=...)``) at its *step* (epochs, iterations: the resource
+    spent so far).  ``mode`` says whether a smaller or a larger reported value is
+    better; by default it is the study's direction, and it must be given for
+    multi-objective studies, where the reported metric is the one to schedule on.
+    """
+
+    mode: StudyDirection | None = None
+
+    def direction(self, study: Study) -> StudyDirection:
+        """Direction of the reported metric."""
+        if self.mode is not None:
+            return self.mode
+        if len(study.directions) != 1:
+            raise ValueError(
+                f"{type(self).__name__}: the study has several objectives; pass mode='min' or "
+                "mode='max' for the reported metric"
+            )
+        return study.directions[0]
 
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
         """Decide about ``trial`` after its latest ``report``."""

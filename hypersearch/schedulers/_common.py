@@ -1,0 +1,70 @@
+"""Helpers shared by schedulers: direction handling and an incremental view of
+what other trials reported."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hypersearch.study._direction import StudyDirection
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+
+
+def parse_mode(mode: str | None) -> StudyDirection | None:
+    """``"min"``/``"max"`` (Ray Tune) or ``"minimize"``/``"maximize"``; ``None`` = the study's."""
+    if mode is None:
+        return None
+    return StudyDirection.parse(mode)
+
+
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_number(name: str, value: object, *, minimum: float | None = None, exclusive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if minimum is not None and (value <= minimum if exclusive else value < minimum):
+        raise ValueError(f"{name} must be {'>' if exclusive else '>='} {minimum}, got {value!r}")
+    return float(value)
+
+
+class ReportedView:
+    """What trials of a study reported, kept up to date incrementally.
+
+    ``on_finished(trial)`` is registered as a history listener (each finished
+    trial once); running trials are re-read from the history's running list on
+    each :meth:`update`, which is bounded by the number of concurrent trials.
+    Subclasses (or callers) give ``index(trial)`` to extract what they need.
+    """
+
+    def __init__(self, index: Callable[[FrozenTrial, bool], None]) -> None:
+        self._index = index
+        self._attached: int | None = None
+        self._lock = threading.Lock()
+
+    def update(self, study: Study) -> None:
+        with self._lock:
+            if self._attached != id(study):
+                self._attached = id(study)
+                study.history.add_listener(lambda t: self._index(t, True))
+        study.history.refresh()
+        for t in study.history.running():
+            self._index(t, False)
+
+
+def signed(value: float, direction: StudyDirection) -> float:
+    """The value in minimisation form."""
+    return direction.sign() * value
+
+
+def is_finished_with_reports(t: FrozenTrial) -> bool:
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) and bool(t.intermediate_values)

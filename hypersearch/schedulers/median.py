@@ -1,0 +1,120 @@
+"""Median and percentile stopping rules."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hypersearch.schedulers._common import (
+    ReportedView,
+    check_number,
+    check_positive_int,
+    parse_mode,
+)
+from hypersearch.schedulers.base import BaseScheduler, Decision
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+
+
+class PercentileStoppingRule(BaseScheduler):
+    """Stop a trial whose best reported value so far is worse than the given
+    percentile of what completed trials had reached by the same step.
+
+    Args:
+        percentile: 50 stops trials worse than the median; 25 keeps only trials
+            in the best quarter (percentiles count from the best end).
+        n_startup_trials: No decision before this many trials completed.
+        n_warmup_steps: No decision for a trial before this step.
+        interval_steps: Decide only every this many steps after the warm-up.
+        n_min_trials: Compare only when at least this many completed trials
+            reported at or before the step.
+        mode: ``"min"``/``"max"`` for the reported value (default: the study's).
+    """
+
+    def __init__(
+        self,
+        percentile: float,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+        mode: str | None = None,
+    ) -> None:
+        self.percentile = check_number("percentile", percentile, minimum=0.0)
+        if self.percentile > 100:
+            raise ValueError(f"percentile must be in [0, 100], got {percentile!r}")
+        self.n_startup_trials = check_positive_int("n_startup_trials", n_startup_trials, 0)
+        self.n_warmup_steps = check_positive_int("n_warmup_steps", n_warmup_steps, 0)
+        self.interval_steps = check_positive_int("interval_steps", interval_steps, 1)
+        self.n_min_trials = check_positive_int("n_min_trials", n_min_trials, 1)
+        self.mode = parse_mode(mode)
+        # completed trials: sorted steps and the running best (minimisation form)
+        self._curves: list[tuple[list[int], np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._sign = 1.0
+        self._view = ReportedView(self._index)
+
+    def _index(self, t: FrozenTrial, finished: bool) -> None:
+        if not finished or t.state != TrialState.COMPLETE or not t.intermediate_values:
+            return
+        steps = sorted(t.intermediate_values)
+        vals = np.array([self._sign * t.intermediate_values[s] for s in steps], dtype=float)
+        vals = np.where(np.isnan(vals), np.inf, vals)
+        with self._lock:
+            self._curves.append((steps, np.minimum.accumulate(vals)))
+
+    def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
+        self._sign = self.direction(study).sign()
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps:
+            return Decision.CONTINUE
+        if (step - self.n_warmup_steps) % self.interval_steps != 0:
+            return Decision.CONTINUE
+        self._view.update(study)
+        with self._lock:
+            curves = list(self._curves)
+        if len(curves) < max(self.n_startup_trials, 1):
+            return Decision.CONTINUE
+        refs = []
+        for steps, best in curves:
+            i = bisect.bisect_right(steps, step) - 1
+            if i >= 0:
+                refs.append(best[i])
+        if len(refs) < self.n_min_trials:
+            return Decision.CONTINUE
+        own = [self._sign * v for s, v in trial.intermediate_values.items() if s <= step]
+        own = [v for v in own if v == v]  # drop NaN
+        if not own:
+            return Decision.STOP  # only NaN so far: diverged
+        cutoff = float(np.percentile(refs, self.percentile))
+        return Decision.STOP if min(own) > cutoff else Decision.CONTINUE
+
+
+class MedianStoppingRule(PercentileStoppingRule):
+    """Stop a trial whose best value so far is worse than the median of completed
+    trials at the same step (Google Vizier's median stopping rule)."""
+
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+        mode: str | None = None,
+    ) -> None:
+        super().__init__(
+            50.0,
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
+            n_min_trials=n_min_trials,
+            mode=mode,
+        )

@@ -1,0 +1,155 @@
+"""Stopping rules and successive halving on hand-made learning curves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.schedulers import (
+    ASHA,
+    Decision,
+    Hyperband,
+    MedianStoppingRule,
+    PatienceStopper,
+    PercentileStoppingRule,
+    SuccessiveHalving,
+    ThresholdStopper,
+)
+from hypersearch.trial import FrozenTrial, TrialState
+
+
+def _study(curves, direction="minimize", state="complete"):
+    study = hs.create_study(direction=direction)
+    for c in curves:
+        study.add_trial({"x": 0.0}, c[max(c)] if state == "complete" else None,
+                        intermediate_values=c, state=state)
+    return study
+
+
+def _trial(number, curve):
+    return FrozenTrial(number=number, state=TrialState.RUNNING, intermediate_values=dict(curve))
+
+
+def test_median_rule_compares_best_so_far_with_completed_trials_at_the_same_step():
+    curves = [{0: 10.0, 1: 8.0, 2: 6.0}, {0: 9.0, 1: 7.0, 2: 5.0}, {0: 11.0, 1: 9.0, 2: 7.0}]
+    study = _study(curves)
+    rule = MedianStoppingRule(n_startup_trials=3)
+    # medians of best-so-far: step 0 -> 10, step 1 -> 8, step 2 -> 6
+    assert rule.on_report(study, _trial(9, {0: 9.5})) == Decision.CONTINUE
+    assert rule.on_report(study, _trial(9, {0: 10.5})) == Decision.STOP
+    assert rule.on_report(study, _trial(9, {0: 10.5, 1: 7.9})) == Decision.CONTINUE
+    # a step beyond every completed curve compares with their last best values
+    assert rule.on_report(study, _trial(9, {0: 9, 5: 6.5})) == Decision.STOP
+
+
+def test_median_rule_startup_warmup_interval_and_direction():
+    study = _study([{0: 1.0}, {0: 2.0}])
+    assert MedianStoppingRule(n_startup_trials=3).on_report(study, _trial(5, {0: 100.0})) == Decision.CONTINUE
+    assert MedianStoppingRule(n_startup_trials=2, n_warmup_steps=1).on_report(study, _trial(5, {0: 100.0})) == Decision.CONTINUE
+    rule = MedianStoppingRule(n_startup_trials=2, interval_steps=2)
+    assert rule.on_report(study, _trial(5, {1: 100.0})) == Decision.CONTINUE  # not on the interval
+    assert rule.on_report(study, _trial(5, {0: 100.0})) == Decision.STOP
+    up = _study([{0: 1.0}, {0: 2.0}], direction="maximize")
+    assert MedianStoppingRule(n_startup_trials=2).on_report(up, _trial(5, {0: 1.2})) == Decision.STOP
+    assert MedianStoppingRule(n_startup_trials=2).on_report(up, _trial(5, {0: 1.8})) == Decision.CONTINUE
+
+
+def test_percentile_rule_keeps_only_the_best_quarter():
+    study = _study([{0: float(v)} for v in range(1, 9)])  # 1..8
+    rule = PercentileStoppingRule(25.0, n_startup_trials=1)
+    cutoff = np.percentile(range(1, 9), 25)
+    assert rule.on_report(study, _trial(20, {0: cutoff - 0.01})) == Decision.CONTINUE
+    assert rule.on_report(study, _trial(20, {0: cutoff + 0.01})) == Decision.STOP
+    with pytest.raises(ValueError, match="percentile"):
+        PercentileStoppingRule(120)
+
+
+def test_patience_and_threshold_stoppers():
+    study = hs.create_study()
+    p = PatienceStopper(2, min_delta=0.1)
+    assert p.on_report(study, _trial(0, {0: 1.0, 1: 0.95, 2: 0.5})) == Decision.CONTINUE
+    assert p.on_report(study, _trial(0, {0: 1.0, 1: 0.95, 2: 0.92})) == Decision.STOP
+    t = ThresholdStopper(upper=10.0, n_warmup_steps=2)
+    assert t.on_report(study, _trial(0, {0: 50.0})) == Decision.CONTINUE  # warm-up
+    assert t.on_report(study, _trial(0, {0: 5.0, 3: 50.0})) == Decision.STOP
+    assert t.on_report(study, _trial(0, {0: math.nan})) == Decision.STOP  # diverged
+    assert t.on_report(study, _trial(0, {0: math.inf})) == Decision.STOP
+    with pytest.raises(ValueError, match="lower"):
+        ThresholdStopper(lower=2, upper=1)
+
+
+def test_asha_rung_arithmetic():
+    assert ASHA(max_t=100, grace_period=1, reduction_factor=4).rungs == [[1, 4, 16, 64]]
+    assert ASHA(max_t=10, grace_period=1, reduction_factor=2, brackets=2).rungs == [[1, 2, 4, 8], [2, 4, 8]]
+    hb = Hyperband(max_t=81, min_t=1, reduction_factor=3)
+    assert hb.s_max == 4
+    assert hb.rungs == [[1, 3, 9, 27], [3, 9, 27], [9, 27], [27], []]
+    # bracket sizes follow Hyperband: n = ceil((s_max+1)/(s+1) * eta^s)
+    weights = [w for _, w in hb._brackets]
+    assert np.allclose(np.array(weights) * sum([81, 34, 15, 8, 5]), [81, 34, 15, 8, 5])
+    counts = np.bincount([hb.bracket_of(n) for n in range(20000)], minlength=5) / 20000
+    assert np.allclose(counts, weights, atol=0.015)
+    assert hb.bracket_of(123) == Hyperband(max_t=81, min_t=1, reduction_factor=3).bracket_of(123)
+    for bad in (dict(max_t=0), dict(grace_period=5, max_t=2), dict(reduction_factor=1), dict(brackets=0)):
+        with pytest.raises(ValueError):
+            ASHA(**bad)
+
+
+def test_asha_keeps_the_top_fraction_at_each_rung():
+    # eta=2, rungs at 1, 2, 4: at each rung only trials in the better half continue
+    sched = SuccessiveHalving(max_t=8, min_t=1, reduction_factor=2)
+    assert sched.rungs == [[1, 2, 4]]
+    study = _study([{0: 5.0, 1: v, 2: v} for v in (1.0, 2.0, 3.0, 4.0)], state="pruned")
+    assert sched.on_report(study, _trial(10, {0: 9.0})) == Decision.CONTINUE  # before the first rung
+    assert sched.on_report(study, _trial(10, {0: 9.0, 1: 2.0})) == Decision.CONTINUE
+    assert sched.on_report(study, _trial(11, {0: 9.0, 1: 3.5})) == Decision.STOP
+    assert sched.on_report(study, _trial(12, {0: 9.0, 1: 1.5, 2: 3.5})) == Decision.STOP  # rung 2
+    assert sched.on_report(study, _trial(13, {0: 9.0, 1: 1.5, 2: 1.2})) == Decision.CONTINUE
+    # between rungs no new decision is made, whatever the value
+    assert sched.on_report(study, _trial(13, {0: 9.0, 1: 1.5, 2: 1.2, 3: 99.0})) == Decision.CONTINUE
+    # a NaN at a rung counts as the worst value
+    assert sched.on_report(study, _trial(14, {0: 9.0, 1: math.nan})) == Decision.STOP
+
+
+def test_asha_prunes_in_define_by_run_and_spends_less():
+    def objective(trial):
+        q = trial.suggest_float("q", 0, 1)
+        for epoch in range(1, 28):
+            loss = q + 1.0 / epoch
+            trial.report(loss, epoch)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return loss
+
+    study = hs.create_study(seed=0, scheduler=ASHA(max_t=27, grace_period=1, reduction_factor=3))
+    study.optimize(objective, n_trials=60)
+    epochs = sum(len(t.intermediate_values) for t in study.trials)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert len(pruned) > 20
+    assert epochs < 0.5 * 60 * 27
+    # the best trials are never stopped
+    best_q = sorted(t.params["q"] for t in study.trials)[:2]
+    completed_q = [t.params["q"] for t in study.trials if t.state == TrialState.COMPLETE]
+    assert best_q[0] in completed_q
+
+
+def test_multi_objective_study_needs_a_mode_and_then_prunes():
+    study = hs.create_study(directions=["minimize", "minimize"])
+    with pytest.raises(ValueError, match="mode="):
+        MedianStoppingRule().on_report(study, _trial(0, {0: 1.0}))
+    sched = MedianStoppingRule(n_startup_trials=1, mode="min")
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(5):
+            trial.report(x, step)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return x, 1 - x
+
+    study = hs.create_study(directions=["minimize", "minimize"], scheduler=sched, seed=1)
+    study.optimize(objective, n_trials=30)
+    assert any(t.state == TrialState.PRUNED for t in study.trials)

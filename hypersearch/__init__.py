@@ -54,6 +54,7 @@ from hypersearch.space import (
     uniform,
 )
 from hypersearch.trial import FrozenTrial, Trial, TrialState
+from hypersearch.tune import TuneResult, get_checkpoint, report, tune
 
 __all__ = [
     "CategoricalDistribution",
@@ -73,10 +74,12 @@ __all__ = [
     "TrialPruned",
     "TrialState",
     "TrialStateError",
+    "TuneResult",
     "__version__",
     "choice",
     "create_study",
     "delete_study",
+    "get_checkpoint",
     "grid",
     "grid_search",
     "list_studies",
@@ -87,8 +90,10 @@ __all__ = [
     "qrandint",
     "quniform",
     "randint",
+    "report",
     "samplers",
     "schedulers",
     "storage",
+    "tune",
     "uniform",
 ]

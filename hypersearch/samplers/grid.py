@@ -36,6 +36,8 @@ class GridSampler(BaseSampler):
             that are not in the grid are drawn at random.
         shuffle: Visit the points in a seeded random order (useful when the grid
             may not be finished) instead of lexicographic order.
+        repeats: Evaluate every point this many times (e.g. to average over seeds,
+            or Ray Tune's ``num_samples`` with grid axes).
         seed: Seed for the shuffle and for parameters outside the grid.
     """
 
@@ -47,8 +49,12 @@ class GridSampler(BaseSampler):
         search_space: Mapping[str, Sequence[Any]],
         *,
         shuffle: bool = False,
+        repeats: int = 1,
         seed: int | None = None,
     ) -> None:
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ValueError(f"GridSampler: repeats must be a positive integer, got {repeats!r}")
+        self._repeats = repeats
         if not isinstance(search_space, Mapping) or not search_space:
             raise ValueError("GridSampler: search_space must be a non-empty dict {name: values}")
         axes: dict[str, list[Any]] = {}
@@ -71,10 +77,14 @@ class GridSampler(BaseSampler):
 
     @property
     def grid_size(self) -> int:
-        return math.prod(len(v) for v in self._axes.values())
+        return math.prod(len(v) for v in self._axes.values()) * self._repeats
 
     def _points(self) -> list[dict[str, Any]]:
-        pts = [dict(zip(self._names, combo)) for combo in itertools.product(*self._axes.values())]
+        pts = [
+            dict(zip(self._names, combo))
+            for combo in itertools.product(*self._axes.values())
+            for _ in range(self._repeats)
+        ]
         if self._shuffle:
             order = np.random.default_rng(self.seed).permutation(len(pts))
             pts = [pts[i] for i in order]
@@ -83,7 +93,7 @@ class GridSampler(BaseSampler):
     def attach(self, study: Study) -> None:
         super().attach(study)
         self._fallback.seed = self.seed
-        key = "grid:" + _fingerprint(self._axes)
+        key = "grid:" + _fingerprint({"axes": self._axes, "repeats": self._repeats})
         study._storage.enqueue_trials(
             study._study_id,
             [(p, {GRID_ID_ATTR: i}) for i, p in enumerate(self._points())],

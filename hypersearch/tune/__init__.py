@@ -1,0 +1,6 @@
+"""Ray-Tune-style iterative tuning: ``hs.tune(trainable, config=space, scheduler=...)``."""
+
+from hypersearch.tune._session import get_checkpoint, report
+from hypersearch.tune._tune import TuneResult, tune
+
+__all__ = ["TuneResult", "get_checkpoint", "report", "tune"]

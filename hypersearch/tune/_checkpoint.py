@@ -1,0 +1,90 @@
+"""Checkpoints of :func:`hypersearch.tune` trials, kept as files beside the study.
+
+A checkpoint is either a directory (copied) or a picklable object (written with
+pickle).  The storage records only the checkpoint's path, relative to the
+artifact root, as JSON; nothing stored in the database is ever unpickled, and a
+checkpoint file is read only when a trial asks for its own checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+class CheckpointStore:
+    """Checkpoint files under ``root/trial_<number>/``; keeps the newest ``keep``."""
+
+    def __init__(self, root: str | os.PathLike, keep: int = 2) -> None:
+        self.root = Path(root)
+        self.keep = keep
+
+    def _trial_dir(self, number: int) -> Path:
+        return self.root / f"trial_{number:06d}"
+
+    def _resolve(self, rel: str) -> Path:
+        p = (self.root / rel).resolve()
+        if self.root.resolve() not in p.parents:
+            raise ValueError(f"checkpoint path {rel!r} points outside the artifact directory")
+        return p
+
+    def save(self, number: int, step: int, checkpoint: Any) -> str:
+        d = self._trial_dir(number)
+        d.mkdir(parents=True, exist_ok=True)
+        name = f"checkpoint_{step:06d}"
+        if isinstance(checkpoint, (str, os.PathLike)) and Path(checkpoint).is_dir():
+            target = d / name
+            tmp = Path(tempfile.mkdtemp(dir=d, prefix=".tmp_"))
+            shutil.copytree(checkpoint, tmp, dirs_exist_ok=True)
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        else:
+            target = d / f"{name}.pkl"
+            fd, tmp_name = tempfile.mkstemp(dir=d, prefix=".tmp_")
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(checkpoint, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp_name, target)  # atomic: a reader never sees half a file
+        self._prune(d)
+        return str(target.relative_to(self.root))
+
+    def _prune(self, d: Path) -> None:
+        entries = sorted(p for p in d.iterdir() if p.name.startswith("checkpoint_"))
+        for old in entries[: max(len(entries) - self.keep, 0)]:
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+
+    def load(self, rel: str) -> Any:
+        p = self._resolve(rel)
+        if not p.exists():
+            raise FileNotFoundError(f"checkpoint {rel!r} is missing from {self.root}")
+        if p.is_dir():
+            return str(p)
+        with open(p, "rb") as f:
+            return pickle.load(f)
+
+    def clone(self, rel: str, number: int) -> str:
+        """Copy a checkpoint of one trial to another (population-based training)."""
+        src = self._resolve(rel)
+        d = self._trial_dir(number)
+        d.mkdir(parents=True, exist_ok=True)
+        dst = d / src.name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+        return str(dst.relative_to(self.root))
+
+
+def default_root(storage_url: str | None, study_name: str) -> Path:
+    """Artifacts beside a SQLite file (``<file>.artifacts/<study>``), else a temp dir."""
+    if storage_url and storage_url.startswith("sqlite:///") and ":memory:" not in storage_url:
+        db = Path(storage_url[len("sqlite:///") :])
+        return db.with_name(db.name + ".artifacts") / study_name
+    return Path(tempfile.gettempdir()) / "hypersearch-artifacts" / study_name

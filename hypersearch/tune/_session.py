@@ -1,0 +1,116 @@
+"""The per-trial session a trainable talks to through ``hs.report`` and ``hs.get_checkpoint``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hypersearch.exceptions import TrialPruned
+from hypersearch.tune._checkpoint import CheckpointStore
+
+_local = threading.local()
+
+
+class StopTrial(Exception):
+    """Raised inside ``hs.report`` when a stopping criterion says the trial is done
+    (it finishes as COMPLETE with its last reported metric)."""
+
+
+class Session:
+    """State of one running trial of :func:`hypersearch.tune`."""
+
+    def __init__(
+        self,
+        trial: Any,
+        metric: str,
+        max_t: float | None,
+        stop: Callable[[dict[str, Any]], bool] | None,
+        checkpoints: CheckpointStore,
+    ) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.max_t = max_t
+        self.stop = stop
+        self.checkpoints = checkpoints
+        self.iteration = 0
+        self.results: list[dict[str, Any]] = []
+        self.last_value: float | None = None
+
+    def report(self, metrics: Mapping[str, Any], checkpoint: Any = None) -> None:
+        self.iteration += 1
+        result = dict(metrics)
+        result.setdefault("training_iteration", self.iteration)
+        if self.metric not in result:
+            raise KeyError(
+                f"hs.report() got no value for the metric {self.metric!r}; reported keys: "
+                f"{sorted(metrics)}"
+            )
+        try:
+            value = float(result[self.metric])
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"metric {self.metric!r} must be a number, got {result[self.metric]!r}"
+            ) from None
+        step = int(result["training_iteration"])
+        self.results.append(result)
+        self.last_value = value
+        if checkpoint is not None:
+            path = self.checkpoints.save(self.trial.number, step, checkpoint)
+            self.trial.set_system_attr("checkpoint", path)
+        self.trial.set_user_attr("last_result", _jsonable(result))
+        self.trial.report(value, step)
+        if self.trial.should_prune():
+            raise TrialPruned(f"stopped by the scheduler at iteration {step}")
+        if self.max_t is not None and step >= self.max_t:
+            raise StopTrial()
+        if self.stop is not None and self.stop(result):
+            raise StopTrial()
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (bool, int, str)) or v is None:
+            out[k] = v
+        elif isinstance(v, float):
+            out[k] = v
+        else:
+            try:
+                out[k] = float(v)
+            except (TypeError, ValueError):
+                out[k] = repr(v)
+    return out
+
+
+def current() -> Session:
+    s = getattr(_local, "session", None)
+    if s is None:
+        raise RuntimeError(
+            "hs.report() and hs.get_checkpoint() can only be called inside a trainable "
+            "run by hs.tune()"
+        )
+    return s
+
+
+def set_current(s: Session | None) -> None:
+    _local.session = s
+
+
+def report(metrics: Mapping[str, Any] | None = None, /, *, checkpoint: Any = None, **kwargs: Any) -> None:
+    """Report this iteration's metrics (e.g. ``hs.report(loss=0.3, accuracy=0.9)``).
+
+    The scheduler decides after every report; when it stops the trial, this call
+    raises and the trainable ends there.  ``checkpoint`` (a picklable object or a
+    directory path) is stored with the trial so it can be resumed or cloned.
+    """
+    merged = dict(metrics or {})
+    merged.update(kwargs)
+    current().report(merged, checkpoint)
+
+
+def get_checkpoint() -> Any:
+    """The trial's latest checkpoint (``None`` when starting fresh)."""
+    s = current()
+    path = s.trial.system_attrs.get("checkpoint")
+    return None if path is None else s.checkpoints.load(path)

@@ -1,0 +1,286 @@
+"""``hs.tune``: the Ray-Tune-style front door, a thin layer over a study.
+
+``tune(trainable, config=space, ...)`` compiles the declarative space into a
+define-by-run objective, runs it with ``study.optimize`` (the same sampler,
+scheduler and storage machinery as every study) and gives back a
+:class:`TuneResult`.  The trainable calls ``hs.report(...)`` every iteration;
+the scheduler decides after each report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hypersearch.exceptions import TrialPruned
+from hypersearch.samplers.base import BaseSampler
+from hypersearch.schedulers.base import BaseScheduler
+from hypersearch.space.declarative import SearchSpace
+from hypersearch.storage import BaseStorage
+from hypersearch.study._study import Study, create_study, load_study
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.tune._checkpoint import CheckpointStore, default_root
+from hypersearch.tune._session import Session, StopTrial, set_current
+
+
+class TuneResult:
+    """Outcome of :func:`tune`: best configuration, every trial's results and checkpoints."""
+
+    def __init__(self, study: Study, metric: str, mode: str, results: dict[int, list[dict]],
+                 checkpoints: CheckpointStore) -> None:
+        self.study = study
+        self.metric = metric
+        self.mode = mode
+        self._results = results
+        self._checkpoints = checkpoints
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.study.trials
+
+    def _best(self, metric: str | None, mode: str | None, scope: str = "last") -> FrozenTrial:
+        metric = metric or self.metric
+        mode = mode or self.mode
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        sign = 1.0 if mode == "min" else -1.0
+        best, best_v = None, math.inf
+        for t in self.study.get_trials(deepcopy=False):
+            rows = self._rows(t)
+            vals = [float(r[metric]) for r in rows if metric in r and _finite(r[metric])]
+            if not vals:
+                continue
+            v = sign * (vals[-1] if scope == "last" else (min(vals) if sign > 0 else max(vals)))
+            if scope == "all":
+                v = min(sign * x for x in vals)
+            if v < best_v:
+                best, best_v = t, v
+        if best is None:
+            raise ValueError(f"no trial reported a finite value of {metric!r}")
+        return best
+
+    def _rows(self, t: FrozenTrial) -> list[dict]:
+        rows = self._results.get(t.number)
+        if rows:
+            return rows
+        last = t.user_attrs.get("last_result")
+        return [last] if last else []
+
+    def get_best_trial(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> FrozenTrial:
+        """Trial whose ``scope`` value (``"last"`` reported, or ``"all"``: best ever) of
+        ``metric`` is best."""
+        return self._best(metric, mode, scope).copy()
+
+    def get_best_config(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
+        """Configuration (as the trainable received it) of the best trial."""
+        return dict(self._best(metric, mode, scope).user_attrs.get("config", {}))
+
+    def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
+        """Last reported result of the best trial."""
+        rows = self._rows(self._best(metric, mode, scope))
+        return dict(rows[-1])
+
+    @property
+    def best_config(self) -> dict:
+        return self.get_best_config()
+
+    @property
+    def best_result(self) -> dict:
+        return self.get_best_result()
+
+    @property
+    def best_checkpoint(self) -> Any:
+        """The best trial's latest checkpoint, loaded (``None`` if it saved none)."""
+        return self.get_checkpoint(self._best(None, None).number)
+
+    def get_checkpoint(self, number: int) -> Any:
+        t = self.study.get_trials(deepcopy=False)[number]
+        path = t.system_attrs.get("checkpoint")
+        return None if path is None else self._checkpoints.load(path)
+
+    @property
+    def results(self) -> list[dict]:
+        """Every reported result row, with ``trial`` number and ``config/...`` columns."""
+        rows = []
+        for t in self.study.get_trials(deepcopy=False):
+            cfg = _flatten(t.user_attrs.get("config", {}), "config/")
+            for r in self._rows(t):
+                rows.append({"trial": t.number, "state": t.state.name, **r, **cfg})
+        return rows
+
+    @property
+    def dataframe(self):
+        """All reported results as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.results)
+
+    def __repr__(self) -> str:
+        return f"TuneResult(study={self.study.study_name!r}, trials={len(self.study.trials)})"
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _flatten(d: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, f"{prefix}{k}/"))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
+    if stop is None:
+        return None
+    if callable(stop):
+        return stop
+    if isinstance(stop, Mapping):
+        crit = dict(stop)
+
+        def fn(result: dict) -> bool:
+            return any(k in result and _finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
+
+        return fn
+    raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
+
+
+def tune(
+    trainable: Callable[[dict[str, Any]], Any],
+    config: Mapping[str, Any] | SearchSpace,
+    *,
+    metric: str | None = None,
+    mode: str | None = None,
+    num_samples: int = 1,
+    scheduler: BaseScheduler | None = None,
+    sampler: BaseSampler | None = None,
+    storage: BaseStorage | str | None = None,
+    max_concurrent: int = 1,
+    resources_per_trial: Mapping[str, float] | None = None,
+    stop: Mapping[str, float] | Callable[[dict], bool] | None = None,
+    resume: bool = False,
+    name: str | None = None,
+    constraints: Sequence[Callable[[dict], bool]] = (),
+    seed: int | None = None,
+    storage_path: str | None = None,
+    time_budget_s: float | None = None,
+    show_progress_bar: bool | None = None,
+) -> TuneResult:
+    """Tune ``trainable(config)`` over a declarative search space.
+
+    The trainable trains, calling ``hs.report(metric=value, ..., checkpoint=...)``
+    each iteration, and may call ``hs.get_checkpoint()`` to resume.  The
+    scheduler (e.g. ``hs.schedulers.ASHA(metric="loss", mode="min", max_t=10)``)
+    decides after every report whether the trial goes on.
+
+    Args:
+        trainable: ``fn(config)``; its reports define the results.
+        config: Search space (dict of ``hs.uniform``, ``hs.choice``, ``hs.grid``... or a
+            :class:`~hypersearch.SearchSpace`).
+        metric, mode: Metric to optimise and ``"min"``/``"max"``; taken from the
+            scheduler when omitted.
+        num_samples: Trials to run (with ``hs.grid`` axes: samples per grid point).
+        scheduler, sampler, storage, seed: As for :func:`~hypersearch.create_study`.
+        max_concurrent: Trials running at once.
+        resources_per_trial: ``{"cpu": n, "gpu": k}``; validated and recorded on each
+            trial (placement is done by the process executors).
+        stop: ``{"training_iteration": 10}``-style thresholds or ``fn(result) -> bool``;
+            a trial that meets it finishes as complete.
+        resume: Continue the study ``name`` in ``storage`` (its trials count toward
+            ``num_samples``).
+        name: Study name.
+        constraints: Feasibility constraints on the configuration.
+        storage_path: Directory for checkpoints (default: beside a SQLite file, else a
+            temporary directory).
+        time_budget_s: Stop starting new trials after this many seconds.
+    """
+    if not callable(trainable):
+        raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
+    metric = metric or getattr(scheduler, "metric", None)
+    if mode is None and scheduler is not None and scheduler.mode is not None:
+        mode = "min" if scheduler.mode.sign() > 0 else "max"
+    if metric is None:
+        raise ValueError("tune needs a metric: pass metric='loss' (or give the scheduler one)")
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if resources_per_trial is not None:
+        for k, v in resources_per_trial.items():
+            if k not in ("cpu", "gpu") or isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"resources_per_trial: {k!r}={v!r}; use {{'cpu': n, 'gpu': k}} with n, k >= 0")
+    space = config if isinstance(config, SearchSpace) else SearchSpace(config, constraints)
+    if isinstance(config, SearchSpace) and constraints:
+        space = SearchSpace(config, constraints)
+    stop_fn = _stop_fn(stop)
+    direction = "minimize" if mode == "min" else "maximize"
+
+    grid = space.grid_axes()
+    if sampler is None and grid:
+        from hypersearch.samplers.grid import GridSampler
+
+        # Ray Tune's grid semantics: every grid point num_samples times, the other
+        # parameters drawn afresh each time
+        sampler = GridSampler(grid, repeats=num_samples, seed=seed)
+    if resume:
+        if name is None:
+            raise ValueError("resume=True needs the name of the study to continue")
+        study = load_study(name, storage, sampler=sampler, scheduler=scheduler, seed=seed)
+    else:
+        study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
+    url = storage if isinstance(storage, str) else None
+    store = CheckpointStore(Path(storage_path) / study.study_name if storage_path else default_root(url, study.study_name))
+    max_t = getattr(scheduler, "max_t", None)
+    results: dict[int, list[dict]] = {}
+
+    def objective(trial):
+        cfg = space.sample(trial)
+        if resources_per_trial is not None:
+            trial.set_system_attr("resources", dict(resources_per_trial))
+        session = Session(trial, metric, max_t, stop_fn, store)
+        results[trial.number] = session.results
+        set_current(session)
+        try:
+            trainable(cfg)
+        except StopTrial:
+            pass
+        except TrialPruned:
+            raise
+        finally:
+            set_current(None)
+        if session.last_value is None:
+            raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
+        return session.last_value
+
+    done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+    remaining = max(num_samples * (_grid_size(grid) if grid else 1) - done, 0) if resume else (
+        num_samples * (_grid_size(grid) if grid else 1)
+    )
+    if remaining:
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=time_budget_s,
+            n_jobs=max_concurrent,
+            catch=(Exception,),
+            show_progress_bar=show_progress_bar,
+        )
+    return TuneResult(study, metric, mode, results, store)
+
+
+def _grid_size(grid: dict[str, list]) -> int:
+    n = 1
+    for v in grid.values():
+        n *= len(v)
+    return n
+
+
+__all__ = ["TuneResult", "tune"]

@@ -1,0 +1,121 @@
+"""hs.tune: Ray-Tune-style iterative tuning over a study."""
+
+from __future__ import annotations
+
+import pytest
+
+import hypersearch as hs
+
+
+def train_func(config):
+    for epoch in range(10):
+        loss = (config["lr"] * 1e3 - 0.5) ** 2 + 1.0 / (epoch + 1) + 0.01 * config["batch_size"]
+        hs.report(loss=loss, epoch=epoch)
+
+
+SPACE = {"lr": hs.loguniform(1e-5, 1e-3), "batch_size": hs.choice([4, 8, 16]), "epochs": hs.choice([1, 2, 3])}
+
+
+def test_ray_tune_code_runs_with_only_the_import_changed(tmp_path):
+    scheduler = hs.schedulers.ASHA(metric="loss", mode="min", max_t=10, grace_period=1)
+    analysis = hs.tune(train_func, config=SPACE, num_samples=20, scheduler=scheduler, seed=0,
+                       storage=f"sqlite:///{tmp_path}/t.db", name="ray")
+    best = analysis.get_best_config(metric="loss", mode="min")
+    assert set(best) == {"lr", "batch_size", "epochs"}
+    trials = analysis.trials
+    assert len(trials) == 20
+    states = {t.state for t in trials}
+    assert hs.TrialState.PRUNED in states and hs.TrialState.COMPLETE in states
+    # the best config is the one with the lowest last reported loss
+    last = {t.number: t.user_attrs["last_result"]["loss"] for t in trials}
+    best_trial = min(last, key=last.get)
+    assert best == trials[best_trial].user_attrs["config"]
+    assert analysis.best_result["loss"] == last[best_trial]
+    df = analysis.dataframe
+    assert {"trial", "loss", "epoch", "training_iteration", "config/lr"} <= set(df.columns)
+    assert len(df) == sum(len(t.intermediate_values) for t in trials)
+    # the study is a regular study: the CLI and load_study see it
+    assert len(hs.load_study("ray", f"sqlite:///{tmp_path}/t.db").trials) == 20
+
+
+def test_stop_criteria_and_max_t_complete_trials():
+    def endless(config):
+        i = 0
+        while True:
+            i += 1
+            hs.report(score=config["x"] * i)
+
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=3,
+                  stop={"training_iteration": 5})
+    assert all(t.state == hs.TrialState.COMPLETE and len(t.intermediate_values) == 5 for t in res.trials)
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, num_samples=2,
+                  scheduler=hs.schedulers.ASHA(metric="score", mode="max", max_t=7, grace_period=7))
+    assert all(len(t.intermediate_values) == 7 for t in res.trials)
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=2,
+                  stop=lambda r: r["score"] > 2.0)
+    assert all(t.user_attrs["last_result"]["score"] > 2.0 for t in res.trials)
+
+
+def test_checkpoints_are_stored_and_restored(tmp_path):
+    seen = []
+
+    def trainable(config):
+        ckpt = hs.get_checkpoint()
+        start = 0 if ckpt is None else ckpt["epoch"] + 1
+        seen.append(start)
+        for epoch in range(start, 4):
+            hs.report(loss=1.0 / (epoch + 1), checkpoint={"epoch": epoch})
+
+    res = hs.tune(trainable, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
+                  storage_path=str(tmp_path / "art"))
+    assert res.best_checkpoint == {"epoch": 3}
+    assert res.get_checkpoint(0) == {"epoch": 3}
+    files = sorted(p.name for p in (tmp_path / "art").rglob("checkpoint_*"))
+    assert files == ["checkpoint_000003.pkl", "checkpoint_000003.pkl", "checkpoint_000004.pkl",
+                     "checkpoint_000004.pkl"]  # the newest two per trial are kept
+    assert seen == [0, 0]
+
+
+def test_directory_checkpoints(tmp_path):
+    def trainable(config):
+        d = tmp_path / "work"
+        d.mkdir(exist_ok=True)
+        (d / "weights.txt").write_text(str(config["a"]))
+        hs.report(loss=config["a"], checkpoint=str(d))
+
+    res = hs.tune(trainable, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1,
+                  storage_path=str(tmp_path / "art"))
+    path = res.best_checkpoint
+    assert open(f"{path}/weights.txt").read() == str(res.best_config["a"])
+
+
+def test_grid_axes_repeat_num_samples_times():
+    res = hs.tune(train_func, {"lr": hs.grid([1e-4, 5e-4]), "batch_size": hs.grid([4, 8]), "epochs": 1},
+                  metric="loss", mode="min", num_samples=2)
+    pts = sorted((t.params["lr"], t.params["batch_size"]) for t in res.trials)
+    assert pts == sorted([(lr, bs) for lr in (1e-4, 5e-4) for bs in (4, 8)] * 2)
+
+
+def test_resume_continues_the_study(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=3, storage=url, name="r", seed=1)
+    res = hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=5, storage=url, name="r",
+                  resume=True)
+    assert len(res.trials) == 5
+
+
+def test_bad_input_is_reported_clearly():
+    with pytest.raises(ValueError, match="needs a metric"):
+        hs.tune(train_func, SPACE)
+    with pytest.raises(ValueError, match="mode"):
+        hs.tune(train_func, SPACE, metric="loss", mode="lowest")
+    with pytest.raises(ValueError, match="num_samples"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=0)
+    with pytest.raises(ValueError, match="resources_per_trial"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", resources_per_trial={"tpu": 1})
+    with pytest.raises(TypeError, match="stop"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", stop=3)
+    with pytest.raises(RuntimeError, match="inside a trainable"):
+        hs.report(loss=1.0)
+    res = hs.tune(lambda c: hs.report(accuracy=1.0), SPACE, metric="loss", mode="min", num_samples=2)
+    assert all(t.state == hs.TrialState.FAIL and "metric 'loss'" in t.fail_reason for t in res.trials)

@@ -26,3 +26,13 @@ def test_tune_sklearn_example(tmp_path):
     # running it again continues the study
     subprocess.run(cmd[:-1] + ["2"], capture_output=True, text=True, timeout=300, check=True)
     assert len(hs.load_study("sklearn-breast-cancer", url).trials) == 8
+
+
+def test_tune_asha_mlp_example():
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, str(ROOT / "examples" / "tune_asha_mlp.py"), "--num-samples", "6"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
+    assert "best validation error" in proc.stdout
+    assert "Warning" not in proc.stderr
+    trained = int(proc.stdout.split(" trials, ")[1].split(" epochs")[0])
+    assert trained < 6 * 27  # ASHA stopped some trials early

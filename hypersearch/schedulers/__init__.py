@@ -12,6 +12,7 @@ from hypersearch.schedulers.asha import (
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision, NopScheduler
 from hypersearch.schedulers.median import MedianStoppingRule, PercentileStoppingRule
+from hypersearch.schedulers.pbt import PBT, PopulationBasedTraining
 from hypersearch.schedulers.stoppers import PatienceStopper, ThresholdStopper
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "Hyperband",
     "MedianStoppingRule",
     "NopScheduler",
+    "PBT",
     "PatienceStopper",
     "PercentileStoppingRule",
+    "PopulationBasedTraining",
     "SuccessiveHalving",
     "ThresholdStopper",
 ]

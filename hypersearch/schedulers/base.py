@@ -24,6 +24,9 @@ class Decision(enum.Enum):
     CONTINUE = "continue"
     STOP = "stop"
     PAUSE = "pause"
+    #: Replace the trial's state with another trial's checkpoint and a new
+    #: configuration (population-based training); the scheduler says which.
+    CLONE = "clone"
 
 
 class BaseScheduler:

@@ -174,11 +174,20 @@ class Trial:
 
     def should_prune(self) -> bool:
         """Whether the study's scheduler says this trial should stop now."""
+        from hypersearch.schedulers.base import Decision
+
+        return self.decide() == Decision.STOP
+
+    def decide(self):
+        """The scheduler's :class:`~hypersearch.schedulers.Decision` after the latest report
+        (CONTINUE without a scheduler or before any report)."""
+        from hypersearch.schedulers.base import Decision
+
         self._check_active()
         scheduler = self.study.scheduler
         if scheduler is None or not self._intermediate:
-            return False
-        return bool(scheduler.should_prune(self.study, self._snapshot()))
+            return Decision.CONTINUE
+        return scheduler.on_report(self.study, self._snapshot())
 
     # -- attributes -----------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:

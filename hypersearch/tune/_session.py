@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypersearch.exceptions import TrialPruned
+from hypersearch.schedulers.base import Decision
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
@@ -15,6 +16,15 @@ _local = threading.local()
 class StopTrial(Exception):
     """Raised inside ``hs.report`` when a stopping criterion says the trial is done
     (it finishes as COMPLETE with its last reported metric)."""
+
+
+class Restart(Exception):  # noqa: N818 - control flow, not an error
+    """Raised inside ``hs.report`` when population-based training replaced the
+    trial's checkpoint and configuration: the trainable restarts with ``config``."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__("restart with a new configuration")
+        self.config = config
 
 
 class Session:
@@ -36,6 +46,9 @@ class Session:
         self.iteration = 0
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
+
+    def _clone(self, step: int) -> None:
+        _clone_into(self, step)
 
     def report(self, metrics: Mapping[str, Any], checkpoint: Any = None) -> None:
         self.iteration += 1
@@ -60,12 +73,31 @@ class Session:
             self.trial.set_system_attr("checkpoint", path)
         self.trial.set_user_attr("last_result", _jsonable(result))
         self.trial.report(value, step)
-        if self.trial.should_prune():
+        decision = self.trial.decide()
+        if decision == Decision.STOP:
             raise TrialPruned(f"stopped by the scheduler at iteration {step}")
+        if decision == Decision.CLONE:
+            self._clone(step)
         if self.max_t is not None and step >= self.max_t:
             raise StopTrial()
         if self.stop is not None and self.stop(result):
             raise StopTrial()
+
+
+def _clone_into(session: Session, step: int) -> None:
+    from hypersearch.schedulers.pbt import CHECKPOINT_ATTR, CONFIG_ATTR, SCHEDULE_ATTR
+
+    trial = session.trial
+    source, config = trial.study.scheduler.take_plan(trial.number)
+    donor = trial.study.history.trials[source]
+    path = session.checkpoints.clone(donor.system_attrs[CHECKPOINT_ATTR], trial.number)
+    schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
+    schedule.append({"step": step, "source": source, "config": _jsonable(config)})
+    trial.set_system_attr(CHECKPOINT_ATTR, path)
+    trial.set_system_attr(CONFIG_ATTR, _jsonable(config))
+    trial.set_system_attr(SCHEDULE_ATTR, schedule)
+    trial.flush()
+    raise Restart(config)
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hypersearch.exceptions import TrialPruned
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.declarative import SearchSpace
@@ -22,7 +21,7 @@ from hypersearch.storage import BaseStorage
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.tune._checkpoint import CheckpointStore, default_root
-from hypersearch.tune._session import Session, StopTrial, set_current
+from hypersearch.tune._session import Restart, Session, StopTrial, set_current
 
 
 class TuneResult:
@@ -249,11 +248,14 @@ def tune(
         results[trial.number] = session.results
         set_current(session)
         try:
-            trainable(cfg)
+            while True:
+                try:
+                    trainable(cfg)
+                    break
+                except Restart as r:  # population-based training swapped the state
+                    cfg = r.config
         except StopTrial:
             pass
-        except TrialPruned:
-            raise
         finally:
             set_current(None)
         if session.last_value is None:

@@ -1,0 +1,183 @@
+"""Population-based training (Jaderberg et al., 2017).
+
+Every ``perturbation_interval`` steps a trial compares its latest reported
+value with the rest of the population.  A trial in the bottom
+``quantile_fraction`` *exploits* a trial of the top fraction: it copies that
+trial's latest checkpoint and configuration, then *explores* by perturbing the
+configuration (multiplying numbers by 0.8 or 1.2, stepping categoricals to a
+neighbour, or resampling with ``resample_probability``).  Training goes on in
+the same trial from the copied checkpoint; the schedule of configurations each
+trial followed is recorded in its ``pbt:schedule`` system attribute, so it can
+be inspected and replayed.
+
+The decision uses only reported values (intermediate values, and the
+``checkpoint`` / ``pbt:config`` attributes the tune session records), read
+from the study's history; the scheduler holds no state a resumed study needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.samplers.base import draw_seed, trial_rng
+from hypersearch.schedulers._common import check_number, check_positive_int, parse_mode
+from hypersearch.schedulers.base import BaseScheduler, Decision
+from hypersearch.space.declarative import Choice, Param
+from hypersearch.space.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypersearch.study._study import Study
+
+CONFIG_ATTR = "pbt:config"
+SCHEDULE_ATTR = "pbt:schedule"
+CHECKPOINT_ATTR = "checkpoint"
+
+
+class PopulationBasedTraining(BaseScheduler):
+    """Population-based training for :func:`hypersearch.tune`.
+
+    Args:
+        metric, mode: The reported metric and ``"min"``/``"max"``.
+        perturbation_interval: Steps between exploit/explore decisions of a trial.
+        hyperparam_mutations: ``{key: domain}`` of top-level configuration keys to
+            perturb; a domain is ``hs.uniform(...)``-style, a list of choices, or a
+            callable returning a fresh value.
+        quantile_fraction: Bottom fraction that exploits, top fraction exploited.
+        resample_probability: Chance to resample a key instead of perturbing it.
+        perturbation_factors: Multipliers for numeric keys.
+        seed: Seed of the exploration.
+    """
+
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        perturbation_interval: int = 4,
+        hyperparam_mutations: Mapping[str, Any],
+        quantile_fraction: float = 0.25,
+        resample_probability: float = 0.25,
+        perturbation_factors: Sequence[float] = (1.2, 0.8),
+        seed: int | None = None,
+    ) -> None:
+        self.metric = metric
+        self.mode = parse_mode(mode)
+        self.perturbation_interval = check_positive_int("perturbation_interval", perturbation_interval, 1)
+        if not isinstance(hyperparam_mutations, Mapping) or not hyperparam_mutations:
+            raise ValueError("hyperparam_mutations must be a non-empty dict {key: domain}")
+        for k, d in hyperparam_mutations.items():
+            if not (isinstance(d, (Param, Choice, list, tuple)) or callable(d)):
+                raise ValueError(
+                    f"hyperparam_mutations[{k!r}]: use hs.uniform(...)-style domains, a list of "
+                    f"choices or a callable, got {d!r}"
+                )
+        self.mutations = dict(hyperparam_mutations)
+        q = check_number("quantile_fraction", quantile_fraction, minimum=0.0, exclusive=True)
+        if q > 0.5:
+            raise ValueError(f"quantile_fraction must be in (0, 0.5], got {quantile_fraction!r}")
+        self.quantile_fraction = q
+        p = check_number("resample_probability", resample_probability, minimum=0.0)
+        if p > 1:
+            raise ValueError(f"resample_probability must be in [0, 1], got {resample_probability!r}")
+        self.resample_probability = p
+        self.perturbation_factors = tuple(float(f) for f in perturbation_factors)
+        if not self.perturbation_factors or any(f <= 0 for f in self.perturbation_factors):
+            raise ValueError("perturbation_factors must be positive numbers")
+        self.seed = draw_seed() if seed is None else int(seed)
+        self._plans: dict[int, tuple[int, dict[str, Any]]] = {}
+
+    # -- decisions -------------------------------------------------------------------
+    def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
+        step = trial.last_step
+        if step is None or step == 0 or step % self.perturbation_interval != 0:
+            return Decision.CONTINUE
+        sign = self.direction(study).sign()
+        study.history.refresh()
+        latest: dict[int, tuple[float, FrozenTrial]] = {}
+        for t in study.history.all_trials([TrialState.RUNNING, TrialState.COMPLETE]):
+            if t.number == trial.number or not t.intermediate_values:
+                continue
+            v = sign * t.intermediate_values[max(t.intermediate_values)]
+            latest[t.number] = (math.inf if v != v else v, t)
+        own = sign * trial.intermediate_values[step]
+        latest[trial.number] = (math.inf if own != own else own, trial)
+        if len(latest) < 2:
+            return Decision.CONTINUE
+        ranked = sorted(latest, key=lambda n: latest[n][0])
+        k = max(1, int(math.floor(len(ranked) * self.quantile_fraction)))
+        top, bottom = ranked[:k], ranked[-k:]
+        if trial.number not in bottom or trial.number in top:
+            return Decision.CONTINUE
+        donors = [n for n in top if CHECKPOINT_ATTR in latest[n][1].system_attrs]
+        if not donors:
+            return Decision.CONTINUE
+        rng = trial_rng(self.seed, trial.number, step)
+        source = donors[int(rng.integers(len(donors)))]
+        src = latest[source][1]
+        config = dict(src.system_attrs.get(CONFIG_ATTR) or src.user_attrs.get("config") or {})
+        self._plans[trial.number] = (source, self.explore(config, rng))
+        return Decision.CLONE
+
+    def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
+        """The ``(source trial, new configuration)`` decided for ``number``."""
+        return self._plans.pop(number)
+
+    def explore(self, config: dict[str, Any], rng) -> dict[str, Any]:
+        """Perturb the mutable keys of ``config``."""
+        new = dict(config)
+        for key, dom in self.mutations.items():
+            resample = key not in new or rng.random() < self.resample_probability
+            new[key] = _sample(dom, rng) if resample else _perturb(dom, new[key], rng, self.perturbation_factors)
+        return new
+
+
+def _sample(dom: Any, rng) -> Any:
+    if isinstance(dom, Param):
+        return dom.distribution.sample(rng)
+    if isinstance(dom, Choice):
+        return dom.options[int(rng.integers(len(dom.options)))]
+    if isinstance(dom, (list, tuple)):
+        return dom[int(rng.integers(len(dom)))]
+    return dom()
+
+
+def _perturb(dom: Any, value: Any, rng, factors: tuple[float, ...]) -> Any:
+    choices: list | None = None
+    if isinstance(dom, Choice):
+        choices = dom.options
+    elif isinstance(dom, (list, tuple)):
+        choices = list(dom)
+    elif isinstance(dom, Param) and isinstance(dom.distribution, CategoricalDistribution):
+        choices = list(dom.distribution.choices)
+    if choices is not None:
+        if value not in choices:
+            return choices[int(rng.integers(len(choices)))]
+        i = choices.index(value) + (1 if rng.random() < 0.5 else -1)
+        return choices[min(max(i, 0), len(choices) - 1)]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _sample(dom, rng)
+    f = factors[int(rng.integers(len(factors)))]
+    out = value * f
+    if isinstance(dom, Param):
+        d = dom.distribution
+        if isinstance(d, (FloatDistribution, IntDistribution)):
+            out = min(max(out, d.low), d.high)
+        if isinstance(d, IntDistribution):
+            out = int(round(out))
+            out = d.from_unit(d.to_unit(min(max(out, d.low), d.high))) if d.step != 1 else out
+        elif isinstance(d, FloatDistribution) and d.step is not None:
+            out = d.from_unit(d.to_unit(out))
+    elif isinstance(value, int):
+        out = int(round(out))
+    return out
+
+
+PBT = PopulationBasedTraining

@@ -1,0 +1,77 @@
+"""Population-based training: exploit copies a top trial's checkpoint and config,
+explore perturbs it, and the schedule is recorded."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.schedulers import PopulationBasedTraining
+
+
+def test_explore_perturbs_numbers_steps_choices_and_resamples():
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", hyperparam_mutations={
+            "lr": hs.loguniform(1e-4, 1e-1), "layers": hs.randint(1, 9), "act": ["relu", "gelu", "tanh"],
+        }, resample_probability=0.0, seed=0,
+    )
+    rng = np.random.default_rng(0)
+    seen_lr, seen_act = set(), set()
+    for _ in range(50):
+        new = pbt.explore({"lr": 0.01, "layers": 5, "act": "gelu", "other": 3}, rng)
+        assert new["other"] == 3
+        seen_lr.add(round(new["lr"], 6))
+        assert new["layers"] in (4, 6)
+        seen_act.add(new["act"])
+    assert seen_lr == {0.012, 0.008}
+    assert seen_act == {"relu", "tanh"}  # a neighbour, never the same
+    clip = pbt.explore({"lr": 0.1, "layers": 8, "act": "relu"}, np.random.default_rng(3))
+    assert clip["lr"] <= 0.1 and 1 <= clip["layers"] <= 8
+    always = PopulationBasedTraining(hyperparam_mutations={"lr": hs.uniform(0.5, 0.6)}, resample_probability=1.0)
+    assert 0.5 <= always.explore({"lr": 100.0}, rng)["lr"] <= 0.6
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="hyperparam_mutations"):
+        PopulationBasedTraining(hyperparam_mutations={})
+    with pytest.raises(ValueError, match="quantile_fraction"):
+        PopulationBasedTraining(hyperparam_mutations={"a": [1, 2]}, quantile_fraction=0.7)
+    with pytest.raises(ValueError, match="perturbation_interval"):
+        PopulationBasedTraining(hyperparam_mutations={"a": [1, 2]}, perturbation_interval=0)
+
+
+def trainable(config):
+    ckpt = hs.get_checkpoint()
+    theta = 0.0 if ckpt is None else ckpt["theta"]
+    step = 0 if ckpt is None else ckpt["step"]
+    while step < 20:
+        step += 1
+        theta += 1.0 - abs(config["lr"] - 0.5)  # lr near 0.5 trains fastest
+        time.sleep(0.002)  # let the population interleave
+        hs.report(score=theta, checkpoint={"theta": theta, "step": step, "lr": config["lr"]})
+
+
+def test_pbt_exploits_and_records_the_schedule():
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", perturbation_interval=4,
+        hyperparam_mutations={"lr": hs.uniform(0.0, 1.0)}, quantile_fraction=0.25, seed=0,
+    )
+    space = {"lr": hs.choice([0.05, 0.1, 0.5, 0.55, 0.9, 0.95, 0.2, 0.8])}
+    res = hs.tune(trainable, space, num_samples=8, scheduler=pbt, max_concurrent=8, seed=0)
+    trials = res.trials
+    assert all(t.state == hs.TrialState.COMPLETE for t in trials)
+    schedules = {t.number: t.system_attrs.get("pbt:schedule", []) for t in trials}
+    exploited = [n for n, s in schedules.items() if s]
+    assert exploited, "some bottom trials must have exploited a top trial"
+    for n in exploited:
+        for entry in schedules[n]:
+            assert entry["step"] % 4 == 0 and entry["source"] != n
+            assert 0.0 <= entry["config"]["lr"] <= 1.0
+    # exploiting trials continued from the donor's state, so nobody ends far behind
+    final = sorted(t.user_attrs["last_result"]["score"] for t in trials)
+    no_pbt = hs.tune(trainable, space, metric="score", mode="max", num_samples=8, max_concurrent=8, seed=0)
+    base = sorted(t.user_attrs["last_result"]["score"] for t in no_pbt.trials)
+    assert np.mean(final) > np.mean(base)

@@ -6,14 +6,12 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.samplers.base import BaseSampler, draw_seed
+from hypersearch.samplers.base import BaseSampler, draw_seed, trial_uniform
 from hypersearch.space.distributions import BaseDistribution
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
     from hypersearch.trial._trial import Trial
-
-_REJECT_STRIDE = 1 << 24  # points used for constraint re-draws, far from the main sequence
 
 
 class QMCSampler(BaseSampler):
@@ -92,9 +90,8 @@ class QMCSampler(BaseSampler):
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
         d = self._dim(name)
-        if d >= self.max_dims:
-            from hypersearch.samplers.base import trial_uniform
-
+        if d >= self.max_dims or trial.attempt > 0:
+            # beyond the sequence's dimensions, and for constraint re-draws (jumping far
+            # along a Sobol sequence costs seconds): seeded hashed uniforms
             return distribution.from_unit(trial_uniform(self.seed, trial.number, trial.attempt, name))
-        index = trial.number + trial.attempt * _REJECT_STRIDE
-        return distribution.from_unit(float(self._point(index)[d]))
+        return distribution.from_unit(float(self._point(trial.number)[d]))

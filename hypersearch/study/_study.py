@@ -45,7 +45,7 @@ class Study:
         scheduler: BaseScheduler | None = None,
         seed: int | None = None,
     ) -> None:
-        from hypersearch.samplers.random import RandomSampler
+        from hypersearch.samplers.auto import AutoSampler
 
         self._storage = storage
         self._study_id = info.study_id
@@ -57,7 +57,7 @@ class Study:
             raise TypeError(f"sampler must be a BaseSampler, got {type(sampler).__name__}")
         if scheduler is not None and not isinstance(scheduler, BaseScheduler):
             raise TypeError(f"scheduler must be a BaseScheduler, got {type(scheduler).__name__}")
-        self.sampler: BaseSampler = sampler if sampler is not None else RandomSampler(seed=seed)
+        self.sampler: BaseSampler = sampler if sampler is not None else AutoSampler(seed=seed)
         self.scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
@@ -489,10 +489,12 @@ def create_study(
             ``"postgresql://user@host/db"``, or a storage object.
         direction: ``"minimize"`` (default) or ``"maximize"``.
         directions: One direction per objective, for multi-objective studies.
-        sampler: Search strategy (default: :class:`~hypersearch.samplers.RandomSampler`).
+        sampler: Search strategy (default: :class:`~hypersearch.samplers.AutoSampler`: Gaussian-
+            process BO for small flat spaces and budgets, TPE otherwise).
         scheduler: Early-stopping scheduler used by ``trial.should_prune()``.
         load_if_exists: Return the existing study of that name instead of failing.
-        seed: Seed of the default sampler, for reproducible studies.
+        seed: Seed of the default sampler: a sequential study with a seed proposes the
+            same configurations on every run.
     """
     dirs = _directions(direction, directions)
     st = get_storage(storage)

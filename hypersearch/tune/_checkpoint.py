@@ -69,17 +69,34 @@ class CheckpointStore:
         with open(p, "rb") as f:
             return pickle.load(f)
 
-    def clone(self, rel: str, number: int) -> str:
-        """Copy a checkpoint of one trial to another (population-based training)."""
-        src = self._resolve(rel)
+    def clone(self, rel: str, number: int, step: int) -> str:
+        """Copy another trial's newest checkpoint (at least as new as ``rel``) to
+        trial ``number`` as its checkpoint at ``step`` (population-based training).
+
+        The donor keeps training and pruning its old checkpoints meanwhile, so the
+        newest one present is taken, and a copy that loses the race is retried.
+        """
+        donor_dir = self._resolve(rel).parent
         d = self._trial_dir(number)
         d.mkdir(parents=True, exist_ok=True)
-        dst = d / src.name
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        else:
-            shutil.copy2(src, dst)
-        return str(dst.relative_to(self.root))
+        for _ in range(5):
+            candidates = sorted(
+                (p for p in donor_dir.iterdir() if p.name.startswith("checkpoint_")), reverse=True
+            )
+            for src in candidates:
+                dst = d / (f"checkpoint_{step:06d}" + src.suffix)
+                try:
+                    if src.is_dir():
+                        if dst.exists():
+                            shutil.rmtree(dst)
+                        shutil.copytree(src, dst)
+                    else:
+                        shutil.copy2(src, dst)
+                except FileNotFoundError:
+                    continue  # pruned by the donor while we copied: take the next
+                self._prune(d)
+                return str(dst.relative_to(self.root))
+        raise FileNotFoundError(f"no checkpoint left to copy in {donor_dir}")
 
 
 def default_root(storage_url: str | None, study_name: str) -> Path:

@@ -90,7 +90,7 @@ def _clone_into(session: Session, step: int) -> None:
     trial = session.trial
     source, config = trial.study.scheduler.take_plan(trial.number)
     donor = trial.study.history.trials[source]
-    path = session.checkpoints.clone(donor.system_attrs[CHECKPOINT_ATTR], trial.number)
+    path = session.checkpoints.clone(donor.system_attrs[CHECKPOINT_ATTR], trial.number, step)
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
     schedule.append({"step": step, "source": source, "config": _jsonable(config)})
     trial.set_system_attr(CHECKPOINT_ATTR, path)

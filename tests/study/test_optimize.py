@@ -171,12 +171,12 @@ def test_seeded_studies_are_reproducible(storage_url):
 
 def test_resumed_study_continues_the_same_random_streams(tmp_path):
     url = f"sqlite:///{tmp_path}/r.db"
-    whole = hs.create_study("whole", url)
+    whole = hs.create_study("whole", url, sampler=hs.samplers.RandomSampler())
     seed = whole.sampler.seed
     whole.optimize(quadratic, n_trials=10)
     part = hs.create_study("part", url, sampler=hs.samplers.RandomSampler(seed=seed))
     part.optimize(quadratic, n_trials=4)
-    resumed = hs.load_study("part", url)  # no seed given: the stored one is used
+    resumed = hs.load_study("part", url, sampler=hs.samplers.RandomSampler())  # the stored seed is used
     assert resumed.sampler.seed == seed
     resumed.optimize(quadratic, n_trials=6)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
@@ -184,7 +184,7 @@ def test_resumed_study_continues_the_same_random_streams(tmp_path):
 
 def test_parallel_threads_are_reproducible_per_trial_number():
     def params_of(n_jobs):
-        study = hs.create_study(seed=7)
+        study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=7))
         study.optimize(quadratic, n_trials=24, n_jobs=n_jobs)
         return {t.number: t.params for t in study.trials}
 

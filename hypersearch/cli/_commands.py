@@ -377,8 +377,12 @@ def cmd_create_study(args: argparse.Namespace) -> int:
 
 
 def _make_sampler(args: argparse.Namespace, module) -> Any:
+    from hypersearch import samplers
     from hypersearch.samplers import GridSampler, QMCSampler, RandomSampler
 
+    named = {"auto": "AutoSampler", "tpe": "TPESampler", "gp": "GPSampler"}
+    if args.sampler in named:
+        return getattr(samplers, named[args.sampler])(seed=args.seed)
     if args.sampler == "grid":
         from hypersearch.cli._objective import grid_space
 

@@ -12,7 +12,7 @@ DEFAULT_STORAGE = "sqlite:///hypersearch.db"
 STORAGE_ENV = "HYPERSEARCH_STORAGE"
 TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 DIRECTIONS = ("minimize", "maximize")
-SAMPLERS = ("random", "grid", "qmc")
+SAMPLERS = ("auto", "tpe", "gp", "random", "grid", "qmc")
 
 _STORAGE_HELP = (
     "database URL of the studies, e.g. sqlite:///hs.db or postgresql://user@host/db "
@@ -353,9 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sampler",
         choices=SAMPLERS,
-        default="random",
-        help="search strategy: random search, grid search over GRID_SPACE, or quasi-Monte "
-        "Carlo (Sobol) search (default: random)",
+        default="auto",
+        help="search strategy: auto (the default sampler: GP for small flat spaces, TPE "
+        "otherwise), tpe, gp, random search, grid search over GRID_SPACE, or quasi-Monte "
+        "Carlo (Sobol) search (default: auto)",
     )
     p.add_argument(
         "--seed", type=_seed, metavar="S", help="seed of the sampler, for reproducible runs"

@@ -828,7 +828,7 @@ def test_optimize_on_bad_arguments(capsys, url, objective_file):
         (["--n-trials", "0"], "--n-trials"),
         (["--n-trials", "2", "--timeout", "-1"], "--timeout"),
         (["--n-trials", "2", "--n-jobs", "0"], "--n-jobs"),
-        (["--n-trials", "2", "--sampler", "tpe"], "--sampler"),
+        (["--n-trials", "2", "--sampler", "cmaes"], "--sampler"),
     ]:
         rc, _, err = run(capsys, *base, *extra)
         assert rc == 2, extra

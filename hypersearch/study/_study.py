@@ -190,6 +190,10 @@ class Study:
             trial._start_sampling()
             for name, dist in (fixed_distributions or {}).items():
                 trial.suggest(name, dist)
+            if trial._dirty:
+                # What the sampler recorded about its proposal (e.g. the GP's pending
+                # point) becomes visible to workers in other processes right away.
+                trial.flush()
         except BaseException as e:
             self._record_failure(trial, e)
             raise

@@ -61,3 +61,15 @@ def test_running_trials_include_unwritten_params_of_live_trials():
     assert running[1].params == t2.params
     study.tell(t1, 0.0)
     assert [t.number for t in study.running_trials()] == [1]
+
+
+def test_a_samplers_proposal_is_visible_to_other_workers_at_once():
+    st = InMemoryStorage()
+    a = hs.create_study("p", st, sampler=hs.samplers.GPSampler(seed=0))
+    a.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=11)
+    t = a.ask()  # the GP proposes, nothing is suggested or reported yet
+    assert "gp:proposal" in t.system_attrs
+    other = hs.load_study("p", st, sampler=hs.samplers.GPSampler(seed=0))  # another process
+    (running,) = other.running_trials()
+    assert running.number == t.number
+    assert running.system_attrs["gp:proposal"] == t.system_attrs["gp:proposal"]

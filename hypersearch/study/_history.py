@@ -84,13 +84,27 @@ class TrialHistory:
         with self._lock:
             after, numbers = self.watermark()
             fresh = self._storage.get_trials(self._study_id, after_number=after, numbers=numbers)
-            return self._ingest(fresh)
+            newly = self._ingest(fresh)
+        self._notify(newly)
+        return newly
 
     def ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
         """Record trials this process already knows the state of (e.g. one it just
         finished) without a storage round trip."""
         with self._lock:
-            return self._ingest(trials)
+            newly = self._ingest(trials)
+        self._notify(newly)
+        return newly
+
+    def _notify(self, newly: list[FrozenTrial]) -> None:
+        # Listeners run outside the lock: a listener that takes a lock of its own
+        # must not wait on a thread that holds that lock and asks the history.
+        # Each trial reaches the listeners once, since _ingest hands it out once.
+        if newly:
+            listeners = list(self._listeners)
+            for t in newly:
+                for fn in listeners:
+                    fn(t)
 
     def _ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
         newly_finished: list[FrozenTrial] = []
@@ -115,9 +129,6 @@ class TrialHistory:
                 self._unfinished.add(n)
         if changed:
             self.version += 1
-        for t in newly_finished:
-            for fn in self._listeners:
-                fn(t)
         return newly_finished
 
     def _add_complete(self, t: FrozenTrial) -> None:

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                 scheduler=sched, sampler=hs.samplers.RandomSampler(seed=0), show_progress_bar=False)
         ms = 1000 * (time.perf_counter() - t0) / args.num_samples
         out[label] = ms
-        print(f"{label:28s} {ms:8.2f} ms per trial ({args.reports} reports each)")
+        print(f"{label:28s} {ms:8.2f} ms per trial ({args.reports} reports each)", flush=True)
     try:
         import ray
         from ray import tune as rtune
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         rtune.run(rtrainable, config={"x": rtune.uniform(0, 1)}, num_samples=min(args.num_samples, 20), verbose=0)
         ms = 1000 * (time.perf_counter() - t0) / min(args.num_samples, 20)
         out["ray tune.run"] = ms
-        print(f"{'ray tune.run':28s} {ms:8.2f} ms per trial")
+        print(f"{'ray tune.run':28s} {ms:8.2f} ms per trial", flush=True)
+        ray.shutdown()
     except ImportError:
         print("ray is not installed: Ray Tune row skipped (pip install 'hypersearch[ray]')")
     p = Path(args.output)

@@ -262,10 +262,10 @@ def tune(
             raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
         return session.last_value
 
-    done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
-    remaining = max(num_samples * (_grid_size(grid) if grid else 1) - done, 0) if resume else (
-        num_samples * (_grid_size(grid) if grid else 1)
-    )
+    total = num_samples * (_grid_size(grid) if grid else 1)
+    if resume:  # trials that already finished count toward num_samples
+        total -= sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+    remaining = max(total, 0)
     if remaining:
         study.optimize(
             objective,

@@ -299,16 +299,3 @@ def test_blas_thread_limit_is_scoped_and_restored():
             assert all(n == 1 for n in blas_threads())
         assert all(n == 1 for n in blas_threads())  # the outer scope still holds
     assert blas_threads() == before
-
-
-def test_openblas_fallback_limiter_sets_and_restores_threads():
-    from hypersearch.samplers.gp._threads import _OpenBLASLimiter
-
-    lim = _OpenBLASLimiter()
-    if not lim.libs:
-        pytest.skip("no OpenBLAS library loaded in this process")
-    before = [get() for get, _ in lim.libs]
-    restore = lim.limit(limits=1)
-    assert all(get() == 1 for get, _ in lim.libs)
-    restore.restore_original_limits()
-    assert [get() for get, _ in lim.libs] == before

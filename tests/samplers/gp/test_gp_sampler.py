@@ -4,6 +4,7 @@ points, reproducibility, constraints and argument checking."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -229,11 +230,25 @@ def test_observations_are_encoded_incrementally(monkeypatch):
 
 
 def test_parallel_threads_spread_out():
+    def slow_quadratic(trial):
+        value = quadratic(trial)
+        time.sleep(0.05)  # the two workers' trials overlap: each sees the other pending
+        return value
+
     study = hs.create_study(sampler=GPSampler(seed=0, n_startup_trials=6))
-    study.optimize(quadratic, n_trials=20, n_jobs=2)
-    assert len(study.trials) == 20 and all(t.state.name == "COMPLETE" for t in study.trials)
-    pts = {(round(t.params["x"], 6), round(t.params["y"], 6)) for t in study.trials}
-    assert len(pts) == 20
+    study.optimize(slow_quadratic, n_trials=20, n_jobs=2)
+    trials = study.trials
+    assert len(trials) == 20 and all(t.state.name == "COMPLETE" for t in trials)
+
+    def point(t):
+        return round(t.params["x"], 6), round(t.params["y"], 6)
+
+    # trials that ran at the same time never share a point (each saw the other pending)
+    for a in trials:
+        for b in trials:
+            overlap = a.number < b.number and b.datetime_start < a.datetime_complete
+            assert not (overlap and point(a) == point(b)), (a.number, b.number)
+    assert len({point(t) for t in trials}) >= 18
 
 
 def test_multi_objective_studies_are_rejected():

@@ -300,8 +300,16 @@ class GPSampler(BaseSampler):
         rng = trial_rng(self.seed, trial.number, trial.attempt)
         x, cands = self._propose(gp, layout, X, yt, best, rng)
         params = encoder.decode(x)
-        if rejected:
-            params = self._avoid_rejected(params, rejected, encoder, cands, rng)
+        # Never hand out a configuration that is rejected or already being evaluated:
+        # a boundary optimum (a corner, say) can survive the pending fantasy.
+        avoid = list(rejected)
+        if self.pending != "ignore":
+            for t in study.running_trials():
+                if t.number != trial.number:
+                    cfg = {**(t.system_attrs.get(PROPOSAL_ATTR) or {}), **t.params}
+                    avoid.append({k: cfg.get(k) for k in params})
+        if avoid:
+            params = self._avoid_rejected(params, avoid, encoder, cands, rng)
         trial.set_system_attr(THETA_ATTR, [float(t) for t in theta])
         trial.set_system_attr(PROPOSAL_ATTR, params)
         return params
@@ -437,8 +445,8 @@ class GPSampler(BaseSampler):
         cands: np.ndarray,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
-        """After a constraint rejection, never propose a rejected configuration again:
-        draw among the best distinct candidates instead."""
+        """Never propose a configuration in ``rejected`` (rejected by a constraint, or
+        pending in another trial): draw among the best distinct candidates instead."""
         if params not in rejected:
             return params
         options: list[dict[str, Any]] = []

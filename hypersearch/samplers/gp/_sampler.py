@@ -300,11 +300,15 @@ class GPSampler(BaseSampler):
         rng = trial_rng(self.seed, trial.number, trial.attempt)
         x, cands = self._propose(gp, layout, X, yt, best, rng)
         params = encoder.decode(x)
-        # Never hand out a configuration that is rejected or already being evaluated:
-        # a boundary optimum (a corner, say) can survive the pending fantasy.
+        # Never hand out a configuration that was rejected, is being evaluated, or was
+        # evaluated while this proposal was computed: a boundary optimum (a corner,
+        # say) survives the pending fantasy, and a trial that finished meanwhile is
+        # not in this fit's data.
         avoid = list(rejected)
         if self.pending != "ignore":
-            for t in study.running_trials():
+            study.history.refresh()
+            others = [*study.running_trials(), *study.history.all_trials([TrialState.COMPLETE])]
+            for t in others:
                 if t.number != trial.number:
                     cfg = {**(t.system_attrs.get(PROPOSAL_ATTR) or {}), **t.params}
                     avoid.append({k: cfg.get(k) for k in params})

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
-from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
@@ -59,12 +58,3 @@ class ReportedView:
         study.history.refresh()
         for t in study.history.running():
             self._index(t, False)
-
-
-def signed(value: float, direction: StudyDirection) -> float:
-    """The value in minimisation form."""
-    return direction.sign() * value
-
-
-def is_finished_with_reports(t: FrozenTrial) -> bool:
-    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) and bool(t.intermediate_values)

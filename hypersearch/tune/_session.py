@@ -103,9 +103,7 @@ def _clone_into(session: Session, step: int) -> None:
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in d.items():
-        if isinstance(v, (bool, int, str)) or v is None:
-            out[k] = v
-        elif isinstance(v, float):
+        if isinstance(v, (bool, int, float, str)) or v is None:
             out[k] = v
         else:
             try:

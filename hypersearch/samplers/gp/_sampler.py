@@ -301,14 +301,15 @@ class GPSampler(BaseSampler):
         x, cands = self._propose(gp, layout, X, yt, best, rng)
         params = encoder.decode(x)
         # Never hand out a configuration that was rejected, is being evaluated, or was
-        # evaluated while this proposal was computed: a boundary optimum (a corner,
-        # say) survives the pending fantasy, and a trial that finished meanwhile is
-        # not in this fit's data.
+        # evaluated (also while this proposal was computed: the finishing worker adds it
+        # to self._obs at once): a boundary optimum, such as a corner, survives the
+        # pending fantasy.  self._obs is the sampler's own incremental store, so this
+        # costs no storage read.
         avoid = list(rejected)
+        with self._lock:
+            avoid += [{k: o.params.get(k) for k in params} for o in self._obs]
         if self.pending != "ignore":
-            study.history.refresh()
-            others = [*study.running_trials(), *study.history.all_trials([TrialState.COMPLETE])]
-            for t in others:
+            for t in study.running_trials():
                 if t.number != trial.number:
                     cfg = {**(t.system_attrs.get(PROPOSAL_ATTR) or {}), **t.params}
                     avoid.append({k: cfg.get(k) for k in params})

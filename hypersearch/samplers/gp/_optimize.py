@@ -65,6 +65,9 @@ class ParamLayout:
     start: int
     stop: int
     levels: np.ndarray | None = None  # sorted encodings of the values (disc only)
+    #: Encoded value of a parameter fixed before sampling (an enqueued partial
+    #: configuration): its columns never move.
+    fixed: np.ndarray | None = None
 
 
 @dataclass
@@ -107,6 +110,25 @@ class SpaceLayout:
             np.array(disc, dtype=np.intp),
         )
 
+    def with_fixed(self, fixed: dict[str, np.ndarray]) -> SpaceLayout:
+        """The same layout with the parameters in ``fixed`` (name -> encoded
+        columns) held at those values, so the acquisition is optimised over the
+        other parameters conditioned on them."""
+        params = [
+            ParamLayout(p.name, p.kind, p.start, p.stop, p.levels, np.asarray(fixed[p.name], dtype=float))
+            if p.name in fixed
+            else p
+            for p in self.params
+        ]
+        fixed_cols = {p.start for p in params if p.fixed is not None}
+        return SpaceLayout(
+            self.dim,
+            params,
+            self.groups,
+            np.array([c for c in self.cont_cols if c not in fixed_cols], dtype=np.intp),
+            np.array([c for c in self.disc_cols if c not in fixed_cols], dtype=np.intp),
+        )
+
     @property
     def free_cols(self) -> np.ndarray:
         """Columns that gradient steps move (continuous and relaxed discrete)."""
@@ -114,13 +136,15 @@ class SpaceLayout:
 
     @property
     def has_discrete(self) -> bool:
-        return any(p.kind != "cont" for p in self.params)
+        return any(p.kind != "cont" and p.fixed is None for p in self.params)
 
     def snap(self, X: np.ndarray) -> np.ndarray:
         """Round discrete columns to their nearest level and categoricals to one-hot
         (in place; returns ``X``)."""
         for p in self.params:
-            if p.kind == "disc":
+            if p.fixed is not None:
+                X[:, p.start : p.stop] = p.fixed
+            elif p.kind == "disc":
                 X[:, p.start] = _nearest(p.levels, X[:, p.start])  # type: ignore[arg-type]
             elif p.kind == "cat":
                 seg = X[:, p.start : p.stop]
@@ -190,6 +214,8 @@ def perturb(
     scale = np.exp(rng.uniform(math.log(0.005), math.log(0.2), size=(m, 1)))
     P = len(layout.params)
     for p in layout.params:
+        if p.fixed is not None:
+            continue
         if p.kind == "cat":
             k = p.stop - p.start
             redraw = rng.random(m) < 1.0 / max(P, 1)
@@ -232,7 +258,7 @@ def _lbfgs_batch(
         jac=True,
         method="L-BFGS-B",
         bounds=[(0.0, 1.0)] * z0.size,
-        options={"maxiter": maxiter, "gtol": 1e-6, "ftol": 1e-10},
+        options={"maxiter": maxiter, "gtol": 1e-5, "ftol": 1e-7},
     )
     out = base
     out[:, cols] = np.clip(res.x, 0.0, 1.0).reshape(k, nc)
@@ -257,6 +283,8 @@ def local_search(
     for _ in range(max_steps):
         nbrs = []
         for p in layout.params:
+            if p.fixed is not None:
+                continue
             if p.kind == "disc":
                 lv = p.levels
                 i = _level_index(lv, x[p.start])  # type: ignore[arg-type]

@@ -278,6 +278,16 @@ class GPSampler(BaseSampler):
             rejected = list(self._rejected.get(trial.number, ())) if trial.attempt > 0 else []
         if len(y) == 0:
             return {}
+        # Parameters fixed before sampling (an enqueued partial configuration) are
+        # held at their values: the others are optimised conditioned on them.
+        fixed = {
+            n: v for n, v in trial.params.items() if n in search_space and search_space[n].contains(v)
+        }
+        if len(fixed) == len(search_space):
+            return {}
+        if fixed:
+            x_fixed = encoder.encode(fixed)
+            layout = layout.with_fixed({n: x_fixed[encoder.slices[n]] for n in fixed})
         yt = transform_outputs(y, self.output_warp)
         theta = fit_kernel_params(
             X,
@@ -300,6 +310,7 @@ class GPSampler(BaseSampler):
         rng = trial_rng(self.seed, trial.number, trial.attempt)
         x, cands = self._propose(gp, layout, X, yt, best, rng)
         params = encoder.decode(x)
+        params.update(fixed)
         # Never hand out a configuration that was rejected, is being evaluated, or was
         # evaluated (also while this proposal was computed: the finishing worker adds it
         # to self._obs at once): a boundary optimum, such as a corner, survives the
@@ -317,7 +328,7 @@ class GPSampler(BaseSampler):
             params = self._avoid_rejected(params, avoid, encoder, cands, rng)
         trial.set_system_attr(THETA_ATTR, [float(t) for t in theta])
         trial.set_system_attr(PROPOSAL_ATTR, params)
-        return params
+        return {n: v for n, v in params.items() if n not in fixed}
 
     # -- internals -------------------------------------------------------------------------------
     def _training_data(

@@ -314,3 +314,49 @@ def test_blas_thread_limit_is_scoped_and_restored():
             assert all(n == 1 for n in blas_threads())
         assert all(n == 1 for n in blas_threads())  # the outer scope still holds
     assert blas_threads() == before
+
+
+def test_enqueued_partial_configuration_conditions_the_proposal():
+    """A partially enqueued trial keeps its fixed values and the GP optimises the
+    rest given them: each mode has its own optimum of y, and with the mode fixed
+    y is proposed near that mode's optimum (independent random draws would land
+    within 0.5 of it with probability 1/6 each)."""
+    shift = {"a": -2.0, "b": 0.0, "c": 2.0}
+
+    def objective(trial):
+        mode = trial.suggest_categorical("mode", list(shift))
+        y = trial.suggest_float("y", -3, 3)
+        return (y - shift[mode]) ** 2
+
+    study = hs.create_study(sampler=GPSampler(seed=0, n_startup_trials=8))
+    study.optimize(objective, n_trials=25)
+    for mode in ("c", "a", "b"):
+        study.enqueue_trial({"mode": mode})
+        study.optimize(objective, n_trials=1)
+        t = study.trials[-1]
+        assert t.params["mode"] == mode
+        assert t.system_attrs[PROPOSAL_ATTR]["mode"] == mode
+        assert abs(t.params["y"] - shift[mode]) < 0.5, (mode, t.params)
+
+
+def test_layout_with_fixed_holds_columns():
+    from hypersearch.samplers.gp._optimize import SpaceLayout, perturb, sample_pool
+    from hypersearch.space.distributions import CategoricalDistribution
+
+    space = {
+        "a": FloatDistribution(0.0, 1.0),
+        "b": IntDistribution(1, 5),
+        "c": CategoricalDistribution(["x", "y", "z"]),
+    }
+    enc = UnitCubeEncoder(space, onehot=True)
+    x = enc.encode({"b": 4, "c": "z"})
+    layout = SpaceLayout.from_encoder(enc).with_fixed(
+        {"b": x[enc.slices["b"]], "c": x[enc.slices["c"]]}
+    )
+    rng = np.random.default_rng(0)
+    pool = np.vstack([sample_pool(layout, 64, rng), perturb(layout, enc.encode({"a": 0.5, "b": 1, "c": "x"})[None], 16, rng)])
+    decoded = [enc.decode(r) for r in pool]
+    assert all(d["b"] == 4 and d["c"] == "z" for d in decoded)
+    assert len({d["a"] for d in decoded}) > 50
+    assert list(layout.free_cols) == [enc.slices["a"].start]
+    assert not layout.has_discrete

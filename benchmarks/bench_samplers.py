@@ -15,8 +15,9 @@ worker process.  Reported per problem and budget:
   the best value any run found; 0 is the optimum, 1 is as good as the median
   random search at the same budget (random search = hs-random and optuna-random
   runs pooled).  Mean over seeds; mean over problems in the last row.
-* a two-sided Mann-Whitney U test of hs-default against optuna-tpe per problem
-  on the best values at the largest budget ("worse"/"better" when p < 0.05).
+* two-sided Mann-Whitney U tests per problem on the best values at each budget
+  ("worse"/"better" when p < 0.05): hs-default against optuna-tpe and, when
+  both ran, hs-gp against optuna-gp.
 * **overhead** per trial: wall time of optimize minus time inside the objective.
 """
 
@@ -159,6 +160,28 @@ def _available(samplers: list[str]) -> tuple[list[str], list[str]]:
     return ok, notes
 
 
+# Mann-Whitney comparisons reported per problem: JSON key -> (hypersearch, Optuna) sampler
+TESTS = {
+    "hs_default_vs_optuna_tpe": ("hs-default", "optuna-tpe"),
+    "hs_gp_vs_optuna_gp": ("hs-gp", "optuna-gp"),
+}
+
+
+def _compare(best: dict, x: str, y: str, mannwhitneyu) -> dict | None:
+    """Two-sided Mann-Whitney U test of sampler x's best values against y's
+    (None when either did not run, has under 3 seeds, or all values are equal)."""
+    if x not in best or y not in best:
+        return None
+    a, c = best[x], best[y]
+    if len(a) < 3 or len(c) < 3 or (np.allclose(a, a[0]) and np.allclose(c, a[0])):
+        return None
+    p = float(mannwhitneyu(a, c, alternative="two-sided").pvalue)
+    verdict = "same"
+    if p < 0.05:
+        verdict = "better" if np.median(a) < np.median(c) else "worse"
+    return {"p": p, "verdict": verdict}
+
+
 def summarise(runs: list[dict], budgets: list[int]) -> dict:
     from scipy.stats import mannwhitneyu
 
@@ -185,21 +208,13 @@ def summarise(runs: list[dict], budgets: list[int]) -> dict:
                     regret[s] = 0.0 if all(v - ref <= 1e-12 for v in vals) else 1.0
                 else:
                     regret[s] = float(np.mean([max(v - ref, 0.0) / scale for v in vals]))
-            test = None
-            if "hs-default" in best and "optuna-tpe" in best:
-                a, c = best["hs-default"], best["optuna-tpe"]
-                if len(a) >= 3 and len(c) >= 3 and not (np.allclose(a, a[0]) and np.allclose(c, a[0])):
-                    p = float(mannwhitneyu(a, c, alternative="two-sided").pvalue)
-                    verdict = "same"
-                    if p < 0.05:
-                        verdict = "better" if np.median(a) < np.median(c) else "worse"
-                    test = {"p": p, "verdict": verdict}
             entry["budgets"][str(b)] = {
                 "random_median": med,
                 "normalised_regret": regret,
                 "best_values": best,
-                "hs_default_vs_optuna_tpe": test,
             }
+            for key, (x, y) in TESTS.items():
+                entry["budgets"][str(b)][key] = _compare(best, x, y, mannwhitneyu)
         overhead = {}
         for r in rs:
             overhead.setdefault(r["sampler"], []).append(r["overhead_ms"])
@@ -211,7 +226,13 @@ def summarise(runs: list[dict], budgets: list[int]) -> dict:
 def print_table(summary: dict, samplers: list[str], budgets: list[int]) -> None:
     for b in budgets:
         print(f"\nMean normalised regret at {b} trials (0 = optimum/best seen, 1 = median random search)")
-        head = f"{'problem':24s}" + "".join(f"{s:>14s}" for s in samplers) + "   hs-default vs optuna-tpe"
+        tests = [(k, x, y) for k, (x, y) in TESTS.items() if x in samplers and y in samplers]
+        if not tests:  # keep the hs-default vs optuna-tpe column even when a side did not run
+            tests = [("hs_default_vs_optuna_tpe", "hs-default", "optuna-tpe")]
+        labels = [f"{x} vs {y}" for _, x, y in tests]
+        widths = [max(len(lab), 16) for lab in labels]
+        head = f"{'problem':24s}" + "".join(f"{s:>14s}" for s in samplers)
+        head += "".join(f"   {lab:{w}s}" for lab, w in zip(labels, widths)).rstrip()
         print(head)
         print("-" * len(head))
         cols: dict[str, list[float]] = {s: [] for s in samplers}
@@ -222,9 +243,11 @@ def print_table(summary: dict, samplers: list[str], budgets: list[int]) -> None:
                 v = e["normalised_regret"].get(s, math.nan)
                 cols[s].append(v)
                 cells += f"{v:14.3f}"
-            t = e["hs_default_vs_optuna_tpe"]
-            tt = f"   {t['verdict']} (p={t['p']:.3f})" if t else ""
-            print(f"{prob:24s}{cells}{tt}")
+            tt = ""
+            for (key, _, _), w in zip(tests, widths):
+                t = e.get(key)
+                tt += f"   {(t['verdict'] + ' (p=' + format(t['p'], '.3f') + ')') if t else '-':{w}s}"
+            print(f"{prob:24s}{cells}{tt.rstrip()}")
         print("-" * len(head))
         means = {s: float(np.nanmean(v)) if v else math.nan for s, v in cols.items()}
         print(f"{'MEAN':24s}" + "".join(f"{means[s]:14.3f}" for s in samplers))

@@ -11,6 +11,11 @@ class TrialPruned(HyperSearchError):
     """Raise inside an objective to stop the trial early (it is recorded as PRUNED)."""
 
 
+class TrialPaused(HyperSearchError):  # noqa: N818 - control flow, like TrialPruned
+    """Raised inside a trial that a promotion scheduler pauses at a rung (it is
+    recorded as PAUSED and may be resumed from its checkpoint later)."""
+
+
 class DuplicatedStudyError(HyperSearchError, ValueError):
     """A study with the requested name already exists."""
 

@@ -10,7 +10,7 @@ from hypersearch.cli._errors import CLIUsageError
 PROG = "hypersearch"
 DEFAULT_STORAGE = "sqlite:///hypersearch.db"
 STORAGE_ENV = "HYPERSEARCH_STORAGE"
-TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+TRIAL_STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING", "PAUSED")
 DIRECTIONS = ("minimize", "maximize")
 SAMPLERS = ("auto", "tpe", "gp", "random", "grid", "qmc")
 
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="STATE",
         help=(
-            "show only trials in this state (COMPLETE, PRUNED, FAIL, RUNNING or WAITING; "
+            "show only trials in this state (COMPLETE, PRUNED, FAIL, RUNNING, WAITING or PAUSED; "
             "any case); repeat the option for several states"
         ),
     )

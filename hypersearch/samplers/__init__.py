@@ -16,11 +16,13 @@ from hypersearch.samplers.random import RandomSampler
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.samplers.auto import AutoSampler
+    from hypersearch.samplers.bohb import BOHBSampler
     from hypersearch.samplers.gp import GPSampler
     from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
+    "BOHBSampler",
     "BaseSampler",
     "GPSampler",
     "GridSampler",
@@ -31,6 +33,7 @@ __all__ = [
 
 _LAZY = {
     "AutoSampler": "hypersearch.samplers.auto",
+    "BOHBSampler": "hypersearch.samplers.bohb",
     "GPSampler": "hypersearch.samplers.gp",
     "TPESampler": "hypersearch.samplers.tpe",
 }

@@ -5,6 +5,7 @@ In define-by-run studies they act as pruners (``trial.should_prune()``).
 
 from hypersearch.schedulers.asha import (
     ASHA,
+    BOHB,
     ASHAScheduler,
     AsyncHyperBandScheduler,
     Hyperband,
@@ -18,6 +19,7 @@ from hypersearch.schedulers.stoppers import PatienceStopper, ThresholdStopper
 __all__ = [
     "ASHA",
     "ASHAScheduler",
+    "BOHB",
     "AsyncHyperBandScheduler",
     "BaseScheduler",
     "Decision",

@@ -39,22 +39,31 @@ def check_number(name: str, value: object, *, minimum: float | None = None, excl
 class ReportedView:
     """What trials of a study reported, kept up to date incrementally.
 
-    ``on_finished(trial)`` is registered as a history listener (each finished
-    trial once); running trials are re-read from the history's running list on
-    each :meth:`update`, which is bounded by the number of concurrent trials.
-    Subclasses (or callers) give ``index(trial)`` to extract what they need.
+    ``index(trial, True)`` is registered as a history listener (each finished
+    trial once); running and paused trials are re-read from the history on each
+    :meth:`update` and handed to ``index(trial, False)`` only when their state
+    or number of reports changed since the last time.
     """
 
     def __init__(self, index: Callable[[FrozenTrial, bool], None]) -> None:
         self._index = index
         self._attached: int | None = None
         self._lock = threading.Lock()
+        self._seen: dict[int, tuple[int, int]] = {}  # number -> (state, reports) indexed
+
+    def _finished(self, t: FrozenTrial) -> None:
+        self._seen.pop(t.number, None)
+        self._index(t, True)
 
     def update(self, study: Study) -> None:
         with self._lock:
             if self._attached != id(study):
                 self._attached = id(study)
-                study.history.add_listener(lambda t: self._index(t, True))
+                self._seen.clear()
+                study.history.add_listener(self._finished)
         study.history.refresh()
-        for t in study.history.running():
-            self._index(t, False)
+        for t in study.history.active():
+            key = (int(t.state), len(t.intermediate_values))
+            if self._seen.get(t.number) != key:
+                self._seen[t.number] = key
+                self._index(t, False)

@@ -1,18 +1,32 @@
-"""Asynchronous successive halving (ASHA) and Hyperband, stopping variant.
+"""Successive halving, ASHA and Hyperband: stopping and promotion variants,
+asynchronous and synchronous.
 
 Rungs sit at resources ``r_min * eta**k`` (``eta`` = ``reduction_factor``) below
-``max_t``.  When a trial first reports at or beyond a rung, its value there is
-compared with the values every trial of its bracket had at that rung (running,
-finished and stopped trials alike): it continues only if it is within the best
-``1/eta`` of them.  Decisions never wait for a rung to fill, so no worker idles
-(Li et al., "A System for Massively Parallel Hyperparameter Tuning", 2020).
+``max_t``.  A trial's value at a rung is the first value it reported at or
+beyond the rung's resource.
 
-Hyperband runs several such brackets with different minimum resources, which
-hedges against rankings at small resources being misleading.  A trial's
-bracket is a deterministic function of its number, weighted like Hyperband's
-bracket sizes, so every worker and every resumed study agree on it without
-stored state; the rung values are read from the reported intermediate values,
-so the scheduler's whole state is recoverable from storage.
+* **Stopping** (asynchronous, the default): when a trial first reports at or
+  beyond a rung, its value there is compared with the values every trial of its
+  bracket had at that rung; it continues only if it is within the best ``1/eta``
+  of them.  Decisions never wait for a rung to fill, so no worker idles.
+* **Promotion** (``variant="promotion"``, needs :func:`hypersearch.tune`, which
+  can pause trials): every trial *pauses* at each rung with its checkpoint.  A
+  free worker first resumes the best paused trial that is within the top
+  ``floor(n_k / eta)`` of its rung ``k`` and not yet promoted (highest rung
+  first), and otherwise starts a new trial (Li et al., "A System for Massively
+  Parallel Hyperparameter Tuning", 2020).  A trial that would be promoted at once
+  simply continues, which saves reloading its checkpoint.
+* **Synchronous** successive halving (``synchronous=True``, promotion only):
+  trials are grouped into brackets of fixed size in the order of their numbers;
+  rung ``k`` of a bracket is promoted only when every trial of the bracket has
+  been created and none is still running below rung ``k``: the classic
+  algorithm, where workers may wait for a rung to fill.
+
+Hyperband runs several brackets with different minimum resources, which hedges
+against rankings at small resources being misleading.  Every decision is made
+from reported intermediate values and trial states read from the study, and the
+bracket of a trial is a function of its number, so a resumed study (another
+process, or after a crash) has the same rungs and the same promotions.
 """
 
 from __future__ import annotations
@@ -32,12 +46,22 @@ from hypersearch.schedulers._common import (
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision
 from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
 
+_VARIANTS = ("stopping", "promotion")
+
 
 class _RungScheduler(BaseScheduler):
+    """Rung bookkeeping shared by ASHA, successive halving and Hyperband.
+
+    ``brackets`` is a list of ``(r_min, weight)``; asynchronous schedulers draw a
+    trial's bracket with probability proportional to the weight, synchronous
+    ones fill brackets of ``capacities[b]`` trials in turn (cycling).
+    """
+
     def __init__(
         self,
         *,
@@ -46,17 +70,34 @@ class _RungScheduler(BaseScheduler):
         max_t: float,
         reduction_factor: float,
         brackets: list[tuple[float, float]],
+        variant: str = "stopping",
+        synchronous: bool = False,
+        capacities: list[int] | None = None,
     ) -> None:
+        if variant not in _VARIANTS:
+            raise ValueError(f"variant must be 'stopping' or 'promotion', got {variant!r}")
+        if not isinstance(synchronous, bool):
+            raise ValueError(f"synchronous must be a bool, got {synchronous!r}")
+        if synchronous and variant != "promotion":
+            raise ValueError("synchronous successive halving pauses trials: use variant='promotion'")
         self.metric = metric
         self.mode = parse_mode(mode)
         self.max_t = max_t
         self.reduction_factor = reduction_factor
+        self.variant = variant
+        self.synchronous = synchronous
         total = sum(w for _, w in brackets)
         self._brackets = [(r, w / total) for r, w in brackets]
         self._cum = np.cumsum([w for _, w in self._brackets])
         self.rungs = [self._milestones(r) for r, _ in self._brackets]
-        # (bracket, rung index) -> {trial number: value in minimisation form}
+        self._capacities = list(capacities) if capacities else None
+        if self._capacities is not None:
+            self._cycle = int(sum(self._capacities))
+            self._starts = np.cumsum([0, *self._capacities])
+        # (bracket key, rung index) -> {trial number: value in minimisation form}
         self._table: dict[tuple[int, int], dict[int, float]] = {}
+        # bracket key -> {trial number: (state, highest rung index reached or -1)}
+        self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
         self._lock = threading.Lock()
         self._sign = 1.0
         self._view = ReportedView(self._index)
@@ -68,19 +109,36 @@ class _RungScheduler(BaseScheduler):
             r *= self.reduction_factor
         return out
 
+    # -- brackets ----------------------------------------------------------------------------
     def bracket_of(self, number: int) -> int:
-        """Bracket of a trial: a seeded-by-number draw weighted by bracket size."""
+        """Bracket key of a trial.  Asynchronous: a seeded-by-number draw weighted by
+        bracket size (the bracket type).  Synchronous: the index of the bracket
+        *instance* (consecutive runs of ``capacity`` trial numbers)."""
+        if self._capacities is not None:
+            cycle, pos = divmod(number, self._cycle)
+            b = int(np.searchsorted(self._starts, pos, side="right")) - 1
+            return cycle * len(self._capacities) + b
         if len(self._brackets) == 1:
             return 0
         u = trial_uniform(0x5EED, number, 0, "bracket")
         return int(min(np.searchsorted(self._cum, u, side="right"), len(self._brackets) - 1))
 
+    def _type(self, key: int) -> int:
+        return key % len(self._brackets) if self._capacities is not None else key
+
+    def _last_number(self, key: int) -> int | None:
+        """Largest trial number of a synchronous bracket instance (``None``: unbounded)."""
+        if self._capacities is None:
+            return None
+        cycle, b = divmod(key, len(self._capacities))
+        return int(cycle * self._cycle + self._starts[b + 1] - 1)
+
+    # -- what trials reported --------------------------------------------------------------------
     def _rung_values(self, t: FrozenTrial) -> dict[int, float]:
         steps = sorted(t.intermediate_values)
         out: dict[int, float] = {}
-        b = self.bracket_of(t.number)
         j = 0
-        for k, m in enumerate(self.rungs[b]):
+        for k, m in enumerate(self.rungs[self._type(self.bracket_of(t.number))]):
             while j < len(steps) and steps[j] < m - 1e-9:
                 j += 1
             if j == len(steps):
@@ -90,22 +148,28 @@ class _RungScheduler(BaseScheduler):
         return out
 
     def _index(self, t: FrozenTrial, finished: bool) -> None:
-        if not t.intermediate_values:
-            return
         b = self.bracket_of(t.number)
-        vals = self._rung_values(t)
+        vals = self._rung_values(t) if t.intermediate_values else {}
         with self._lock:
             for k, v in vals.items():
                 self._table.setdefault((b, k), {})[t.number] = v
+            self._members.setdefault(b, {})[t.number] = (t.state, max(vals, default=-1))
 
-    def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
-        self._sign = self.direction(study).sign()
-        if not trial.intermediate_values:
-            return Decision.CONTINUE
+    # -- decisions ----------------------------------------------------------------------------------
+    def _crossed(self, trial: FrozenTrial) -> tuple[int, list[int]]:
         steps = sorted(trial.intermediate_values)
         step, prev = steps[-1], (steps[-2] if len(steps) > 1 else -math.inf)
         b = self.bracket_of(trial.number)
-        crossed = [k for k, m in enumerate(self.rungs[b]) if prev < m - 1e-9 and m <= step + 1e-9]
+        rungs = self.rungs[self._type(b)]
+        return b, [k for k, m in enumerate(rungs) if prev < m - 1e-9 and m <= step + 1e-9]
+
+    def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
+        """Stopping decision: STOP when the trial is outside the best ``1/eta`` of a
+        rung it just reached."""
+        self._sign = self.direction(study).sign()
+        if not trial.intermediate_values:
+            return Decision.CONTINUE
+        b, crossed = self._crossed(trial)
         if not crossed:
             return Decision.CONTINUE
         self._view.update(study)
@@ -121,9 +185,82 @@ class _RungScheduler(BaseScheduler):
                 return Decision.STOP
         return Decision.CONTINUE
 
+    def decide(self, study: Study, trial: FrozenTrial, *, pausable: bool = False) -> Decision:
+        if self.variant == "stopping" or not pausable:
+            # A define-by-run objective cannot pause: use the stopping rule.
+            return self.on_report(study, trial)
+        self._sign = self.direction(study).sign()
+        if not trial.intermediate_values:
+            return Decision.CONTINUE
+        _, crossed = self._crossed(trial)
+        if not crossed:
+            return Decision.CONTINUE
+        self._view.update(study)
+        paused = trial.copy()
+        paused.state = TrialState.PAUSED
+        self._index(paused, False)  # as if paused here: would it be promoted at once?
+        choice = self._choose(can_start=False, sync_can_start=True)
+        self._index(trial, False)
+        return Decision.CONTINUE if choice == trial.number else Decision.PAUSE
+
+    def choose_paused(self, study: Study, *, can_start: bool) -> int | None:
+        if self.variant != "promotion":
+            return None
+        self._sign = self.direction(study).sign()
+        self._view.update(study)
+        return self._choose(can_start=can_start, sync_can_start=can_start)
+
+    def _top(self, key: int, k: int) -> list[int]:
+        vals = self._table.get((key, k), {})
+        n_top = int(math.floor(len(vals) / self.reduction_factor + 1e-9))
+        return sorted(vals, key=lambda n: (vals[n], n))[:n_top]
+
+    def _choose(self, *, can_start: bool, sync_can_start: bool) -> int | None:
+        with self._lock:
+            if self.synchronous:
+                return self._choose_sync(sync_can_start)
+            best: tuple[float, float, int] | None = None  # (-milestone, value, number)
+            for key, members in self._members.items():
+                rungs = self.rungs[self._type(key)]
+                for k in range(len(rungs)):
+                    vals = self._table.get((key, k), {})
+                    for n in self._top(key, k):
+                        if members.get(n) == (TrialState.PAUSED, k):
+                            cand = (-rungs[k], vals[n], n)
+                            if best is None or cand < best:
+                                best = cand
+            return None if best is None else best[2]
+
+    def _choose_sync(self, can_start: bool) -> int | None:
+        best: tuple[int, float, int] | None = None  # (bracket, value, number)
+        n_known = max((n for m in self._members.values() for n in m), default=-1)
+        for key in sorted(self._members):
+            members = self._members[key]
+            last = self._last_number(key)
+            closed = not can_start if last is None else (n_known >= last or not can_start)
+            if not closed:
+                continue
+            rungs = self.rungs[self._type(key)]
+            running_levels = [lv for st, lv in members.values() if st == TrialState.RUNNING]
+            for k in range(len(rungs)):
+                if any(lv < k for lv in running_levels):
+                    break  # rung k is still filling
+                top = self._top(key, k)
+                cands = [n for n in top if members.get(n) == (TrialState.PAUSED, k)]
+                if cands:
+                    vals = self._table[(key, k)]
+                    n = min(cands, key=lambda n: (vals[n], n))
+                    cand = (key, vals[n], n)
+                    if best is None or cand < best:
+                        best = cand
+                    break
+            if best is not None:
+                break  # oldest bracket first
+        return None if best is None else best[2]
+
 
 class ASHA(_RungScheduler):
-    """Asynchronous successive halving (stopping variant), Ray Tune's ``ASHAScheduler``.
+    """Asynchronous successive halving, Ray Tune's ``ASHAScheduler``.
 
     Args:
         metric: Name of the reported metric (used by :func:`hypersearch.tune`;
@@ -133,6 +270,10 @@ class ASHA(_RungScheduler):
         grace_period: Resource of the first rung: no trial stops before it.
         reduction_factor: ``eta``: the best ``1/eta`` continue at each rung.
         brackets: Number of brackets (1 is plain ASHA; more hedge like Hyperband).
+        variant: ``"stopping"`` (default: a trial outside the top ``1/eta`` of a rung
+            stops there) or ``"promotion"`` (trials pause at each rung and the best
+            paused ones are resumed from their checkpoints when a worker is free;
+            with ``hs.tune`` only, define-by-run studies fall back to stopping).
     """
 
     def __init__(
@@ -144,6 +285,7 @@ class ASHA(_RungScheduler):
         grace_period: float = 1,
         reduction_factor: float = 4,
         brackets: int = 1,
+        variant: str = "stopping",
     ) -> None:
         max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
         grace_period = check_number("grace_period", grace_period, minimum=0.0, exclusive=True)
@@ -158,6 +300,7 @@ class ASHA(_RungScheduler):
             max_t=max_t,
             reduction_factor=reduction_factor,
             brackets=[(grace_period * reduction_factor**s, 1.0) for s in range(brackets)],
+            variant=variant,
         )
 
 
@@ -166,9 +309,26 @@ AsyncHyperBandScheduler = ASHA
 ASHAScheduler = ASHA
 
 
-class SuccessiveHalving(ASHA):
-    """Asynchronous successive halving with one bracket (an alias of :class:`ASHA`
-    with ``brackets=1``, named for the define-by-run pruner use)."""
+class SuccessiveHalving(_RungScheduler):
+    """Successive halving with one bracket.
+
+    Asynchronous by default (ASHA with ``brackets=1``; ``variant`` as for
+    :class:`ASHA`).  With ``synchronous=True`` it is the classic algorithm:
+    ``n_configs`` trials (default: every trial of the ``hs.tune`` run) are
+    trained to ``min_t`` and paused; when all have reported there, the best
+    ``1/eta`` are resumed to the next rung, and so on up to ``max_t``.
+    Synchronous runs need :func:`hypersearch.tune` (trials are paused).
+
+    Args:
+        metric, mode: As for :class:`ASHA`.
+        max_t: Maximum resource per trial.
+        min_t: Resource of the first rung.
+        reduction_factor: ``eta``.
+        synchronous: Wait for each rung to fill before promoting.
+        n_configs: Trials per synchronous bracket (later trials start a new one);
+            ``None``: one bracket holding every trial of the run.
+        variant: ``"stopping"`` or ``"promotion"`` (asynchronous only).
+    """
 
     def __init__(
         self,
@@ -178,22 +338,68 @@ class SuccessiveHalving(ASHA):
         max_t: float = 100,
         min_t: float = 1,
         reduction_factor: float = 4,
+        synchronous: bool = False,
+        n_configs: int | None = None,
+        variant: str | None = None,
     ) -> None:
-        super().__init__(metric, mode, max_t=max_t, grace_period=min_t, reduction_factor=reduction_factor)
+        max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
+        min_t = check_number("min_t", min_t, minimum=0.0, exclusive=True)
+        eta = check_number("reduction_factor", reduction_factor, minimum=1.0, exclusive=True)
+        if min_t > max_t:
+            raise ValueError(f"min_t={min_t} is greater than max_t={max_t}")
+        if n_configs is not None:
+            n_configs = check_positive_int("n_configs", n_configs, 1)
+            if not synchronous:
+                raise ValueError("n_configs sets the size of synchronous brackets; pass synchronous=True")
+        if variant is None:
+            variant = "promotion" if synchronous else "stopping"
+        self.min_t = min_t
+        self.grace_period = min_t
+        self.n_configs = n_configs
+        super().__init__(
+            metric=metric,
+            mode=mode,
+            max_t=max_t,
+            reduction_factor=eta,
+            brackets=[(min_t, 1.0)],
+            variant=variant,
+            synchronous=synchronous,
+            capacities=[n_configs] if n_configs is not None else None,
+        )
+
+
+def hyperband_brackets(max_t: float, min_t: float, eta: float) -> list[tuple[float, int]]:
+    """Hyperband's brackets as ``(minimum resource, number of configurations)``,
+    most aggressive first: with ``s_max = floor(log_eta(max_t / min_t))``,
+    bracket ``b`` starts at ``min_t * eta**b`` with
+    ``ceil((s_max + 1) / (s + 1) * eta**s)`` configurations (``s = s_max - b``)."""
+    s_max = int(math.floor(math.log(max_t / min_t) / math.log(eta) + 1e-9))
+    out = []
+    for b in range(s_max + 1):
+        s = s_max - b
+        out.append((min_t * eta**b, int(math.ceil((s_max + 1) / (s + 1) * eta**s - 1e-9))))
+    return out
 
 
 class Hyperband(_RungScheduler):
-    """Hyperband over asynchronous successive-halving brackets.
+    """Hyperband over successive-halving brackets.
 
     With ``s_max = floor(log_eta(max_t / min_t))`` there are ``s_max + 1``
-    brackets; bracket ``b`` starts at resource ``min_t * eta**b`` and receives
-    trials in proportion to the number of configurations Hyperband gives it.
+    brackets; bracket ``b`` starts at resource ``min_t * eta**b``.
+    Asynchronous (default): a trial's bracket is drawn in proportion to the
+    number of configurations Hyperband gives each bracket, and each bracket is
+    run like :class:`ASHA` (``variant`` stopping or promotion).  Synchronous
+    (``synchronous=True``, Li et al. 2017): consecutive trials fill the brackets
+    with exactly Hyperband's numbers of configurations, and each bracket is
+    synchronous successive halving (needs :func:`hypersearch.tune`).
 
     Args:
         metric, mode: As for :class:`ASHA`.
         max_t: Maximum resource per trial.
         min_t: Smallest resource at which a trial may stop.
         reduction_factor: ``eta`` (3 in the Hyperband paper).
+        synchronous: Classic synchronous Hyperband.
+        variant: ``"stopping"`` or ``"promotion"`` (asynchronous only).
     """
 
     def __init__(
@@ -204,18 +410,78 @@ class Hyperband(_RungScheduler):
         max_t: float = 81,
         min_t: float = 1,
         reduction_factor: float = 3,
+        synchronous: bool = False,
+        variant: str | None = None,
     ) -> None:
         max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
         min_t = check_number("min_t", min_t, minimum=0.0, exclusive=True)
         eta = check_number("reduction_factor", reduction_factor, minimum=1.0, exclusive=True)
         if min_t > max_t:
             raise ValueError(f"min_t={min_t} is greater than max_t={max_t}")
-        s_max = int(math.floor(math.log(max_t / min_t) / math.log(eta) + 1e-9))
-        brackets = []
-        for b in range(s_max + 1):
-            s = s_max - b
-            n = math.ceil((s_max + 1) / (s + 1) * eta**s)
-            brackets.append((min_t * eta**b, float(n)))
+        if variant is None:
+            variant = "promotion" if synchronous else "stopping"
+        brackets = hyperband_brackets(max_t, min_t, eta)
         self.min_t = min_t
-        self.s_max = s_max
-        super().__init__(metric=metric, mode=mode, max_t=max_t, reduction_factor=eta, brackets=brackets)
+        self.s_max = len(brackets) - 1
+        super().__init__(
+            metric=metric,
+            mode=mode,
+            max_t=max_t,
+            reduction_factor=eta,
+            brackets=[(r, float(n)) for r, n in brackets],
+            variant=variant,
+            synchronous=synchronous,
+            capacities=[n for _, n in brackets] if synchronous else None,
+        )
+
+
+class BOHB(Hyperband):
+    """BOHB: Hyperband brackets whose new configurations come from a model
+    (Falkner et al., 2018).
+
+    The scheduler is :class:`Hyperband` (asynchronous stopping by default;
+    ``synchronous=True`` gives the paper's synchronous brackets, ``variant=
+    "promotion"`` ASHA-style promotion); a study or ``hs.tune`` run given this
+    scheduler and no sampler uses :class:`~hypersearch.samplers.BOHBSampler`: TPE
+    on the largest budget with at least ``min_points_in_model`` observations,
+    and a ``random_fraction`` of random configurations.
+
+    Args:
+        metric, mode, max_t, min_t, reduction_factor, synchronous, variant: As for
+            :class:`Hyperband`.
+        min_points_in_model, random_fraction: Passed to the sampler.
+    """
+
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        max_t: float = 81,
+        min_t: float = 1,
+        reduction_factor: float = 3,
+        synchronous: bool = False,
+        variant: str | None = None,
+        min_points_in_model: int = 10,
+        random_fraction: float = 1 / 3,
+    ) -> None:
+        super().__init__(
+            metric,
+            mode,
+            max_t=max_t,
+            min_t=min_t,
+            reduction_factor=reduction_factor,
+            synchronous=synchronous,
+            variant=variant,
+        )
+        self.min_points_in_model = min_points_in_model
+        self.random_fraction = random_fraction
+
+    def suggested_sampler(self, seed: int | None = None):
+        from hypersearch.samplers.bohb import BOHBSampler
+
+        return BOHBSampler(
+            min_points_in_model=self.min_points_in_model,
+            random_fraction=self.random_fraction,
+            seed=seed,
+        )

@@ -56,9 +56,31 @@ class BaseScheduler:
         """Decide about ``trial`` after its latest ``report``."""
         return Decision.CONTINUE
 
+    def decide(self, study: Study, trial: FrozenTrial, *, pausable: bool = False) -> Decision:
+        """The decision after a report, knowing whether the runner can pause the
+        trial (``hs.tune`` can; a define-by-run objective cannot).  Schedulers that
+        pause override this; the default is :meth:`on_report`."""
+        return self.on_report(study, trial)
+
+    def choose_paused(self, study: Study, *, can_start: bool) -> int | None:
+        """Number of a PAUSED trial to resume now, or ``None`` to start a new trial.
+
+        Asked by the tune loop before every trial a free worker runs.
+        ``can_start`` says whether the budget still allows new trials (a
+        synchronous scheduler promotes a rung early once no more trials come).
+        Only pausing schedulers return a number.
+        """
+        return None
+
+    def suggested_sampler(self, seed: int | None = None):
+        """A sampler made for this scheduler (e.g. BOHB's multi-fidelity TPE), used
+        by :func:`~hypersearch.create_study` when no sampler is given; ``None``:
+        the usual default."""
+        return None
+
     def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
         """``True`` when :meth:`on_report` says STOP (the pruner view)."""
-        return self.on_report(study, trial) == Decision.STOP
+        return self.decide(study, trial) == Decision.STOP
 
     def attach(self, study: Study) -> None:
         """Called once when the scheduler is bound to a study (restore state here)."""

@@ -138,6 +138,12 @@ class BaseStorage:
         fresh = self.get_trials(study_id, after_number=after_number, numbers=numbers)
         return self.start_trial(study_id, waiting_only), fresh
 
+    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+        """Claim the PAUSED trial ``number`` (it becomes RUNNING again) and return it
+        as stored; ``None`` when it is not PAUSED (another worker resumed it, or
+        it finished).  Exactly one of several concurrent callers gets it."""
+        raise NotImplementedError
+
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         """Store a trial evaluated elsewhere (any state) under the next number."""
         raise NotImplementedError
@@ -159,7 +165,7 @@ class BaseStorage:
         ``params``, ``distributions``, ``user_attrs`` and ``system_attrs`` replace
         the stored mappings (the writer holds the complete picture);
         ``intermediate`` adds new ``step -> value`` pairs; ``state`` (with
-        ``values``) finishes the trial.  Raises
+        ``values``) finishes the trial, or pauses it (``PAUSED``).  Raises
         :class:`~hypersearch.exceptions.TrialStateError` if the trial is no longer
         RUNNING, so a result is never recorded twice.
         """

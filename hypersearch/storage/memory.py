@@ -133,6 +133,15 @@ class InMemoryStorage(BaseStorage):
             t.datetime_start = now()
             return t.copy()
 
+    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+        with self._lock:
+            st = self._study(study_id)
+            if not 0 <= number < len(st.trials) or st.trials[number].state != TrialState.PAUSED:
+                return None
+            t = st.trials[number]
+            t.state = TrialState.RUNNING
+            return t.copy()
+
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         with self._lock:
             st = self._study(study_id)

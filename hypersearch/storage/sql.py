@@ -50,7 +50,7 @@ from hypersearch.storage._common import (
     nan_to_none,
     none_to_nan,
 )
-from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
+from hypersearch.storage.base import _MAX_NUMBER, BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
@@ -553,6 +553,23 @@ class SQLStorage(BaseStorage):
             conn.execute(_INSERT_RUNNING, {"b_sid": study_id, "b_num": number, "b_t0": t0}).scalar_one()
         )
         return FrozenTrial(number=number, state=TrialState.RUNNING, datetime_start=t0, trial_id=trial_id)
+
+    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+        with self._tx() as conn:
+            # A conditional update: of concurrent callers exactly one changes the row.
+            r = conn.execute(
+                _trials.update()
+                .where(
+                    _trials.c.study_id == study_id,
+                    _trials.c.number == number,
+                    _trials.c.state == int(TrialState.PAUSED),
+                )
+                .values(state=_RUNNING, heartbeat=now())
+            )
+            if r.rowcount != 1:
+                return None
+            got = self._read(conn, study_id, _MAX_NUMBER, [number], None)
+        return got[0] if got else None
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         start = trial.datetime_start or now()

@@ -173,6 +173,17 @@ class TrialHistory:
                 if (t := self.trials[n]) is not None and t.state == TrialState.RUNNING
             ]
 
+    def active(self) -> list[FrozenTrial]:
+        """Trials known to be RUNNING or PAUSED (as of the last refresh): those whose
+        reports may still change."""
+        with self._lock:
+            return [
+                t
+                for n in sorted(self._unfinished)
+                if (t := self.trials[n]) is not None
+                and t.state in (TrialState.RUNNING, TrialState.PAUSED)
+            ]
+
     def all_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
         with self._lock:
             ts = [t for t in self.trials if t is not None]

@@ -11,14 +11,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.exceptions import SearchSpaceExhausted, TrialPruned
+from hypersearch.exceptions import SearchSpaceExhausted, TrialPaused, TrialPruned
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
     from hypersearch.trial._frozen import FrozenTrial
+    from hypersearch.trial._trial import Trial
 
 _log = logging.getLogger("hypersearch")
+
+#: System attribute of a trial paused because its run was interrupted (Ctrl-C):
+#: the tune loop resumes such trials before anything else.
+INTERRUPTED_ATTR = "interrupted"
 
 
 class _Budget:
@@ -31,6 +36,15 @@ class _Budget:
         self.started = 0
         self.lock = threading.Lock()
         self.halt = False
+        self.active = 0  # trials running in this optimize call
+
+    def expired(self) -> bool:
+        return self.halt or self.study._stop_requested or (
+            self.deadline is not None and time.monotonic() >= self.deadline
+        )
+
+    def can_start(self) -> bool:
+        return not self.expired() and (self.n_trials is None or self.started < self.n_trials)
 
     def take(self) -> bool:
         with self.lock:
@@ -64,13 +78,19 @@ def _validate(n_trials, timeout, n_jobs, catch) -> tuple[int, tuple[type[BaseExc
     return n_jobs, catch
 
 
-def run_trial(study: Study, objective: Callable, catch: tuple[type[BaseException], ...]) -> FrozenTrial:
-    """Run one trial of ``objective``; re-raise exceptions not listed in ``catch``."""
-    trial = study.ask()
+def run_trial(
+    study: Study, objective: Callable, catch: tuple[type[BaseException], ...], trial: Trial | None = None
+) -> FrozenTrial:
+    """Run one trial of ``objective`` (a new one, or ``trial`` when resuming a paused
+    one); re-raise exceptions not listed in ``catch``."""
+    if trial is None:
+        trial = study.ask()
     try:
         result = objective(trial)
     except TrialPruned:
         return study.tell(trial, state=TrialState.PRUNED)
+    except TrialPaused:
+        return study._pause(trial)
     except BaseException as e:
         frozen = study._record_failure(trial, e)
         if getattr(e, "fixed", False):  # an enqueued/grid configuration is infeasible: skip it
@@ -85,6 +105,14 @@ def run_trial(study: Study, objective: Callable, catch: tuple[type[BaseException
     return study.tell(trial, result)
 
 
+def _interrupted(study: Study) -> int | None:
+    """A PAUSED trial whose run was interrupted (resumed before any other)."""
+    for t in study.history.active():
+        if t.state == TrialState.PAUSED and t.system_attrs.get(INTERRUPTED_ATTR):
+            return t.number
+    return None
+
+
 def run_optimize(
     study: Study,
     objective: Callable,
@@ -95,7 +123,13 @@ def run_optimize(
     catch: Iterable[type[Exception]] | type[Exception],
     callbacks: Iterable[Callable[[Study, FrozenTrial], None]],
     show_progress_bar: bool | None,
+    resume_paused: bool = False,
 ) -> None:
+    """The optimize loop.  With ``resume_paused`` (``hs.tune`` with a pausing
+    scheduler) a free worker first asks the scheduler for a PAUSED trial to
+    resume; new trials count toward ``n_trials``, resumed ones do not, and once
+    no new trial may start the workers keep resuming promoted trials until none
+    is running or promotable."""
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     n_jobs, catch_t = _validate(n_trials, timeout, n_jobs, catch)
@@ -105,10 +139,51 @@ def run_optimize(
     bar = _ProgressBar(study, n_trials, timeout, show_progress_bar)
     errors: list[BaseException] = []
 
+    scheduler = None
+    if resume_paused:
+        from hypersearch.schedulers.base import NopScheduler
+
+        scheduler = study.scheduler or NopScheduler()
+
+    def next_trial() -> tuple[bool, Trial | None]:
+        """``(go, paused trial to resume or None for a new one)``."""
+        if scheduler is None:
+            return budget.take(), None
+        while not budget.expired():
+            number = _interrupted(study)
+            if number is None:
+                number = scheduler.choose_paused(study, can_start=budget.can_start())
+            if number is not None:
+                t = study.resume_trial(number)
+                if t is not None:
+                    t._system_attrs.pop(INTERRUPTED_ATTR, None)
+                    with budget.lock:
+                        budget.active += 1
+                    return True, t
+                continue  # another worker resumed it first
+            if budget.take():
+                with budget.lock:
+                    budget.active += 1
+                return True, None
+            with budget.lock:
+                if budget.active == 0:
+                    return False, None
+            # Trials still running here may pause at a rung and become promotable.
+            time.sleep(0.05)
+        return False, None
+
     def worker() -> None:
-        while budget.take():
+        while True:
             try:
-                frozen = run_trial(study, objective, catch_t)
+                go, resumed = next_trial()
+            except BaseException as e:
+                budget.halt = True
+                errors.append(e)
+                return
+            if not go:
+                return
+            try:
+                frozen = run_trial(study, objective, catch_t, resumed)
             except SearchSpaceExhausted:
                 budget.halt = True
                 return
@@ -116,6 +191,10 @@ def run_optimize(
                 budget.halt = True
                 errors.append(e)
                 return
+            finally:
+                if scheduler is not None:
+                    with budget.lock:
+                        budget.active -= 1
             bar.update(frozen)
             try:
                 for cb in callbacks:

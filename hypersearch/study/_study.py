@@ -57,6 +57,8 @@ class Study:
             raise TypeError(f"sampler must be a BaseSampler, got {type(sampler).__name__}")
         if scheduler is not None and not isinstance(scheduler, BaseScheduler):
             raise TypeError(f"scheduler must be a BaseScheduler, got {type(scheduler).__name__}")
+        if sampler is None and scheduler is not None:
+            sampler = scheduler.suggested_sampler(seed)  # e.g. BOHB's multi-fidelity TPE
         self.sampler: BaseSampler = sampler if sampler is not None else AutoSampler(seed=seed)
         self.scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)
@@ -198,6 +200,33 @@ class Study:
             self._record_failure(trial, e)
             raise
         return trial
+
+    def resume_trial(self, number: int) -> Trial | None:
+        """Take up the PAUSED trial ``number`` again (it becomes RUNNING) and return
+        it, or ``None`` if another worker resumed it first or it is not paused.
+
+        Its parameters are those it was paused with; no sampler is asked.  Used
+        by the tune loop when a promotion scheduler promotes a paused trial.
+        """
+        frozen = self._storage.resume_trial(self._study_id, number)
+        if frozen is None:
+            return None
+        frozen.system_attrs["resumed"] = int(frozen.system_attrs.get("resumed", 0)) + 1
+        self.history.ingest([frozen])
+        trial = Trial(self, frozen)
+        trial._dirty = True  # the resume count is written with the next report
+        self._live[trial.number] = trial
+        return trial
+
+    def _pause(self, t: Trial) -> FrozenTrial:
+        """Record ``t`` as PAUSED (a promotion scheduler stopped it at a rung)."""
+        t._check_active()
+        t._write(full=True, state=TrialState.PAUSED)
+        t._finished = True  # this worker is done with it; a resume makes a new Trial
+        self._live.pop(t.number, None)
+        frozen = t._snapshot(TrialState.PAUSED)
+        self.history.ingest([frozen])
+        return frozen.copy()
 
     def tell(
         self,

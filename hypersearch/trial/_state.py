@@ -9,7 +9,9 @@ class TrialState(enum.IntEnum):
     """State of a trial.
 
     ``WAITING`` trials were enqueued and are not yet claimed by a worker;
-    ``RUNNING`` trials are being evaluated; the other three are final.
+    ``RUNNING`` trials are being evaluated; ``PAUSED`` trials stopped at a
+    rung of a promotion scheduler (e.g. ASHA's promotion variant) with a
+    checkpoint and may be resumed; the other three are final.
     """
 
     RUNNING = 0
@@ -17,6 +19,7 @@ class TrialState(enum.IntEnum):
     PRUNED = 2
     FAIL = 3
     WAITING = 4
+    PAUSED = 5
 
     def is_finished(self) -> bool:
         """Whether the state is final (COMPLETE, PRUNED or FAIL)."""

@@ -60,6 +60,11 @@ class Trial:
         self._attempt = 0
         self._relative: dict[str, Any] = {}
         self._relative_space: dict[str, BaseDistribution] = {}
+        #: Whether the code running this trial can pause it (``hs.tune`` can; a
+        #: plain define-by-run objective cannot, so schedulers stop instead).
+        self._pausable = False
+        #: Times this trial was resumed after a pause.
+        self.resumed = int(frozen.system_attrs.get("resumed", 0))
 
     # -- sampling --------------------------------------------------------------------
     def _start_sampling(self) -> None:
@@ -187,7 +192,7 @@ class Trial:
         scheduler = self.study.scheduler
         if scheduler is None or not self._intermediate:
             return Decision.CONTINUE
-        return scheduler.on_report(self.study, self._snapshot())
+        return scheduler.decide(self.study, self._snapshot(), pausable=self._pausable)
 
     # -- attributes -----------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:

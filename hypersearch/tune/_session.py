@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hypersearch.exceptions import TrialPruned
+from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.schedulers.base import Decision
 from hypersearch.tune._checkpoint import CheckpointStore
 
@@ -43,7 +44,8 @@ class Session:
         self.max_t = max_t
         self.stop = stop
         self.checkpoints = checkpoints
-        self.iteration = 0
+        # A resumed (promoted) trial goes on counting from where it was paused.
+        self.iteration = max(trial.intermediate_values, default=0)
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
 
@@ -78,6 +80,15 @@ class Session:
             raise TrialPruned(f"stopped by the scheduler at iteration {step}")
         if decision == Decision.CLONE:
             self._clone(step)
+        if decision == Decision.PAUSE:
+            if "checkpoint" not in self.trial.system_attrs:
+                warnings.warn(
+                    f"trial {self.trial.number} is paused at iteration {step} without a "
+                    "checkpoint (hs.report(..., checkpoint=...)); when promoted it will train "
+                    "again from scratch",
+                    stacklevel=3,
+                )
+            raise TrialPaused(f"paused by the scheduler at iteration {step}")
         if self.max_t is not None and step >= self.max_t:
             raise StopTrial()
         if self.stop is not None and self.stop(result):

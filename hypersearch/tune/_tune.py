@@ -10,6 +10,7 @@ the scheduler decides after each report.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
+from hypersearch.study._optimize import INTERRUPTED_ATTR, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._state import TrialState
 from hypersearch.tune._checkpoint import CheckpointStore, default_root
 from hypersearch.tune._session import Restart, Session, StopTrial, set_current
 
@@ -201,6 +204,7 @@ def tune(
             temporary directory).
         time_budget_s: Stop starting new trials after this many seconds.
     """
+    t_start = time.monotonic()
     if not callable(trainable):
         raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
     metric = metric or getattr(scheduler, "metric", None)
@@ -241,6 +245,7 @@ def tune(
     results: dict[int, list[dict]] = {}
 
     def objective(trial):
+        trial._pausable = True  # promotion schedulers may pause it at a rung
         cfg = space.sample(trial)
         if resources_per_trial is not None:
             trial.set_system_attr("resources", dict(resources_per_trial))
@@ -256,6 +261,12 @@ def tune(
                     cfg = r.config
         except StopTrial:
             pass
+        except KeyboardInterrupt:
+            # Ctrl-C: keep the trial resumable from its last checkpoint instead of
+            # failing it; tune(..., resume=True) takes it up first.
+            trial.set_system_attr(INTERRUPTED_ATTR, True)
+            trial.study._pause(trial)
+            raise
         finally:
             set_current(None)
         if session.last_value is None:
@@ -263,19 +274,40 @@ def tune(
         return session.last_value
 
     total = num_samples * (_grid_size(grid) if grid else 1)
-    if resume:  # trials that already finished count toward num_samples
-        total -= sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
-    remaining = max(total, 0)
-    if remaining:
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=time_budget_s,
-            n_jobs=max_concurrent,
-            catch=(Exception,),
-            show_progress_bar=show_progress_bar,
+    if resume:  # trials that already started (finished or paused) count toward num_samples
+        total -= sum(
+            1
+            for t in study.get_trials(deepcopy=False)
+            if t.state.is_finished() or t.state == TrialState.PAUSED
         )
+    remaining = max(total, 0)
+    run_optimize(
+        study,
+        objective,
+        n_trials=remaining,
+        timeout=time_budget_s,
+        n_jobs=max_concurrent,
+        catch=(Exception,),
+        callbacks=(),
+        show_progress_bar=show_progress_bar,
+        resume_paused=True,
+    )
+    if not study._stop_requested and (
+        time_budget_s is None or time.monotonic() - t_start < time_budget_s
+    ):
+        _close_paused(study)
     return TuneResult(study, metric, mode, results, store)
+
+
+def _close_paused(study: Study) -> None:
+    """At the orderly end of a run, trials still PAUSED at a rung (never promoted)
+    were stopped early: record them as PRUNED with their last value.  (After a
+    crash or a time budget they stay PAUSED, so ``resume=True`` can promote them.)"""
+    for t in study.get_trials([TrialState.PAUSED], deepcopy=False):
+        trial = study.resume_trial(t.number)
+        if trial is not None:
+            trial.set_system_attr("stopped_at_rung", True)
+            study.tell(trial, state=TrialState.PRUNED)
 
 
 def _grid_size(grid: dict[str, list]) -> int:

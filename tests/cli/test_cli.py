@@ -197,14 +197,14 @@ def test_studies_table(capsys, url, demo):
     lines = out.splitlines()
     assert lines[0].split() == [
         "NAME", "DIRECTIONS", "TRIALS", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING",
-        "BEST", "STARTED",
+        "PAUSED", "BEST", "STARTED",
     ]
     assert set(lines[1]) == {"-", " "}
     assert len(lines) == 4
     demo_row = lines[2].split()
-    assert demo_row[:9] == ["demo", "minimize", "5", "3", "1", "1", "0", "0", "1"]
+    assert demo_row[:10] == ["demo", "minimize", "5", "3", "1", "1", "0", "0", "0", "1"]
     mo_row = lines[3].split()
-    assert mo_row[:9] == ["mo", "minimize,minimize", "3", "3", "0", "0", "0", "0", "-"]
+    assert mo_row[:10] == ["mo", "minimize,minimize", "3", "3", "0", "0", "0", "0", "0", "-"]
     # aligned: every column starts at the same offset on every line (dash runs)
     starts = [i for i, c in enumerate(lines[1]) if c == "-" and (i == 0 or lines[1][i - 1] == " ")]
     for line in (lines[0], lines[2], lines[3]):
@@ -221,7 +221,7 @@ def test_studies_json(capsys, url, demo):
     d = data[0]
     assert d["directions"] == ["minimize"]
     assert d["n_trials"] == 5
-    assert d["state_counts"] == {"COMPLETE": 3, "PRUNED": 1, "FAIL": 1, "RUNNING": 0, "WAITING": 0}
+    assert d["state_counts"] == {"COMPLETE": 3, "PRUNED": 1, "FAIL": 1, "RUNNING": 0, "WAITING": 0, "PAUSED": 0}
     assert d["best_value"] == 1.0
     assert dt.datetime.fromisoformat(d["datetime_start"]).tzinfo is not None
     assert data[1]["directions"] == ["minimize", "minimize"]

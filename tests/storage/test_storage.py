@@ -177,3 +177,31 @@ def test_extreme_values_round_trip(storage):
     assert got.params == params
     assert math.copysign(1.0, got.params["neg0"]) == -1.0
     assert got.values == [-1e308]
+
+
+def test_pause_and_resume_a_trial(storage):
+    """A RUNNING trial can be PAUSED (not finished: no completion time) and then
+    resumed exactly once; its parameters and intermediate values survive."""
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    dists = {"lr": FloatDistribution(1e-5, 1.0, log=True)}
+    storage.write_trial(t.trial_id, params={"lr": 0.01}, distributions=dists, intermediate={1: 0.5})
+    storage.write_trial(t.trial_id, intermediate={3: 0.25}, state=TrialState.PAUSED)
+    paused = storage.get_trial(sid, t.number)
+    assert paused.state == TrialState.PAUSED
+    assert paused.datetime_complete is None
+    with pytest.raises(TrialStateError):
+        storage.write_trial(t.trial_id, intermediate={4: 0.1})
+    # a paused trial is never handed out as a new or enqueued one
+    other = storage.start_trial(sid)
+    assert other.number != t.number
+    assert storage.resume_trial(sid, other.number) is None  # RUNNING, not PAUSED
+    got = storage.resume_trial(sid, t.number)
+    assert got is not None and got.state == TrialState.RUNNING
+    assert got.params == {"lr": 0.01} and got.intermediate_values == {1: 0.5, 3: 0.25}
+    assert storage.resume_trial(sid, t.number) is None  # claimed once
+    assert storage.resume_trial(sid, 99) is None
+    storage.write_trial(t.trial_id, intermediate={9: 0.125}, state=TrialState.COMPLETE, values=[0.125])
+    done = storage.get_trial(sid, t.number)
+    assert done.state == TrialState.COMPLETE and done.datetime_complete is not None
+    assert storage.count_trials(sid, [TrialState.PAUSED]) == 0

@@ -119,3 +119,31 @@ def test_bad_input_is_reported_clearly():
         hs.report(loss=1.0)
     res = hs.tune(lambda c: hs.report(accuracy=1.0), SPACE, metric="loss", mode="min", num_samples=2)
     assert all(t.state == hs.TrialState.FAIL and "metric 'loss'" in t.fail_reason for t in res.trials)
+
+
+def test_ctrl_c_keeps_the_running_trial_resumable_from_its_checkpoint(tmp_path):
+    url = f"sqlite:///{tmp_path}/ctrlc.db"
+    epochs: list[tuple[float, int]] = []
+    interrupt = {"armed": True}
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        for epoch in range((ckpt or 0) + 1, 6):
+            if interrupt["armed"] and len(epochs) == 7:
+                interrupt["armed"] = False
+                raise KeyboardInterrupt
+            epochs.append((config["x"], epoch))
+            hs.report(loss=config["x"] / epoch, checkpoint=epoch)
+
+    with pytest.raises(KeyboardInterrupt):
+        hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=3,
+                storage=url, name="c", seed=0)
+    paused = [t for t in hs.load_study("c", url).trials if t.state == hs.TrialState.PAUSED]
+    assert len(paused) == 1 and paused[0].system_attrs["interrupted"] is True
+    res = hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=3,
+                  storage=url, name="c", resume=True, seed=0)
+    assert [t.state for t in res.trials] == [hs.TrialState.COMPLETE] * 3
+    per = {}
+    for x, e in epochs:
+        per.setdefault(x, []).append(e)
+    assert sorted(per.values()) == [[1, 2, 3, 4, 5]] * 3  # the interrupted trial went on at epoch 3

@@ -1,0 +1,195 @@
+"""Promotion-based successive halving (ASHA promotion variant, synchronous SH and
+Hyperband): rung arithmetic, pause/resume from checkpoints, and resume of the
+scheduler's state from storage."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.schedulers import ASHA, Decision, Hyperband, SuccessiveHalving
+from hypersearch.schedulers.asha import hyperband_brackets
+from hypersearch.trial import FrozenTrial, TrialState
+
+QS = list(range(9))  # config q has final loss q: a stable ranking
+
+
+class Recorder:
+    """A trainable that resumes from its checkpoint and logs every epoch it trains."""
+
+    def __init__(self, max_epoch: int = 9, interrupt_at: tuple[int, int] | None = None) -> None:
+        self.max_epoch = max_epoch
+        self.log: list[tuple[int, int]] = []
+        self.restored: list[tuple[int, int]] = []
+        self.interrupt_at = interrupt_at
+        self.lock = threading.Lock()
+
+    def __call__(self, config):
+        ckpt = hs.get_checkpoint()
+        start = ckpt["epoch"] if ckpt else 0
+        if ckpt:
+            self.restored.append((config["q"], start))
+        for epoch in range(start + 1, self.max_epoch + 1):
+            if self.interrupt_at == (config["q"], epoch):
+                raise KeyboardInterrupt
+            with self.lock:
+                self.log.append((config["q"], epoch))
+            hs.report(loss=config["q"] + 1.0 / epoch, checkpoint={"epoch": epoch})
+
+    def epochs(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        for q, e in self.log:
+            out[q].append(e)
+        return dict(out)
+
+
+def test_hyperband_bracket_table_matches_the_paper():
+    # Li et al. (2017), Table 1: max_t = 81, eta = 3
+    assert hyperband_brackets(81, 1, 3) == [(1, 81), (3, 34), (9, 15), (27, 8), (81, 5)]
+    hb = Hyperband(max_t=81, min_t=1, reduction_factor=3, synchronous=True)
+    assert hb.rungs[0] == [1, 3, 9, 27] and hb.rungs[4] == []
+    # synchronous bracket instances: 81 trials, then 34, ... then the cycle repeats
+    assert [hb.bracket_of(n) for n in (0, 80, 81, 114, 115, 129, 130, 137, 138, 142, 143)] == [
+        0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5,
+    ]
+
+
+def test_synchronous_successive_halving_promotes_only_full_rungs(tmp_path):
+    rec = Recorder()
+    sh = SuccessiveHalving(metric="loss", mode="min", min_t=1, max_t=9, reduction_factor=3,
+                           synchronous=True)
+    res = hs.tune(rec, config={"q": hs.grid(QS)}, num_samples=1, scheduler=sh,
+                  storage=f"sqlite:///{tmp_path}/sh.db", name="sh", seed=0)
+    ep = rec.epochs()
+    # every configuration trains to rung 0 before any is promoted
+    assert sorted(q for q, _ in rec.log[:9]) == QS and all(e == 1 for _, e in rec.log[:9])
+    # the top 3 of rung 0 reach rung 1 (3 epochs), the top 1 of those max_t
+    assert {q: max(e) for q, e in ep.items()} == {0: 9, 1: 3, 2: 3, **{q: 1 for q in range(3, 9)}}
+    # rung 1 is complete (q=0, 1, 2 at epoch 3) before q=0 goes on to epoch 4
+    assert rec.log.index((0, 4)) > max(rec.log.index((1, 3)), rec.log.index((2, 3)))
+    # promoted trials resumed from their checkpoints: no epoch trained twice
+    assert all(e == list(range(1, len(e) + 1)) for e in ep.values())
+    assert sum(len(e) for e in ep.values()) == 9 * 1 + 3 * 2 + 1 * 6
+    assert res.get_best_config()["q"] == 0
+    states = {t.user_attrs["config"]["q"]: t.state for t in res.trials}
+    assert states[0] == TrialState.COMPLETE
+    assert all(states[q] == TrialState.PRUNED for q in QS[1:])  # closed at the end of the run
+    assert len(res.trials) == 9
+
+
+def test_asha_promotion_pauses_and_resumes_from_checkpoints():
+    rec = Recorder()
+    asha = ASHA(metric="loss", mode="min", grace_period=1, max_t=9, reduction_factor=3,
+                variant="promotion")
+    res = hs.tune(rec, config={"q": hs.grid([3, 7, 0, 8, 5, 1, 6, 2, 4])}, num_samples=1,
+                  scheduler=asha, sampler=None, seed=0)
+    ep = rec.epochs()
+    assert all(e == list(range(1, len(e) + 1)) for e in ep.values())  # never retrained
+    assert rec.restored  # some promotions reloaded a paused trial's checkpoint
+    assert max(ep[0]) == 9  # the best configuration is trained to max_t
+    total = sum(len(e) for e in ep.values())
+    assert total < 9 * 9 / 3  # far fewer epochs than training everything
+    assert res.get_best_config()["q"] == 0
+    done = [t for t in res.trials if t.state == TrialState.COMPLETE]
+    assert [t.user_attrs["config"]["q"] for t in done] == [0]
+
+
+def test_promotion_decisions_on_hand_made_reports():
+    study = hs.create_study(direction="minimize")
+    asha = ASHA(grace_period=1, max_t=9, reduction_factor=3, variant="promotion")
+    study.scheduler = asha
+    for q in (5.0, 1.0, 3.0):  # three trials paused at rung 0 (epoch 1)
+        study.add_trial({"q": q}, None, state="running") if False else None
+    trials = []
+    for q in (5.0, 1.0):
+        t = study.ask()
+        t.report(q, 1)
+        assert asha.decide(study, t._snapshot(), pausable=True) == Decision.PAUSE
+        trials.append(study._pause(t))
+    assert asha.choose_paused(study, can_start=True) is None  # floor(2 / 3) = 0 promotable
+    t = study.ask()
+    t.report(3.0, 1)
+    # rung 0 now holds 3 values: the best (1.0, trial 1) is promotable; trial 2 pauses
+    assert asha.decide(study, t._snapshot(), pausable=True) == Decision.PAUSE
+    study._pause(t)
+    assert asha.choose_paused(study, can_start=True) == trials[1].number
+    # a trial that is itself the one to promote continues without pausing
+    t = study.ask()
+    t.report(0.5, 1)
+    assert asha.decide(study, t._snapshot(), pausable=True) == Decision.CONTINUE
+    # without pausing (define-by-run), the stopping rule decides
+    assert asha.decide(study, FrozenTrial(number=99, state=TrialState.RUNNING,
+                                          intermediate_values={1: 9.0}), pausable=False) == Decision.STOP
+
+
+def test_define_by_run_falls_back_to_stopping():
+    sched = ASHA(grace_period=1, max_t=9, reduction_factor=3, variant="promotion")
+    study = hs.create_study(scheduler=sched, sampler=hs.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for epoch in range(1, 10):
+            trial.report(x + 1.0 / epoch, epoch)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=20)
+    states = {t.state for t in study.trials}
+    assert states == {TrialState.COMPLETE, TrialState.PRUNED}
+
+
+def test_interrupted_synchronous_run_resumes_from_storage(tmp_path):
+    url = f"sqlite:///{tmp_path}/resume.db"
+
+    def sched():
+        return SuccessiveHalving(metric="loss", mode="min", min_t=1, max_t=9, reduction_factor=3,
+                                 synchronous=True)
+
+    space = {"q": hs.grid(QS)}
+    first = Recorder(interrupt_at=(QS[-1], 1))
+    with pytest.raises(KeyboardInterrupt):
+        hs.tune(first, config=space, num_samples=1, scheduler=sched(), storage=url, name="r", seed=0)
+    study = hs.load_study("r", url)
+    counts = defaultdict(int)
+    for t in study.trials:
+        counts[t.state] += 1
+    assert counts[TrialState.PAUSED] >= 1  # paused trials survived the crash in storage
+    # A fresh process: new scheduler object, state rebuilt from the stored reports.
+    second = Recorder()
+    res = hs.tune(second, config=space, num_samples=1, scheduler=sched(), storage=url, name="r",
+                  resume=True, seed=0)
+    both = defaultdict(list)
+    for q, e in first.log + second.log:
+        both[q].append(e)
+    assert all(sorted(e) == list(range(1, len(e) + 1)) for e in both.values())  # nothing retrained
+    assert res.get_best_config()["q"] == 0
+    assert max(both[0]) == 9
+    assert not [t for t in res.trials if t.state == TrialState.PAUSED]
+
+
+def test_parallel_workers_never_resume_a_trial_twice():
+    rec = Recorder(max_epoch=27)
+    hb = Hyperband(metric="loss", mode="min", min_t=1, max_t=27, reduction_factor=3,
+                   variant="promotion")
+    res = hs.tune(rec, config={"q": hs.uniform(0, 9)}, num_samples=30, scheduler=hb,
+                  max_concurrent=3, seed=1)
+    by_trial: dict[float, list[int]] = defaultdict(list)
+    for q, e in rec.log:
+        by_trial[q].append(e)
+    assert all(sorted(e) == list(range(1, len(e) + 1)) for e in by_trial.values())
+    assert all(len(set(e)) == len(e) for e in by_trial.values())
+    assert len(res.trials) == 30
+    assert not [t for t in res.trials if t.state in (TrialState.RUNNING, TrialState.PAUSED)]
+
+
+def test_bad_variant_arguments():
+    with pytest.raises(ValueError, match="variant"):
+        ASHA(variant="halving")
+    with pytest.raises(ValueError, match="n_configs"):
+        SuccessiveHalving(n_configs=9)
+    with pytest.raises(ValueError, match="promotion"):
+        Hyperband(synchronous=True, variant="stopping")

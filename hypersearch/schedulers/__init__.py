@@ -13,7 +13,7 @@ from hypersearch.schedulers.asha import (
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision, NopScheduler
 from hypersearch.schedulers.median import MedianStoppingRule, PercentileStoppingRule
-from hypersearch.schedulers.pbt import PBT, PopulationBasedTraining
+from hypersearch.schedulers.pbt import PBT, PBTReplay, PopulationBasedTraining, pbt_schedule
 from hypersearch.schedulers.stoppers import PatienceStopper, ThresholdStopper
 
 __all__ = [
@@ -27,9 +27,11 @@ __all__ = [
     "MedianStoppingRule",
     "NopScheduler",
     "PBT",
+    "PBTReplay",
     "PatienceStopper",
     "PercentileStoppingRule",
     "PopulationBasedTraining",
     "SuccessiveHalving",
     "ThresholdStopper",
+    "pbt_schedule",
 ]

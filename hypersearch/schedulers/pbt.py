@@ -181,3 +181,96 @@ def _perturb(dom: Any, value: Any, rng, factors: tuple[float, ...]) -> Any:
 
 
 PBT = PopulationBasedTraining
+
+
+def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:
+    """The hyperparameter schedule that produced trial ``number``'s final model.
+
+    PBT trials inherit training state from donors, so a trial's effective
+    history is its donor's history up to the copied checkpoint, then its own.
+    Returns segments ``[{"step": s, "config": c}, ...]``: train with ``c`` from
+    training progress ``s`` on (the first segment starts at 0 with the
+    configuration the lineage began with).  Feed it to :class:`PBTReplay` to
+    train one model along the same schedule.
+    """
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    if number not in trials:
+        raise ValueError(f"study {study.study_name!r} has no trial number {number}")
+
+    def effective(n: int, limit: float, depth: int) -> tuple[list[tuple[float, dict[str, Any]]], float]:
+        """Segments (in training progress) of trial ``n``'s state as of its own step
+        ``limit``, and the training progress at that step."""
+        if depth > 10_000:  # pragma: no cover - a corrupted lineage
+            raise ValueError("PBT lineage is cyclic")
+        t = trials[n]
+        segs: list[tuple[float, dict[str, Any]]] = [(0.0, dict(t.user_attrs.get("config", {})))]
+        offset = 0.0  # training progress = own step + offset
+        for e in sorted(t.system_attrs.get(SCHEDULE_ATTR, []), key=lambda e: e["step"]):
+            if e["step"] >= limit:
+                break
+            src = e["source"]
+            if src != n and src in trials:
+                segs, progress = effective(src, float(e.get("source_step", e["step"])), depth + 1)
+            else:
+                progress = e["step"] + offset
+            base = segs[-1][1] if segs else {}
+            segs.append((progress, {**base, **e["config"]}))
+            offset = progress - e["step"]
+        at = limit + offset
+        return [(s, c) for s, c in segs if s < at], at
+
+    out: list[dict[str, Any]] = []
+    for s, c in effective(number, math.inf, 0)[0]:
+        if out and out[-1]["step"] == s:
+            out[-1] = {"step": s, "config": c}
+        elif not out or out[-1]["config"] != c:
+            out.append({"step": s, "config": c})
+    return out
+
+
+class PBTReplay(BaseScheduler):
+    """Train one model along a recorded PBT schedule (see :func:`pbt_schedule`).
+
+    Run it with :func:`hypersearch.tune` and ``num_samples=1``, starting from
+    :attr:`config`; at each step where the schedule changes, the trainable
+    restarts from its own latest checkpoint with the next configuration::
+
+        schedule = hs.schedulers.pbt_schedule(study, best.number)
+        replay = hs.schedulers.PBTReplay(schedule)
+        hs.tune(train, config=replay.config, scheduler=replay, metric="acc", mode="max")
+    """
+
+    def __init__(self, schedule: Sequence[Mapping[str, Any]], metric: str | None = None,
+                 mode: str | None = None) -> None:
+        if not schedule:
+            raise ValueError("schedule is empty")
+        segs = []
+        for i, seg in enumerate(schedule):
+            if not isinstance(seg, Mapping) or "step" not in seg or "config" not in seg:
+                raise ValueError(f"schedule[{i}] must be {{'step': ..., 'config': {{...}}}}, got {seg!r}")
+            segs.append((float(seg["step"]), dict(seg["config"])))
+        if [s for s, _ in segs] != sorted(s for s, _ in segs):
+            raise ValueError("schedule steps must be increasing")
+        self.schedule = segs
+        self.metric = metric
+        self.mode = parse_mode(mode)
+        self._plans: dict[int, tuple[int, dict[str, Any]]] = {}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The configuration to start from."""
+        return dict(self.schedule[0][1])
+
+    def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
+        step = trial.last_step
+        if step is None:
+            return Decision.CONTINUE
+        current = dict(trial.system_attrs.get(CONFIG_ATTR) or trial.user_attrs.get("config") or {})
+        due = [c for s, c in self.schedule if s <= step]
+        if due and due[-1] != current:
+            self._plans[trial.number] = (trial.number, due[-1])
+            return Decision.CLONE
+        return Decision.CONTINUE
+
+    def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
+        return self._plans.pop(number)

@@ -70,8 +70,13 @@ class CheckpointStore:
             return pickle.load(f)
 
     def clone(self, rel: str, number: int, step: int) -> str:
+        """:meth:`clone_with_step` without the donor's step."""
+        return self.clone_with_step(rel, number, step)[0]
+
+    def clone_with_step(self, rel: str, number: int, step: int) -> tuple[str, int | None]:
         """Copy another trial's newest checkpoint (at least as new as ``rel``) to
-        trial ``number`` as its checkpoint at ``step`` (population-based training).
+        trial ``number`` as its checkpoint at ``step`` (population-based training);
+        returns its path and the donor's step of the copied checkpoint.
 
         The donor keeps training and pruning its old checkpoints meanwhile, so the
         newest one present is taken, and a copy that loses the race is retried.
@@ -95,8 +100,16 @@ class CheckpointStore:
                 except FileNotFoundError:
                     continue  # pruned by the donor while we copied: take the next
                 self._prune(d)
-                return str(dst.relative_to(self.root))
+                return str(dst.relative_to(self.root)), _step_of(src.name)
         raise FileNotFoundError(f"no checkpoint left to copy in {donor_dir}")
+
+
+def _step_of(name: str) -> int | None:
+    """Step of a checkpoint file or directory name (``checkpoint_000012[.pkl]``)."""
+    try:
+        return int(name[len("checkpoint_") :].split(".")[0])
+    except ValueError:
+        return None
 
 
 def default_root(storage_url: str | None, study_name: str) -> Path:

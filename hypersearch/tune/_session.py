@@ -100,11 +100,22 @@ def _clone_into(session: Session, step: int) -> None:
 
     trial = session.trial
     source, config = trial.study.scheduler.take_plan(trial.number)
-    donor = trial.study.history.trials[source]
-    path = session.checkpoints.clone(donor.system_attrs[CHECKPOINT_ATTR], trial.number, step)
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
-    schedule.append({"step": step, "source": source, "config": _jsonable(config)})
-    trial.set_system_attr(CHECKPOINT_ATTR, path)
+    if source == trial.number:  # a replayed schedule: new config, own checkpoint
+        path = trial.system_attrs.get(CHECKPOINT_ATTR)
+        schedule.append({"step": step, "source": source, "source_step": step, "config": _jsonable(config)})
+    else:
+        donor = trial.study.history.trials[source]
+        path, src_step = session.checkpoints.clone_with_step(
+            donor.system_attrs[CHECKPOINT_ATTR], trial.number, step
+        )
+        if src_step is None:
+            src_step = donor.last_step if donor.last_step is not None else step
+        # source_step: the donor's step of the copied checkpoint (it may be newer
+        # than the donor's report this process saw), so the lineage can be replayed
+        schedule.append({"step": step, "source": source, "source_step": src_step, "config": _jsonable(config)})
+    if path is not None:
+        trial.set_system_attr(CHECKPOINT_ATTR, path)
     trial.set_system_attr(CONFIG_ATTR, _jsonable(config))
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()

@@ -84,3 +84,37 @@ def test_pbt_exploits_and_records_the_schedule():
     base = sorted(t.user_attrs["last_result"]["score"] for t in no_pbt.trials)
     assert len(final) == len(base) == 8
     assert np.mean(final) > np.mean(base)
+
+
+def test_recorded_schedule_replays_to_the_same_model():
+    """Replaying the best trial's lineage (its donors' configurations up to each
+    copied checkpoint, then its own) trains a model with exactly its score."""
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", perturbation_interval=4,
+        hyperparam_mutations={"lr": hs.uniform(0.0, 1.0)}, quantile_fraction=0.25, seed=1,
+    )
+    space = {"lr": hs.grid([0.05, 0.1, 0.5, 0.55, 0.9, 0.95, 0.2, 0.8])}
+    _start["barrier"] = threading.Barrier(8)
+    res = hs.tune(trainable, space, scheduler=pbt, max_concurrent=8, seed=0)
+    _start["barrier"] = None
+    exploited = [t for t in res.trials if t.system_attrs.get("pbt:schedule")]
+    assert exploited
+    target = max(exploited, key=lambda t: t.user_attrs["last_result"]["score"])
+    schedule = hs.schedulers.pbt_schedule(res.study, target.number)
+    assert schedule[0]["step"] == 0 and len(schedule) >= 2
+    assert all(a["step"] < b["step"] for a, b in zip(schedule, schedule[1:]))
+    replay = hs.schedulers.PBTReplay(schedule)
+    again = hs.tune(trainable, replay.config, scheduler=replay, metric="score", mode="max")
+    (t,) = again.trials
+    # the target's final model is its latest checkpoint (a trial that exploited a
+    # donor at the very end reports nothing after the copy)
+    final = res.get_checkpoint(target.number)
+    assert again.get_checkpoint(t.number)["theta"] == pytest.approx(final["theta"])
+    assert [e["config"] for e in t.system_attrs["pbt:schedule"]] == [s["config"] for s in schedule[1:]]
+
+
+def test_replay_rejects_bad_schedules():
+    with pytest.raises(ValueError, match="empty"):
+        hs.schedulers.PBTReplay([])
+    with pytest.raises(ValueError, match="increasing"):
+        hs.schedulers.PBTReplay([{"step": 4, "config": {}}, {"step": 0, "config": {}}])

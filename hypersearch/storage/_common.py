@@ -80,3 +80,9 @@ def none_to_nan(v: float | None) -> float:
 
 def parse_state(v: int | TrialState) -> TrialState:
     return TrialState(int(v))
+
+
+def stale_reason(last_beat) -> str:
+    """``fail_reason`` of a trial whose worker stopped sending heartbeats."""
+    stamp = last_beat.isoformat(timespec="seconds") if last_beat is not None else "never"
+    return f"worker lost: no heartbeat since {stamp} (the process or its machine died)"

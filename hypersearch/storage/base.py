@@ -190,6 +190,17 @@ class BaseStorage:
             raise KeyError(f"study has no trial number {number}")
         return trials[0]
 
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        """Record that the RUNNING trials ``trial_ids`` are alive (one write for all)."""
+        raise NotImplementedError
+
+    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+        """Mark RUNNING trials whose last heartbeat (or write) is older than
+        ``older_than`` as FAIL, with the reason in their ``fail_reason`` system
+        attribute, and return them as they are now stored.  Exactly one of several
+        concurrent callers fails a given trial."""
+        raise NotImplementedError
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         """Number of trials, optionally only those in ``states``."""
         raise NotImplementedError

@@ -7,13 +7,14 @@ exits.  Readers get copies, so nothing they do can alter the stored record.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
 from hypersearch.space.distributions import BaseDistribution
-from hypersearch.storage._common import summarize_study
+from hypersearch.storage._common import stale_reason, summarize_study
 from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
@@ -35,6 +36,7 @@ class InMemoryStorage(BaseStorage):
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
         self._trial_index: dict[int, tuple[int, int]] = {}  # trial_id -> (study_id, number)
+        self._beats: dict[int, _dt.datetime] = {}  # trial_id -> last heartbeat or write
         self._next_study_id = 0
         self._next_trial_id = 0
 
@@ -140,6 +142,7 @@ class InMemoryStorage(BaseStorage):
                 return None
             t = st.trials[number]
             t.state = TrialState.RUNNING
+            self._beats[t.trial_id] = now()
             return t.copy()
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
@@ -190,6 +193,7 @@ class InMemoryStorage(BaseStorage):
                 t.user_attrs = copy.deepcopy(user_attrs)
             if system_attrs is not None:
                 t.system_attrs = copy.deepcopy(system_attrs)
+            self._beats[trial_id] = now()
             if intermediate:
                 t.intermediate_values.update(intermediate)
             if values is not None:
@@ -198,6 +202,31 @@ class InMemoryStorage(BaseStorage):
                 t.state = state
                 if state.is_finished():
                     t.datetime_complete = now()
+
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        t0 = now()
+        with self._lock:
+            for tid in trial_ids:
+                loc = self._trial_index.get(tid)
+                if loc is not None:
+                    t = self._studies[loc[0]].trials[loc[1]]
+                    if t.state == TrialState.RUNNING:
+                        self._beats[tid] = t0
+
+    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+        out = []
+        with self._lock:
+            st = self._study(study_id)
+            for t in st.trials:
+                if t.state != TrialState.RUNNING:
+                    continue
+                last = self._beats.get(t.trial_id, t.datetime_start)
+                if last is not None and last < older_than:
+                    t.state = TrialState.FAIL
+                    t.datetime_complete = now()
+                    t.system_attrs["fail_reason"] = stale_reason(last)
+                    out.append(t.copy())
+        return out
 
     def get_trials(
         self,

@@ -49,6 +49,7 @@ from hypersearch.storage._common import (
     loads,
     nan_to_none,
     none_to_nan,
+    stale_reason,
 )
 from hypersearch.storage.base import _MAX_NUMBER, BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
@@ -639,6 +640,43 @@ class SQLStorage(BaseStorage):
                     "it cannot be changed"
                 )
             _insert_intermediate(conn, trial_id, intermediate)
+
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        if not trial_ids:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                _trials.update()
+                .where(_trials.c.id.in_([int(i) for i in trial_ids]), _trials.c.state == _RUNNING)
+                .values(heartbeat=now())
+            )
+
+    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(_trials.c.id, _trials.c.number, _trials.c.heartbeat, _trials.c.system_attrs_json)
+                .where(
+                    _trials.c.study_id == study_id,
+                    _trials.c.state == _RUNNING,
+                    sa.func.coalesce(_trials.c.heartbeat, _trials.c.datetime_start) < older_than,
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            numbers = []
+            t1 = now()
+            for r in rows:
+                attrs = loads(r.system_attrs_json) or {}
+                attrs["fail_reason"] = stale_reason(_utc(r.heartbeat))
+                res = conn.execute(
+                    _trials.update()
+                    .where(_trials.c.id == r.id, _trials.c.state == _RUNNING)
+                    .values(state=int(TrialState.FAIL), datetime_complete=t1, system_attrs_json=dumps(attrs))
+                )
+                if res.rowcount == 1:
+                    numbers.append(r.number)
+            if not numbers:
+                return []
+            return self._read(conn, study_id, _MAX_NUMBER, numbers, None)
 
     def get_trials(
         self,

@@ -1,4 +1,5 @@
-"""The ``study.optimize`` loop: ask, run the objective, tell; serially or in threads."""
+"""The ``study.optimize`` loop: ask, run the objective (here or on an executor's
+slots), tell; plus heartbeats, retries of trials whose worker died, and Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import SearchSpaceExhausted, TrialPaused, TrialPruned
@@ -79,10 +81,22 @@ def _validate(n_trials, timeout, n_jobs, catch) -> tuple[int, tuple[type[BaseExc
 
 
 def run_trial(
-    study: Study, objective: Callable, catch: tuple[type[BaseException], ...], trial: Trial | None = None
+    study: Study,
+    objective: Callable,
+    catch: tuple[type[BaseException], ...],
+    trial: Trial | None = None,
+    retries: int = 0,
 ) -> FrozenTrial:
     """Run one trial of ``objective`` (a new one, or ``trial`` when resuming a paused
-    one); re-raise exceptions not listed in ``catch``."""
+    one); re-raise exceptions not listed in ``catch``.
+
+    A trial whose worker died or timed out is recorded as FAIL and the study goes
+    on; a died worker's trial is queued again while it has ``retries`` left.
+    Ctrl-C fails the running trial (or, for pausable ``hs.tune`` trials, pauses it
+    so that a resumed run continues it from its checkpoint) and propagates.
+    """
+    from hypersearch.execution.base import TrialTimeout, WorkerDied
+
     if trial is None:
         trial = study.ask()
     try:
@@ -91,6 +105,19 @@ def run_trial(
         return study.tell(trial, state=TrialState.PRUNED)
     except TrialPaused:
         return study._pause(trial)
+    except KeyboardInterrupt:
+        if trial._pausable and not trial._finished:
+            trial._system_attrs[INTERRUPTED_ATTR] = True
+            study._pause(trial)
+        else:
+            study._record_failure(trial, KeyboardInterrupt())
+        raise
+    except (WorkerDied, TrialTimeout) as e:
+        frozen = study._record_failure(trial, e)
+        _log.warning("trial %d failed: %s", trial.number, e)
+        if isinstance(e, WorkerDied) and frozen is not None:
+            study._requeue(frozen, retries)
+        return frozen  # type: ignore[return-value]
     except BaseException as e:
         frozen = study._record_failure(trial, e)
         if getattr(e, "fixed", False):  # an enqueued/grid configuration is infeasible: skip it
@@ -113,6 +140,39 @@ def _interrupted(study: Study) -> int | None:
     return None
 
 
+class _Heartbeat:
+    """Beats for this process's running trials and fails other workers' trials whose
+    heartbeat stopped (a killed worker, a lost machine), re-queueing those with
+    retries left.  One thread per optimize call; one storage write per interval."""
+
+    def __init__(self, study: Study, interval: float | None, grace: float | None) -> None:
+        self.study = study
+        self.interval = interval
+        self.grace = grace if grace is not None else (None if interval is None else 4.0 * interval)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval is None:
+            return
+        self.study._fail_stale_trials(self.grace)
+        self._thread = threading.Thread(target=self._loop, name="hypersearch-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.study._beat()
+                self.study._fail_stale_trials(self.grace)
+            except Exception as e:  # a storage hiccup must not end the study
+                _log.warning("heartbeat failed: %s", e)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+
 def run_optimize(
     study: Study,
     objective: Callable,
@@ -124,35 +184,58 @@ def run_optimize(
     callbacks: Iterable[Callable[[Study, FrozenTrial], None]],
     show_progress_bar: bool | None,
     resume_paused: bool = False,
+    executor: Any = None,
+    resources_per_trial: Mapping[str, float] | None = None,
+    trial_timeout: float | None = None,
+    retries: int = 0,
+    heartbeat_interval: float | None = None,
+    heartbeat_grace: float | None = None,
 ) -> None:
-    """The optimize loop.  With ``resume_paused`` (``hs.tune`` with a pausing
-    scheduler) a free worker first asks the scheduler for a PAUSED trial to
-    resume; new trials count toward ``n_trials``, resumed ones do not, and once
-    no new trial may start the workers keep resuming promoted trials until none
-    is running or promotable."""
+    """The optimize loop.
+
+    The loop (ask, tell, scheduling) runs here; the objective runs in this thread
+    (``n_jobs=1`` without an executor), or on the slots of an executor, one
+    thread of this process driving each slot.  With ``resume_paused``
+    (``hs.tune``) a free slot first takes up a trial interrupted earlier, then a
+    PAUSED trial the scheduler promotes, then a new trial; new trials count
+    toward ``n_trials``, resumed ones do not, and once no new trial may start the
+    slots keep resuming promoted trials until none is running or promotable.
+    """
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     n_jobs, catch_t = _validate(n_trials, timeout, n_jobs, catch)
+    from hypersearch.execution.resources import check_resources
+
+    resources_per_trial = check_resources(resources_per_trial) or None
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or trial_timeout <= 0
+    ):
+        raise ValueError(f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
+    for name, v in (("heartbeat_interval", heartbeat_interval), ("heartbeat_grace", heartbeat_grace)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
     callbacks = list(callbacks)
     study._stop_requested = False
+    study._max_retries = retries
     budget = _Budget(study, n_trials, timeout)
-    bar = _ProgressBar(study, n_trials, timeout, show_progress_bar)
     errors: list[BaseException] = []
 
-    scheduler = None
+    sched = None
     if resume_paused:
         from hypersearch.schedulers.base import NopScheduler
 
-        scheduler = study.scheduler or NopScheduler()
+        sched = study.scheduler or NopScheduler()
 
     def next_trial() -> tuple[bool, Trial | None]:
         """``(go, paused trial to resume or None for a new one)``."""
-        if scheduler is None:
+        if sched is None:
             return budget.take(), None
         while not budget.expired():
             number = _interrupted(study)
             if number is None:
-                number = scheduler.choose_paused(study, can_start=budget.can_start())
+                number = sched.choose_paused(study, can_start=budget.can_start())
             if number is not None:
                 t = study.resume_trial(number)
                 if t is not None:
@@ -172,7 +255,7 @@ def run_optimize(
             time.sleep(0.05)
         return False, None
 
-    def worker() -> None:
+    def work(run_objective: Callable[[Trial], Any]) -> None:
         while True:
             try:
                 go, resumed = next_trial()
@@ -183,7 +266,7 @@ def run_optimize(
             if not go:
                 return
             try:
-                frozen = run_trial(study, objective, catch_t, resumed)
+                frozen = run_trial(study, run_objective, catch_t, resumed, retries)
             except SearchSpaceExhausted:
                 budget.halt = True
                 return
@@ -192,7 +275,7 @@ def run_optimize(
                 errors.append(e)
                 return
             finally:
-                if scheduler is not None:
+                if sched is not None:
                     with budget.lock:
                         budget.active -= 1
             bar.update(frozen)
@@ -204,22 +287,67 @@ def run_optimize(
                 errors.append(e)
                 return
 
+    in_process = executor is None and n_jobs == 1 and resources_per_trial is None and trial_timeout is None
+    ex = None
+    if not in_process:
+        from hypersearch.execution import get_executor
+
+        ex = get_executor(executor)
+    heart = _Heartbeat(study, heartbeat_interval, heartbeat_grace)
+    bar = _ProgressBar(study, n_trials, timeout, show_progress_bar)
+    slots: list = []
     try:
-        if n_jobs == 1:
-            worker()
+        heart.start()
+        if ex is None:
+            work(lambda trial: _call(objective, trial, resume_paused))
         else:
-            with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="hypersearch") as ex:
-                futs = [ex.submit(worker) for _ in range(n_jobs)]
-                try:
-                    for f in futs:
-                        f.result()
-                except KeyboardInterrupt:
-                    budget.halt = True
-                    raise
+            slots = ex.start(objective, n_jobs, resources_per_trial)
+            if len(slots) < n_jobs:
+                _log.info("running %d trials at a time (the resources hold no more)", len(slots))
+
+            def driver(slot) -> None:
+                def run_on_slot(trial):
+                    trial._pausable = resume_paused
+                    return slot.run(trial, objective, pausable=resume_paused, timeout=trial_timeout)
+
+                work(run_on_slot)
+
+            if len(slots) == 1 and ex.in_process:
+                driver(slots[0])
+            else:
+                with ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="hypersearch") as pool:
+                    futs = [pool.submit(driver, s) for s in slots]
+                    try:
+                        for f in futs:
+                            while True:
+                                try:
+                                    f.result(timeout=0.2)  # wake up for Ctrl-C
+                                    break
+                                except FuturesTimeout:
+                                    continue
+                    except KeyboardInterrupt:
+                        budget.halt = True
+                        for s in slots:
+                            s.interrupt()  # running trials are recorded, workers stopped
+                        for f in futs:
+                            try:
+                                f.result(timeout=30)
+                            except BaseException:
+                                pass
+                        raise
     finally:
+        heart.stop()
         bar.close()
+        if ex is not None:
+            ex.shutdown()
     if errors:
+        # A Ctrl-C seen by a driver thread (interrupted slot) re-raises as such.
         raise errors[0]
+
+
+def _call(objective: Callable, trial: Trial, pausable: bool) -> Any:
+    trial._pausable = pausable
+    return objective(trial)
 
 
 class _ProgressBar:

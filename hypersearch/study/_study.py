@@ -64,6 +64,9 @@ class Study:
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
         self._live: dict[int, Trial] = {}  # trials running in this process
+        self._max_retries = 0  # of the optimize call in progress (see _requeue)
+        #: hs.tune result rows by trial number, recorded as workers report them
+        self._tune_rows: dict[int, list[dict[str, Any]]] = {}
         self.history.refresh()
         self.sampler.attach(self)
         self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t))
@@ -189,6 +192,11 @@ class Study:
         trial = Trial(self, frozen)
         self._live[trial.number] = trial
         try:
+            if self._max_retries and "max_retries" not in trial._system_attrs:
+                # recorded with the trial, so that whichever process finds it orphaned
+                # (see _fail_stale_trials) knows to queue it again
+                trial._system_attrs["max_retries"] = self._max_retries
+                trial._dirty = True
             trial._start_sampling()
             for name, dist in (fixed_distributions or {}).items():
                 trial.suggest(name, dist)
@@ -326,6 +334,46 @@ class Study:
         t._system_attrs["fail_reason"] = reason
         return self._finish(t, TrialState.FAIL, None)
 
+    # -- failures of workers ----------------------------------------------------------
+    def _requeue(self, failed: FrozenTrial, retries: int = 0) -> int | None:
+        """Queue a trial whose worker died again, with the same parameters, while it
+        has retries left; it resumes from the failed trial's last checkpoint (the
+        ``checkpoint`` and ``resume_step`` system attributes) where there is one."""
+        done = int(failed.system_attrs.get("retry", 0))
+        allowed = max(int(retries), int(failed.system_attrs.get("max_retries", 0) or 0))
+        if done >= allowed or not failed.params:
+            return None
+        system: dict[str, Any] = {"retry_of": failed.number, "retry": done + 1, "max_retries": allowed}
+        if failed.system_attrs.get("checkpoint") is not None:
+            system["checkpoint"] = failed.system_attrs["checkpoint"]
+            system["resume_step"] = failed.last_step or 0
+        number = self._storage.enqueue_trial(
+            self._study_id, dict(failed.params), dict(failed.distributions), {}, system
+        )
+        _log.warning(
+            "trial %d is queued again as trial %d (retry %d of %d)", failed.number, number, done + 1, allowed
+        )
+        return number
+
+    def _beat(self) -> None:
+        ids = [t._trial_id for t in list(self._live.values())]
+        if ids:
+            self._storage.heartbeat(ids)
+
+    def _fail_stale_trials(self, grace: float | None) -> list[FrozenTrial]:
+        """Fail RUNNING trials (of any process) whose heartbeat is older than ``grace``
+        seconds, and queue them again where they have retries left."""
+        if grace is None:
+            return []
+        cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=grace)
+        stale = [t for t in self._storage.fail_stale_trials(self._study_id, cutoff) if t.number not in self._live]
+        if stale:
+            self.history.ingest(stale)
+            for t in stale:
+                _log.warning("trial %d failed: %s", t.number, t.system_attrs.get("fail_reason"))
+                self._requeue(t)
+        return stale
+
     # -- adding trials from elsewhere ---------------------------------------------------
     def enqueue_trial(
         self,
@@ -414,6 +462,13 @@ class Study:
         catch: Iterable[type[Exception]] | type[Exception] = (),
         callbacks: Iterable[Callable[[Study, FrozenTrial], None]] = (),
         show_progress_bar: bool | None = None,
+        *,
+        executor: str | Any | None = None,
+        resources_per_trial: Mapping[str, float] | None = None,
+        trial_timeout: float | None = None,
+        retries: int = 0,
+        heartbeat_interval: float | None = 30.0,
+        heartbeat_grace: float | None = None,
     ) -> None:
         """Run trials until ``n_trials`` trials ran, ``timeout`` seconds passed,
         :meth:`stop` was called, or a finite sampler ran out of configurations.
@@ -422,12 +477,28 @@ class Study:
             objective: ``objective(trial) -> value`` (a number, or one per objective).
             n_trials: Number of trials to run in this call (``None``: no limit).
             timeout: Seconds after which no new trial starts.
-            n_jobs: Trials run concurrently in threads of this process (``-1``: one
-                per CPU).
+            n_jobs: Trials run at once (``-1``: one per CPU).  With more than one,
+                objectives run in worker processes by default (see ``executor``).
             catch: Exception types that fail the trial but let the study go on;
                 any other exception fails the trial and is re-raised.
             callbacks: ``fn(study, frozen_trial)`` called after each trial.
             show_progress_bar: ``None`` shows a bar only on an interactive terminal.
+            executor: Where objectives run: ``"process"`` (long-lived worker
+                processes; the default when ``n_jobs > 1``), ``"thread"`` (threads of
+                this process, for objectives that release the GIL), ``"ray"``, or an
+                executor object (:mod:`hypersearch.execution`).  With ``n_jobs=1``
+                and no executor the objective runs in this thread.
+            resources_per_trial: ``{"cpu": n, "gpu": k}`` (``k`` may be a fraction):
+                at most as many trials run as the machine holds, and with worker
+                processes each sees only its own GPUs (``CUDA_VISIBLE_DEVICES``).
+            trial_timeout: Seconds after which a trial's worker process is stopped
+                and the trial fails (needs worker processes).
+            retries: Times a trial whose worker died (killed, out of memory, lost
+                heartbeat) is queued again with the same parameters.
+            heartbeat_interval: Seconds between heartbeats of this process's running
+                trials (``None``: none).  Trials of any process whose heartbeat is
+                older than ``heartbeat_grace`` (default 4 intervals) are failed
+                (and retried), so a killed worker leaves no trial RUNNING forever.
         """
         from hypersearch.study._optimize import run_optimize
 
@@ -440,6 +511,12 @@ class Study:
             catch=catch,
             callbacks=callbacks,
             show_progress_bar=show_progress_bar,
+            executor=executor,
+            resources_per_trial=resources_per_trial,
+            trial_timeout=trial_timeout,
+            retries=retries,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_grace=heartbeat_grace,
         )
 
     def stop(self) -> None:

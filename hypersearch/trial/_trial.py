@@ -194,6 +194,27 @@ class Trial:
             return Decision.CONTINUE
         return scheduler.decide(self.study, self._snapshot(), pausable=self._pausable)
 
+    # -- hs.tune --------------------------------------------------------------------
+    def _tune_report(self, result: dict[str, Any], value: float, step: int, checkpoint: str | None):
+        """One ``hs.report``: the result row, the new checkpoint's path and the value
+        are recorded, then the scheduler decides.  One call, so a trainable in a
+        worker process pays one round trip per report."""
+        if checkpoint is not None:
+            self.set_system_attr("checkpoint", checkpoint)
+        self.set_user_attr("last_result", result)
+        self.study._tune_rows.setdefault(self.number, []).append(result)
+        self.report(value, step)
+        return self.decide()
+
+    def _pbt_plan(self) -> tuple[int, dict[str, Any], str | None, int | None]:
+        """``(donor trial, new configuration, donor's checkpoint path, donor's last
+        step)`` of the population-based-training exploit just decided for this trial."""
+        source, config = self.study.scheduler.take_plan(self.number)
+        donor = self.study.history.trials[source] if source != self.number else None
+        if donor is None:
+            return source, config, self._system_attrs.get("checkpoint"), None
+        return source, config, donor.system_attrs.get("checkpoint"), donor.last_step
+
     # -- attributes -----------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach JSON-compatible metadata to the trial (stored with it)."""

@@ -44,10 +44,12 @@ class Session:
         self.max_t = max_t
         self.stop = stop
         self.checkpoints = checkpoints
-        # A resumed (promoted) trial goes on counting from where it was paused.
-        self.iteration = max(trial.intermediate_values, default=0)
+        # A resumed (promoted or retried) trial goes on counting from where it stopped.
+        resume = trial.system_attrs.get("resume_step", 0)
+        self.iteration = max(trial.intermediate_values, default=int(resume or 0))
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
+        self.has_checkpoint = False
 
     def _clone(self, step: int) -> None:
         _clone_into(self, step)
@@ -70,18 +72,17 @@ class Session:
         step = int(result["training_iteration"])
         self.results.append(result)
         self.last_value = value
+        path = None
         if checkpoint is not None:
             path = self.checkpoints.save(self.trial.number, step, checkpoint)
-            self.trial.set_system_attr("checkpoint", path)
-        self.trial.set_user_attr("last_result", _jsonable(result))
-        self.trial.report(value, step)
-        decision = self.trial.decide()
+            self.has_checkpoint = True
+        decision = self.trial._tune_report(_jsonable(result), value, step, path)
         if decision == Decision.STOP:
             raise TrialPruned(f"stopped by the scheduler at iteration {step}")
         if decision == Decision.CLONE:
             self._clone(step)
         if decision == Decision.PAUSE:
-            if "checkpoint" not in self.trial.system_attrs:
+            if not self.has_checkpoint and "checkpoint" not in self.trial.system_attrs:
                 warnings.warn(
                     f"trial {self.trial.number} is paused at iteration {step} without a "
                     "checkpoint (hs.report(..., checkpoint=...)); when promoted it will train "
@@ -99,18 +100,15 @@ def _clone_into(session: Session, step: int) -> None:
     from hypersearch.schedulers.pbt import CHECKPOINT_ATTR, CONFIG_ATTR, SCHEDULE_ATTR
 
     trial = session.trial
-    source, config = trial.study.scheduler.take_plan(trial.number)
+    source, config, donor_ckpt, donor_step = trial._pbt_plan()
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
     if source == trial.number:  # a replayed schedule: new config, own checkpoint
-        path = trial.system_attrs.get(CHECKPOINT_ATTR)
+        path = donor_ckpt
         schedule.append({"step": step, "source": source, "source_step": step, "config": _jsonable(config)})
     else:
-        donor = trial.study.history.trials[source]
-        path, src_step = session.checkpoints.clone_with_step(
-            donor.system_attrs[CHECKPOINT_ATTR], trial.number, step
-        )
+        path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step)
         if src_step is None:
-            src_step = donor.last_step if donor.last_step is not None else step
+            src_step = donor_step if donor_step is not None else step
         # source_step: the donor's step of the copied checkpoint (it may be newer
         # than the donor's report this process saw), so the lineage can be replayed
         schedule.append({"step": step, "source": source, "source_step": src_step, "config": _jsonable(config)})

@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hypersearch.execution.resources import check_resources
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
-from hypersearch.study._optimize import INTERRUPTED_ATTR, run_optimize
+from hypersearch.study._optimize import run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
@@ -175,6 +176,10 @@ def tune(
     storage_path: str | None = None,
     time_budget_s: float | None = None,
     show_progress_bar: bool | None = None,
+    executor: str | Any | None = None,
+    trial_timeout: float | None = None,
+    retries: int = 0,
+    heartbeat_interval: float | None = 30.0,
 ) -> TuneResult:
     """Tune ``trainable(config)`` over a declarative search space.
 
@@ -192,8 +197,8 @@ def tune(
         num_samples: Trials to run (with ``hs.grid`` axes: samples per grid point).
         scheduler, sampler, storage, seed: As for :func:`~hypersearch.create_study`.
         max_concurrent: Trials running at once.
-        resources_per_trial: ``{"cpu": n, "gpu": k}``; validated and recorded on each
-            trial (placement is done by the process executors).
+        resources_per_trial: ``{"cpu": n, "gpu": k}`` (fractional GPUs allowed): at
+            most as many trials run as the machine holds; each sees only its GPUs.
         stop: ``{"training_iteration": 10}``-style thresholds or ``fn(result) -> bool``;
             a trial that meets it finishes as complete.
         resume: Continue the study ``name`` in ``storage`` (its trials count toward
@@ -203,6 +208,10 @@ def tune(
         storage_path: Directory for checkpoints (default: beside a SQLite file, else a
             temporary directory).
         time_budget_s: Stop starting new trials after this many seconds.
+        executor, trial_timeout, retries, heartbeat_interval: As for
+            :meth:`~hypersearch.Study.optimize` (``max_concurrent > 1`` runs trainables
+            in worker processes by default).  A retried trial resumes from the
+            failed trial's last checkpoint.
     """
     t_start = time.monotonic()
     if not callable(trainable):
@@ -216,10 +225,7 @@ def tune(
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-    if resources_per_trial is not None:
-        for k, v in resources_per_trial.items():
-            if k not in ("cpu", "gpu") or isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"resources_per_trial: {k!r}={v!r}; use {{'cpu': n, 'gpu': k}} with n, k >= 0")
+    check_resources(resources_per_trial)
     space = config if isinstance(config, SearchSpace) else SearchSpace(config, constraints)
     if isinstance(config, SearchSpace) and constraints:
         space = SearchSpace(config, constraints)
@@ -242,15 +248,10 @@ def tune(
     url = storage if isinstance(storage, str) else None
     store = CheckpointStore(Path(storage_path) / study.study_name if storage_path else default_root(url, study.study_name))
     max_t = getattr(scheduler, "max_t", None)
-    results: dict[int, list[dict]] = {}
 
     def objective(trial):
-        trial._pausable = True  # promotion schedulers may pause it at a rung
         cfg = space.sample(trial)
-        if resources_per_trial is not None:
-            trial.set_system_attr("resources", dict(resources_per_trial))
         session = Session(trial, metric, max_t, stop_fn, store)
-        results[trial.number] = session.results
         set_current(session)
         try:
             while True:
@@ -261,12 +262,6 @@ def tune(
                     cfg = r.config
         except StopTrial:
             pass
-        except KeyboardInterrupt:
-            # Ctrl-C: keep the trial resumable from its last checkpoint instead of
-            # failing it; tune(..., resume=True) takes it up first.
-            trial.set_system_attr(INTERRUPTED_ATTR, True)
-            trial.study._pause(trial)
-            raise
         finally:
             set_current(None)
         if session.last_value is None:
@@ -291,12 +286,17 @@ def tune(
         callbacks=(),
         show_progress_bar=show_progress_bar,
         resume_paused=True,
+        executor=executor,
+        resources_per_trial=resources_per_trial,
+        trial_timeout=trial_timeout,
+        retries=retries,
+        heartbeat_interval=heartbeat_interval,
     )
     if not study._stop_requested and (
         time_budget_s is None or time.monotonic() - t_start < time_budget_s
     ):
         _close_paused(study)
-    return TuneResult(study, metric, mode, results, store)
+    return TuneResult(study, metric, mode, study._tune_rows, store)
 
 
 def _close_paused(study: Study) -> None:

@@ -67,7 +67,7 @@ def test_pbt_exploits_and_records_the_schedule():
     )
     space = {"lr": hs.grid([0.05, 0.1, 0.5, 0.55, 0.9, 0.95, 0.2, 0.8])}  # the same population twice
     _start["barrier"] = threading.Barrier(8)
-    res = hs.tune(trainable, space, scheduler=pbt, max_concurrent=8, seed=0)
+    res = hs.tune(trainable, space, scheduler=pbt, max_concurrent=8, seed=0, executor="thread")
     trials = res.trials
     assert all(t.state == hs.TrialState.COMPLETE for t in trials)
     schedules = {t.number: t.system_attrs.get("pbt:schedule", []) for t in trials}
@@ -80,7 +80,7 @@ def test_pbt_exploits_and_records_the_schedule():
     # exploiting trials continued from the donor's state, so nobody ends far behind
     final = sorted(t.user_attrs["last_result"]["score"] for t in trials)
     _start["barrier"] = threading.Barrier(8)
-    no_pbt = hs.tune(trainable, space, metric="score", mode="max", max_concurrent=8, seed=0)
+    no_pbt = hs.tune(trainable, space, metric="score", mode="max", max_concurrent=8, seed=0, executor="thread")
     base = sorted(t.user_attrs["last_result"]["score"] for t in no_pbt.trials)
     assert len(final) == len(base) == 8
     assert np.mean(final) > np.mean(base)
@@ -95,7 +95,7 @@ def test_recorded_schedule_replays_to_the_same_model():
     )
     space = {"lr": hs.grid([0.05, 0.1, 0.5, 0.55, 0.9, 0.95, 0.2, 0.8])}
     _start["barrier"] = threading.Barrier(8)
-    res = hs.tune(trainable, space, scheduler=pbt, max_concurrent=8, seed=0)
+    res = hs.tune(trainable, space, scheduler=pbt, max_concurrent=8, seed=0, executor="thread")
     _start["barrier"] = None
     exploited = [t for t in res.trials if t.system_attrs.get("pbt:schedule")]
     assert exploited

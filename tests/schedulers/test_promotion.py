@@ -176,7 +176,7 @@ def test_parallel_workers_never_resume_a_trial_twice():
     hb = Hyperband(metric="loss", mode="min", min_t=1, max_t=27, reduction_factor=3,
                    variant="promotion")
     res = hs.tune(rec, config={"q": hs.uniform(0, 9)}, num_samples=30, scheduler=hb,
-                  max_concurrent=3, seed=1)
+                  max_concurrent=3, seed=1, executor="thread")
     by_trial: dict[float, list[int]] = defaultdict(list)
     for q, e in rec.log:
         by_trial[q].append(e)

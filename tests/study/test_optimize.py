@@ -375,7 +375,7 @@ def test_threads_share_the_study_safely():
             running.append(trial.number)
         return math.sin(trial.suggest_float("x", 0, 3))
 
-    study.optimize(objective, n_trials=50, n_jobs=4)
+    study.optimize(objective, n_trials=50, n_jobs=4, executor="thread")
     assert sorted(running) == list(range(50))
     assert [t.number for t in study.trials] == list(range(50))
 

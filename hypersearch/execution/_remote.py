@@ -1,0 +1,230 @@
+"""Running an objective away from its study: the worker-side trial proxy and the
+parent-side loop that serves it.
+
+The study, its sampler and its scheduler stay in the process that owns the
+optimize loop.  A worker (a process, a Ray actor) runs the objective with a
+:class:`RemoteTrial`, whose ``suggest_*``, ``report``, ``should_prune`` and
+attribute calls are forwarded over a channel to the real :class:`Trial`, one
+round trip each.  So every executor gives the same sampling decisions and the
+same storage writes as running in-process, and define-by-run spaces work
+unchanged.
+
+Messages (tuples) from the worker: ``("call", name, args, kwargs)``,
+``("done", value)``, ``("raised", packed exception)``; answers to calls:
+``("ok", value)`` or ``("err", packed exception)``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from hypersearch.space.distributions import (
+    BaseDistribution,
+    CategoricalChoice,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+__all__ = ["Channel", "RemoteTrial", "pack_exception", "run_objective", "serve", "unpack_exception"]
+
+#: Trial methods a worker may call (everything else stays in the parent).
+_METHODS = frozenset(
+    {
+        "suggest",
+        "report",
+        "should_prune",
+        "decide",
+        "set_user_attr",
+        "set_system_attr",
+        "flush",
+        "_tune_report",
+        "_pbt_plan",
+    }
+)
+#: Read-only trial properties a worker may read.
+_PROPERTIES = frozenset(
+    {"params", "distributions", "user_attrs", "system_attrs", "intermediate_values", "attempt"}
+)
+
+
+class Channel(Protocol):
+    def send(self, obj: Any) -> None: ...
+
+    def recv(self) -> Any: ...
+
+
+# -- exceptions across processes ---------------------------------------------------------------
+
+
+def pack_exception(e: BaseException) -> tuple[bytes | None, str, str, dict[str, Any]]:
+    """``(pickled exception or None, type name, message, extra attributes)`` plus the
+    remote traceback in the message's attributes, so the parent re-raises the same
+    type where it can and a faithful description where it cannot."""
+    attrs = {k: v for k, v in vars(e).items() if isinstance(v, (bool, int, float, str))} if hasattr(e, "__dict__") else {}
+    attrs["remote_traceback"] = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    try:
+        blob: bytes | None = pickle.dumps(e)
+        pickle.loads(blob)
+    except Exception:
+        blob = None
+    return blob, type(e).__name__, str(e), attrs
+
+
+def unpack_exception(packed: tuple[bytes | None, str, str, dict[str, Any]]) -> BaseException:
+    blob, name, msg, attrs = packed
+    exc: BaseException | None = None
+    if blob is not None:
+        try:
+            exc = pickle.loads(blob)
+        except Exception:
+            exc = None
+    if exc is None:
+        exc = RuntimeError(f"{name}: {msg}")
+    for k, v in attrs.items():
+        try:
+            setattr(exc, k, v)
+        except (AttributeError, TypeError):  # pragma: no cover - exotic exception types
+            pass
+    return exc
+
+
+# -- worker side ----------------------------------------------------------------------------------
+
+
+class RemoteTrial:
+    """What an objective receives in a worker: the :class:`~hypersearch.Trial` API,
+    forwarded to the study's process.  Bounds and names are validated here, so
+    bad arguments raise in the objective as they would in-process."""
+
+    def __init__(self, channel: Channel, info: dict[str, Any]) -> None:
+        self._channel = channel
+        self.number: int = info["number"]
+        self.datetime_start = info.get("datetime_start")
+        self.resources: dict[str, Any] = info.get("resources") or {}
+        self._pausable = bool(info.get("pausable", False))
+        self._params_cache: dict[str, Any] = {}
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self._channel.send(("call", name, args, kwargs))
+        tag, payload = self._channel.recv()
+        if tag == "ok":
+            return payload
+        raise unpack_exception(payload)
+
+    # the sampling API
+    def suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        if name in self._params_cache:
+            # the same name again: the parent checks the distribution; values are final
+            return self._call("suggest", name, distribution)
+        value = self._call("suggest", name, distribution)
+        self._params_cache[name] = value
+        return value
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
+        return self.suggest(name, CategoricalDistribution(choices, name=name))
+
+    # reporting and attributes
+    def report(self, value: float, step: int) -> None:
+        self._call("report", value, step)
+
+    def should_prune(self) -> bool:
+        return self._call("should_prune")
+
+    def decide(self):
+        return self._call("decide")
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._call("set_user_attr", key, value)
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self._call("set_system_attr", key, value)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def _tune_report(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("_tune_report", *args, **kwargs)
+
+    def _pbt_plan(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("_pbt_plan", *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _PROPERTIES:
+            return self._call("__property__", name)
+        if name == "study":
+            raise AttributeError(
+                "trial.study is not available in a worker process; the study lives in the "
+                "process that runs optimize (use executor='thread' to share it)"
+            )
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return f"RemoteTrial(number={self.number})"
+
+
+def run_objective(channel: Channel, objective: Callable[[Any], Any], info: dict[str, Any]) -> None:
+    """Worker side of one trial: run ``objective`` and send its outcome."""
+    trial = RemoteTrial(channel, info)
+    try:
+        value = objective(trial)
+    except BaseException as e:  # every outcome goes back to the parent
+        channel.send(("raised", pack_exception(e)))
+        return
+    try:
+        channel.send(("done", value))
+    except Exception as e:  # an unpicklable return value
+        channel.send(("raised", pack_exception(TypeError(
+            f"the objective returned {type(value).__name__}, which cannot be sent back from the "
+            f"worker ({e}); return a number"
+        ))))
+
+
+# -- parent side ----------------------------------------------------------------------------------
+
+
+def trial_info(trial: Any, pausable: bool = False, resources: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "number": trial.number,
+        "datetime_start": trial.datetime_start,
+        "pausable": pausable,
+        "resources": resources or {},
+    }
+
+
+def serve(trial: Any, recv: Callable[[], Any], send: Callable[[Any], None]) -> Any:
+    """Answer a worker's calls on ``trial`` until it finishes; return the objective's
+    value or raise what it raised."""
+    while True:
+        msg = recv()
+        kind = msg[0]
+        if kind == "call":
+            _, name, args, kwargs = msg
+            try:
+                if name == "__property__":
+                    if args[0] not in _PROPERTIES:
+                        raise AttributeError(f"trial property {args[0]!r} is not available")
+                    result = getattr(trial, args[0])
+                elif name in _METHODS:
+                    result = getattr(trial, name)(*args, **kwargs)
+                else:
+                    raise AttributeError(f"trial method {name!r} cannot be called from a worker")
+            except Exception as e:
+                send(("err", pack_exception(e)))
+            else:
+                send(("ok", result))
+        elif kind == "done":
+            return msg[1]
+        elif kind == "raised":
+            raise unpack_exception(msg[1])
+        else:  # pragma: no cover - protocol error
+            raise RuntimeError(f"unexpected message from a worker: {msg!r}")

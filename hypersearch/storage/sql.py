@@ -25,7 +25,11 @@ Design notes
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import logging
 import os
+import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 from hypersearch.exceptions import (
     DuplicatedStudyError,
     SchemaVersionError,
+    StorageError,
     StudyNotFoundError,
     TrialStateError,
 )
@@ -252,10 +257,16 @@ class SQLStorage(BaseStorage):
         url: A SQLAlchemy URL, e.g. ``sqlite:///study.db`` or
             ``postgresql://user@host/db``.
         engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine`.
+        retry_timeout: Seconds during which an operation whose connection dropped
+            (a database restart, a network cut, a locked SQLite file) is retried
+            with backoff before :class:`~hypersearch.exceptions.StorageError` is raised.
     """
 
-    def __init__(self, url: str, engine_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, url: str, engine_kwargs: dict[str, Any] | None = None, *, retry_timeout: float = 60.0
+    ) -> None:
         self.url = url
+        self.retry_timeout = float(retry_timeout)
         real_url = normalize_url(url)
         try:  # what messages show: never the password
             self._shown_url = sa.engine.make_url(url).render_as_string(hide_password=True)
@@ -635,6 +646,10 @@ class SQLStorage(BaseStorage):
                 ).first()
                 if row is None:
                     raise KeyError(f"no trial with id {trial_id}")
+                if _retry_state.active and state is not None and row.state == int(state):
+                    # This write committed before the connection dropped and is being
+                    # retried: the result is stored once already.
+                    return
                 raise TrialStateError(
                     f"trial {row.number} is {TrialState(row.state).name}, not RUNNING; "
                     "it cannot be changed"
@@ -730,3 +745,70 @@ class SQLStorage(BaseStorage):
             trial_id=int(row.id),
         )
 
+
+
+# -- dropped connections ------------------------------------------------------------------
+
+_log = logging.getLogger("hypersearch")
+_retry_state = threading.local()
+_retry_state.active = False
+#: SQLite errors that retrying cannot fix
+_PERMANENT = ("no such table", "no such column", "syntax error", "readonly database", "disk is full",
+              "disk i/o error", "not a database", "malformed")
+
+
+def _retryable(e: BaseException) -> bool:
+    if isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated:
+        return True
+    if isinstance(e, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        text = str(e.orig if getattr(e, "orig", None) is not None else e).lower()
+        return not any(p in text for p in _PERMANENT)
+    return False
+
+
+def _with_retries(fn):
+    """Re-run a storage operation (one transaction) when the database connection
+    dropped or the server restarted, with exponential backoff for up to the
+    storage's ``retry_timeout`` seconds.  A finishing write that had already
+    committed is recognised on the retry, so no result is recorded twice."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        # a storage being opened gives up sooner: a wrong URL should not hang
+        window = self.retry_timeout if fn.__name__ != "_init_schema" else min(self.retry_timeout, 10.0)
+        deadline = time.monotonic() + window
+        delay = 0.05
+        attempt = 0
+        while True:
+            prev = getattr(_retry_state, "active", False)
+            _retry_state.active = prev or attempt > 0
+            try:
+                return fn(self, *args, **kwargs)
+            except sa.exc.DBAPIError as e:
+                retry = _retryable(e)
+                if not retry and not isinstance(e, sa.exc.OperationalError):
+                    raise
+                if not retry or time.monotonic() + delay > deadline:
+                    raise StorageError(
+                        f"{self._shown_url}: {fn.__name__} failed: {str(getattr(e, 'orig', e)).strip()}"
+                    ) from e
+                attempt += 1
+                _log.warning(
+                    "storage %s: %s failed (%s); retrying in %.2f s",
+                    self._shown_url, fn.__name__, str(getattr(e, "orig", e)).strip().splitlines()[0], delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                _retry_state.active = prev
+
+    return wrapper
+
+
+for _name in (
+    "_init_schema",
+    "create_study", "get_study", "delete_study", "list_studies", "set_study_attrs", "get_study_attrs",
+    "enqueue_trial", "enqueue_trials", "start_trial", "start_trial_and_read", "resume_trial",
+    "add_trial", "write_trial", "heartbeat", "fail_stale_trials", "get_trials", "count_trials",
+):
+    setattr(SQLStorage, _name, _with_retries(getattr(SQLStorage, _name)))

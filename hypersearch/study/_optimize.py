@@ -48,6 +48,13 @@ class _Budget:
     def can_start(self) -> bool:
         return not self.expired() and (self.n_trials is None or self.started < self.n_trials)
 
+    def extend(self) -> None:
+        """One more trial: a retry of a trial whose worker died does not use up the
+        budget of the configurations asked for."""
+        with self.lock:
+            if self.n_trials is not None:
+                self.n_trials += 1
+
     def take(self) -> bool:
         with self.lock:
             if self.halt or self.study._stop_requested:
@@ -86,6 +93,7 @@ def run_trial(
     catch: tuple[type[BaseException], ...],
     trial: Trial | None = None,
     retries: int = 0,
+    on_requeue: Callable[[], None] | None = None,
 ) -> FrozenTrial:
     """Run one trial of ``objective`` (a new one, or ``trial`` when resuming a paused
     one); re-raise exceptions not listed in ``catch``.
@@ -116,7 +124,8 @@ def run_trial(
         frozen = study._record_failure(trial, e)
         _log.warning("trial %d failed: %s", trial.number, e)
         if isinstance(e, WorkerDied) and frozen is not None:
-            study._requeue(frozen, retries)
+            if study._requeue(frozen, retries) is not None and on_requeue is not None:
+                on_requeue()
         return frozen  # type: ignore[return-value]
     except BaseException as e:
         frozen = study._record_failure(trial, e)
@@ -266,7 +275,7 @@ def run_optimize(
             if not go:
                 return
             try:
-                frozen = run_trial(study, run_objective, catch_t, resumed, retries)
+                frozen = run_trial(study, run_objective, catch_t, resumed, retries, budget.extend)
             except SearchSpaceExhausted:
                 budget.halt = True
                 return

@@ -269,11 +269,15 @@ def tune(
         return session.last_value
 
     total = num_samples * (_grid_size(grid) if grid else 1)
-    if resume:  # trials that already started (finished or paused) count toward num_samples
+    if resume:
+        # Configurations already started (finished or paused) count toward num_samples;
+        # a failed trial queued again for a retry counts once, through its retry.
+        trials = study.get_trials(deepcopy=False)
+        retried = {t.system_attrs.get("retry_of") for t in trials if "retry_of" in t.system_attrs}
         total -= sum(
             1
-            for t in study.get_trials(deepcopy=False)
-            if t.state.is_finished() or t.state == TrialState.PAUSED
+            for t in trials
+            if (t.state.is_finished() or t.state == TrialState.PAUSED) and t.number not in retried
         )
     remaining = max(total, 0)
     run_optimize(

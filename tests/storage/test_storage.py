@@ -205,3 +205,30 @@ def test_pause_and_resume_a_trial(storage):
     done = storage.get_trial(sid, t.number)
     assert done.state == TrialState.COMPLETE and done.datetime_complete is not None
     assert storage.count_trials(sid, [TrialState.PAUSED]) == 0
+
+
+def test_heartbeats_and_stale_trials(storage):
+    """A RUNNING trial whose heartbeat stopped is failed once, with the reason;
+    trials that beat, and finished trials, are left alone."""
+    import datetime as dt
+
+    sid = storage.create_study("s", MIN).study_id
+    alive, dead, done = storage.start_trial(sid), storage.start_trial(sid), storage.start_trial(sid)
+    storage.write_trial(dead.trial_id, params={"x": 1.0}, distributions={"x": FloatDistribution(0, 2)},
+                        system_attrs={"max_retries": 2})
+    storage.write_trial(done.trial_id, state=TrialState.COMPLETE, values=[1.0])
+    cutoff = dt.datetime.now(dt.timezone.utc) + dt.timedelta(milliseconds=1)
+    import time
+
+    time.sleep(0.01)
+    storage.heartbeat([alive.trial_id, done.trial_id])
+    failed = storage.fail_stale_trials(sid, cutoff)
+    assert [t.number for t in failed] == [dead.number]
+    t = failed[0]
+    assert t.state == TrialState.FAIL and "heartbeat" in t.system_attrs["fail_reason"]
+    assert t.system_attrs["max_retries"] == 2 and t.params == {"x": 1.0}
+    assert storage.get_trial(sid, dead.number).state == TrialState.FAIL
+    assert storage.get_trial(sid, alive.number).state == TrialState.RUNNING
+    assert storage.get_trial(sid, done.number).state == TrialState.COMPLETE
+    assert storage.fail_stale_trials(sid, cutoff) == []  # once
+    storage.heartbeat([])

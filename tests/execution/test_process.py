@@ -1,0 +1,141 @@
+"""Worker processes: parallel define-by-run trials, outcomes and failures."""
+
+from __future__ import annotations
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.execution import ProcessExecutor, ResourcePool, ThreadExecutor
+
+from . import objectives
+
+
+def test_trials_run_in_long_lived_worker_processes():
+    import os
+
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(objectives.cpu_bound, n_trials=12, n_jobs=2)
+    trials = study.trials
+    assert len(trials) == 12 and all(t.state == hs.TrialState.COMPLETE for t in trials)
+    pids = {t.user_attrs["pid"] for t in trials}
+    assert len(pids) == 2 and os.getpid() not in pids  # two workers, reused for every trial
+    assert all(set(t.params) == {"x", "n"} for t in trials)
+
+
+def test_same_configurations_as_in_process_with_a_seed():
+    def params(**kw):
+        study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=3))
+        study.optimize(objectives.cpu_bound, n_trials=8, **kw)
+        return {t.number: t.params for t in study.trials}
+
+    assert params() == params(n_jobs=2) == params(n_jobs=2, executor="thread")
+
+
+def test_reports_pruning_and_exceptions_come_back():
+    study = hs.create_study(scheduler=hs.schedulers.MedianStoppingRule(n_startup_trials=2),
+                            sampler=hs.samplers.RandomSampler(seed=1))
+    study.optimize(objectives.with_reports, n_trials=16, n_jobs=2)
+    states = {t.state for t in study.trials}
+    assert hs.TrialState.PRUNED in states and hs.TrialState.COMPLETE in states
+    assert all(len(t.intermediate_values) >= 1 for t in study.trials)
+    with pytest.raises(ValueError, match="bad x"):  # the objective's own exception type
+        study.optimize(objectives.raises, n_trials=2, n_jobs=2)
+    failed = [t for t in study.trials if t.state == hs.TrialState.FAIL]
+    assert failed and "ValueError: bad x" in failed[0].fail_reason
+    study.optimize(objectives.raises, n_trials=3, n_jobs=2, catch=(ValueError,))
+
+
+def test_killed_worker_fails_its_trial_and_is_retried():
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(objectives.dies_once, n_trials=6, n_jobs=2, retries=1)
+    trials = study.trials
+    dead = trials[2]
+    assert dead.state == hs.TrialState.FAIL
+    assert "SIGKILL" in dead.fail_reason and "worker process" in dead.fail_reason
+    retry = [t for t in trials if t.system_attrs.get("retry_of") == 2]
+    assert len(retry) == 1 and retry[0].params == dead.params
+    # the retry has another number, so it ran to completion in a fresh worker
+    assert retry[0].state == hs.TrialState.COMPLETE
+    assert sum(t.state == hs.TrialState.COMPLETE for t in trials) == 6
+
+
+def test_trial_timeout_stops_the_worker(monkeypatch):
+    monkeypatch.setenv("HS_TEST_SLEEP", "30")
+    study = hs.create_study()
+    study.optimize(objectives.sleeps, n_trials=2, n_jobs=1, trial_timeout=0.5)
+    assert [t.state for t in study.trials] == [hs.TrialState.FAIL] * 2
+    assert all("timeout" in t.fail_reason for t in study.trials)
+    with pytest.raises(ValueError, match="worker processes"):
+        study.optimize(objectives.sleeps, n_trials=1, executor="thread", trial_timeout=1)
+
+
+def test_each_trial_sees_only_its_gpus():
+    pool = ResourcePool(cpus=4, gpus=["0", "1"])
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(objectives.sees_gpus, n_trials=8, n_jobs=8, executor=ProcessExecutor(pool),
+                   resources_per_trial={"cpu": 1, "gpu": 0.5})
+    trials = study.trials
+    by_pid: dict[int, set[str]] = {}
+    for t in trials:
+        by_pid.setdefault(t.user_attrs["pid"], set()).add(t.user_attrs["cuda"])
+        assert t.user_attrs["cuda"] in ("0", "1") and t.user_attrs["omp"] == "1"
+        assert t.system_attrs["resources"]["gpu_share"] == 0.5
+    assert len(by_pid) == 4  # 2 GPUs x 2 halves, although 8 were asked for
+    assert all(len(v) == 1 for v in by_pid.values())  # a worker keeps its GPU
+    thread = hs.create_study()
+    thread.optimize(objectives.sees_gpus, n_trials=2, n_jobs=2, executor=ThreadExecutor(pool),
+                    resources_per_trial={"gpu": 1})
+    assert {tuple(t.system_attrs["resources"]["gpu_ids"]) for t in thread.trials} <= {("0",), ("1",)}
+
+
+def test_closures_are_sent_by_value():
+    offset = 3.0
+
+    def objective(trial):
+        return trial.suggest_float("x", 0, 1) + offset
+
+    study = hs.create_study()
+    study.optimize(objective, n_trials=4, n_jobs=2)
+    assert all(t.value >= 3.0 for t in study.trials)
+
+
+def test_unsendable_objective_and_bad_arguments():
+    import threading
+
+    lock = threading.Lock()
+
+    def objective(trial):
+        with lock:
+            return 0.0
+
+    study = hs.create_study()
+    with pytest.raises(TypeError, match="executor='thread'"):
+        study.optimize(objective, n_trials=2, n_jobs=2)
+    with pytest.raises(ValueError, match="executor"):
+        study.optimize(objective, n_trials=1, n_jobs=2, executor="cluster")
+    with pytest.raises(ValueError, match="retries"):
+        study.optimize(objective, n_trials=1, retries=-1)
+    with pytest.raises(ValueError, match="trial_timeout"):
+        study.optimize(objective, n_trials=1, trial_timeout=0)
+    assert study.trials == []  # nothing was started
+
+
+def test_tune_in_worker_processes_with_promotion(tmp_path):
+    res = hs.tune(objectives_tune_train, config={"x": hs.uniform(0, 1)}, num_samples=12, max_concurrent=2,
+                  scheduler=hs.schedulers.ASHA(metric="loss", mode="min", max_t=9, grace_period=1,
+                                               reduction_factor=3, variant="promotion"),
+                  storage=f"sqlite:///{tmp_path}/t.db", name="t", seed=0)
+    trials = res.trials
+    assert len(trials) == 12
+    assert not [t for t in trials if t.state in (hs.TrialState.RUNNING, hs.TrialState.PAUSED)]
+    complete = [t for t in trials if t.state == hs.TrialState.COMPLETE]
+    assert complete and all(max(t.intermediate_values) == 9 for t in complete)
+    # promoted trials resumed from their checkpoints: steps are contiguous, none repeated
+    assert all(sorted(t.intermediate_values) == list(range(1, len(t.intermediate_values) + 1)) for t in trials)
+    assert len(res.results) == sum(len(t.intermediate_values) for t in trials)  # rows came back
+
+
+def objectives_tune_train(config):
+    ckpt = hs.get_checkpoint()
+    for epoch in range((ckpt or 0) + 1, 10):
+        hs.report(loss=(config["x"] - 0.3) ** 2 + 1.0 / epoch, checkpoint=epoch)

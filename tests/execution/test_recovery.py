@@ -1,0 +1,151 @@
+"""A whole worker process killed with SIGKILL: after the heartbeat grace its trial
+is failed with the reason and queued again, resuming from its checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import hypersearch as hs
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    import hypersearch as hs
+
+    MARK = sys.argv[2]
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        for epoch in range((ckpt or 0) + 1, 6):
+            hs.report(loss=config["x"] / epoch, checkpoint=epoch)
+            if epoch == 3 and not os.path.exists(MARK):
+                open(MARK, "w").close()
+                time.sleep(600)  # killed here
+
+    if __name__ == "__main__":
+        hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
+                storage=sys.argv[1], name="r", seed=0, retries=1)
+    """
+)
+
+
+def train(config):
+    ckpt = hs.get_checkpoint()
+    for epoch in range((ckpt or 0) + 1, 6):
+        hs.report(loss=config["x"] / epoch, checkpoint=epoch)
+
+
+def test_killed_tune_process_is_recovered_from_its_checkpoint(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    mark = tmp_path / "mark"
+    proc = subprocess.Popen([sys.executable, str(script), url, str(mark)])
+    try:
+        deadline = time.monotonic() + 60
+        while not mark.exists():
+            assert proc.poll() is None, "the worker ended early"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    (orphan,) = hs.load_study("r", url).trials
+    assert orphan.state == hs.TrialState.RUNNING and orphan.last_step == 3
+    time.sleep(0.6)
+    res = hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
+                  storage=url, name="r", seed=0, resume=True, retries=1,
+                  heartbeat_interval=0.2)
+    trials = res.trials
+    assert trials[0].state == hs.TrialState.FAIL
+    assert "no heartbeat" in trials[0].fail_reason
+    retry = trials[1]
+    assert retry.system_attrs["retry_of"] == 0 and retry.params == orphan.params
+    assert retry.state == hs.TrialState.COMPLETE
+    assert sorted(retry.intermediate_values) == [4, 5]  # went on from the epoch-3 checkpoint
+    assert len(trials) == 3 and trials[2].state == hs.TrialState.COMPLETE  # the second sample
+
+
+def test_stale_trial_of_a_dead_process_in_define_by_run(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    study = hs.create_study("d", url, sampler=hs.samplers.RandomSampler(seed=0))
+    # a trial some process started and never finished (it died before any heartbeat)
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    t._system_attrs["max_retries"] = 1
+    t.flush()
+    study._live.clear()  # forget it here: it belongs to the dead process
+    time.sleep(0.3)
+    other = hs.load_study("d", url)
+    other.optimize(lambda tr: tr.suggest_float("x", 0, 1), n_trials=2, heartbeat_interval=0.05,
+                   heartbeat_grace=0.2)
+    trials = other.trials
+    assert trials[0].state == hs.TrialState.FAIL and "heartbeat" in trials[0].fail_reason
+    assert trials[1].system_attrs["retry_of"] == 0 and trials[1].params == trials[0].params
+    assert [t.state for t in trials[1:]] == [hs.TrialState.COMPLETE] * 2
+
+
+CTRL_C = textwrap.dedent(
+    """
+    import os, sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number >= 4:
+            with open(sys.argv[2] + str(trial.number), "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(600)
+        return x
+
+    if __name__ == "__main__":
+        study = hs.create_study("c", sys.argv[1], sampler=hs.samplers.RandomSampler(seed=0))
+        try:
+            study.optimize(objective, n_trials=10, n_jobs=2)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+    """
+)
+
+
+def test_ctrl_c_stops_workers_and_marks_running_trials(tmp_path):
+    url = f"sqlite:///{tmp_path}/c.db"
+    script = tmp_path / "c.py"
+    script.write_text(CTRL_C)
+    mark = str(tmp_path / "running_")
+    proc = subprocess.Popen([sys.executable, str(script), url, mark], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(mark + "4") and os.path.exists(mark + "5")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in out
+    trials = hs.load_study("c", url).trials
+    assert [t.state for t in trials[:4]] == [hs.TrialState.COMPLETE] * 4
+    assert [t.state for t in trials[4:]] == [hs.TrialState.FAIL] * 2
+    assert all("interrupted" in t.fail_reason for t in trials[4:])
+    # no worker process is left behind
+    for n in (4, 5):
+        pid = int(open(mark + str(n)).read())
+        time.sleep(0.2)
+        try:
+            os.kill(pid, 0)
+            alive = open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except (ProcessLookupError, FileNotFoundError):
+            alive = False
+        assert not alive, f"worker {pid} survived"
+    # and the study goes on
+    again = hs.load_study("c", url)
+    again.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(again.trials) == 8

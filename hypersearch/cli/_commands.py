@@ -47,13 +47,16 @@ def storage_url(args: argparse.Namespace) -> str:
 
 def open_storage(url: str) -> BaseStorage:
     """The storage at ``url``, with its failures turned into :class:`CLIError`."""
-    from hypersearch.exceptions import SchemaVersionError
+    from hypersearch.exceptions import SchemaVersionError, StorageError
     from hypersearch.storage import get_storage
 
     try:
         return get_storage(url)
     except SchemaVersionError as e:
         raise CLIError(one_line(str(e))) from e
+    except StorageError as e:  # cannot connect / open the file (after retrying)
+        cause = getattr(e.__cause__, "orig", None) or e.__cause__ or e
+        raise CLIError(f"cannot open storage {url!r}: {one_line(str(cause))}") from e
     except ValueError as e:  # not a URL at all
         raise CLIError(f"invalid storage URL: {one_line(str(e))}", EXIT_USAGE) from e
     except ImportError as e:  # e.g. no PostgreSQL driver
@@ -428,8 +431,20 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if created:
         _note(f"created study {args.study!r} ({_directions_text(study)}) in {url}")
 
+    _run_trials(study, objective, args)
+    text = render_best(study, args.format)
+    if text is None:
+        raise _no_completed(study)
+    _print(text)
+    return 0
+
+
+def _run_trials(study: Study, objective: Any, args: argparse.Namespace, extra_callbacks=()) -> list[FrozenTrial]:
+    """Run ``study.optimize`` as the CLI options say; turn the objective's own
+    exception into a one-line error; print what ran."""
     ran: list[FrozenTrial] = []
     failure: dict[str, Any] = {}
+    executor = getattr(args, "executor", None)
 
     def run(trial):
         try:
@@ -438,22 +453,29 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             failure.setdefault("error", (trial.number, e))
             raise
 
+    # in-process: wrapped to tell the objective's exceptions apart; in workers the
+    # objective's exceptions come back as they are
+    target = run if (args.n_jobs == 1 and executor is None) or executor == "thread" else objective
     try:
         study.optimize(
-            run,
+            target,
             n_trials=args.n_trials,
             timeout=args.timeout,
             n_jobs=args.n_jobs,
             catch=(Exception,) if args.catch else (),
-            callbacks=[lambda _study, frozen: ran.append(frozen)],
+            callbacks=[lambda _study, frozen: ran.append(frozen), *extra_callbacks],
             show_progress_bar=args.progress_bar,
+            executor=executor,
+            retries=getattr(args, "retries", 0),
+            heartbeat_interval=getattr(args, "heartbeat_interval", 30.0),
         )
     except Exception as e:
         number, err = failure.get("error", (None, None))
-        if err is not e:
+        if err is not e and not (target is objective and not isinstance(e, CLIError)):
             raise
+        where = f" in trial {number}" if number is not None else ""
         raise CLIError(
-            f"the objective raised {type(e).__name__} in trial {number}: {one_line(str(e))} "
+            f"the objective raised {type(e).__name__}{where}: {one_line(str(e))} "
             "(the trial is recorded as FAIL; pass --catch to go on after failing trials, "
             "--traceback to see where it was raised)"
         ) from e
@@ -467,10 +489,44 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         f"study {study.study_name!r}: ran {len(ran)} trial{'s' if len(ran) != 1 else ''}"
         f"{f' ({detail})' if detail else ''}; {total} in total"
     )
-    text = render_best(study, args.format)
-    if text is None:
-        raise _no_completed(study)
-    _print(text)
+    return ran
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Join a study as one of many workers sharing its storage."""
+    from hypersearch.cli._objective import load_objective
+    from hypersearch.exceptions import StudyNotFoundError
+    from hypersearch.study._study import load_study
+    from hypersearch.trial._state import TrialState
+
+    if args.n_trials is None and args.timeout is None and args.max_trials is None:
+        raise CLIError(
+            "worker needs --n-trials, --timeout or --max-trials to know when to stop", EXIT_USAGE
+        )
+    url = storage_url(args)
+    storage = open_storage(url)
+    objective, module = load_objective(args.objective)
+    sampler = _make_sampler(args, module)
+    try:
+        study = load_study(args.study, storage, sampler=sampler)
+    except StudyNotFoundError:
+        raise CLIError(
+            f"no study {args.study!r} in {url}; create it first ('hypersearch create-study "
+            f"--study {args.study}') so that every worker joins the same study"
+        ) from None
+    extra = []
+    if args.max_trials is not None:
+        done_states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING]
+        if storage.count_trials(study._study_id, done_states) >= args.max_trials:
+            _note(f"study {args.study!r} already has {args.max_trials} trials; nothing to do")
+            return 0
+
+        def enough(st, _frozen) -> None:  # the study-wide budget of the whole fleet
+            if storage.count_trials(st._study_id, done_states) >= args.max_trials:
+                st.stop()
+
+        extra.append(enough)
+    _run_trials(study, objective, args, extra)
     return 0
 
 
@@ -482,4 +538,5 @@ COMMANDS = {
     "delete_study": cmd_delete_study,
     "create_study": cmd_create_study,
     "optimize": cmd_optimize,
+    "worker": cmd_worker,
 }

@@ -96,7 +96,7 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _seed(text: str) -> int:
+def _non_negative_int(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -104,6 +104,9 @@ def _seed(text: str) -> int:
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return v
+
+
+_seed = _non_negative_int
 
 
 def _state(text: str) -> str:
@@ -124,6 +127,16 @@ def _direction(text: str) -> str:
 
 
 # -- the parser ------------------------------------------------------------------------------
+
+
+def _add_execution(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("process", "thread"), default=None,
+                   help="where trials run when --n-jobs > 1: worker processes (default) or threads")
+    p.add_argument("--retries", type=_non_negative_int, default=0, metavar="R",
+                   help="queue a trial whose worker died again, up to R times (default: 0)")
+    p.add_argument("--heartbeat-interval", type=_positive_float, default=30.0, metavar="SECONDS",
+                   help="seconds between heartbeats of running trials; trials of any worker "
+                   "silent for 4 intervals are failed (default: 30)")
 
 
 def _add_study(p: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
@@ -380,6 +393,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar (default: only when stderr is a terminal)",
     )
     _add_format(p, ("table", "json"), "table")
+    _add_execution(p)
     p.set_defaults(handler="optimize")
+
+    # worker
+    p = add(
+        "worker",
+        "join a study as one of many workers",
+        "Run trials of an objective in an existing study, as one of any number of workers "
+        "(on this or other machines) that share the study's storage; they coordinate only "
+        "through it.  Start as many as you like:\n\n"
+        "  hypersearch create-study --storage postgresql://db/hs --study s\n"
+        "  hypersearch worker --storage postgresql://db/hs --study s --objective mod:fn "
+        "--max-trials 500\n\n"
+        "A worker whose process or machine dies leaves its trial RUNNING until the other "
+        "workers see its heartbeat stop; it is then failed (and, with --retries, queued "
+        "again).",
+    )
+    _add_study(p)
+    p.add_argument("--objective", required=True, metavar="MODULE:FUNCTION",
+                   help="the objective, 'pkg.module:function' or 'path/to/file.py:function'")
+    p.add_argument("--n-trials", type=_positive_int, metavar="N", help="trials this worker runs")
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                   help="this worker starts no new trial after this many seconds")
+    p.add_argument("--max-trials", type=_positive_int, metavar="N",
+                   help="stop once the study holds N started trials, counting every worker's "
+                   "(the fleet's budget; may overshoot by the number of workers)")
+    p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="K",
+                   help="trials this worker runs at once (default: 1)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="auto", help="search strategy (default: auto)")
+    p.add_argument("--seed", type=_seed, metavar="S", help="seed of the sampler")
+    p.add_argument("--catch", action="store_true",
+                   help="record trials whose objective raises as FAIL and go on")
+    p.add_argument("--progress-bar", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: only when stderr is a terminal)")
+    _add_execution(p)
+    p.set_defaults(handler="worker")
 
     return parser

@@ -754,7 +754,7 @@ _retry_state = threading.local()
 _retry_state.active = False
 #: SQLite errors that retrying cannot fix
 _PERMANENT = ("no such table", "no such column", "syntax error", "readonly database", "disk is full",
-              "disk i/o error", "not a database", "malformed")
+              "disk i/o error", "not a database", "malformed", "unable to open database file")
 
 
 def _retryable(e: BaseException) -> bool:
@@ -789,8 +789,9 @@ def _with_retries(fn):
                 if not retry and not isinstance(e, sa.exc.OperationalError):
                     raise
                 if not retry or time.monotonic() + delay > deadline:
+                    what = "opening the database" if fn.__name__ == "_init_schema" else fn.__name__
                     raise StorageError(
-                        f"{self._shown_url}: {fn.__name__} failed: {str(getattr(e, 'orig', e)).strip()}"
+                        f"{self._shown_url}: {what} failed: {str(getattr(e, 'orig', e)).strip()}"
                     ) from e
                 attempt += 1
                 _log.warning(

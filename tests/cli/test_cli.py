@@ -16,7 +16,7 @@ import hypersearch as hs
 from hypersearch.cli import main
 from hypersearch.cli._parser import build_parser
 
-COMMANDS = ["studies", "trials", "best-trial", "export", "delete-study", "create-study", "optimize"]
+COMMANDS = ["studies", "trials", "best-trial", "export", "delete-study", "create-study", "optimize", "worker"]
 
 OBJECTIVE_FILE = """
 import hypersearch as hs

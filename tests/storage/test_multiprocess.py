@@ -1,4 +1,5 @@
-"""Several processes share one study through SQLite or PostgreSQL."""
+"""Eight processes share one study through SQLite or PostgreSQL: every trial
+exactly once, numbers dense, each enqueued trial claimed once."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 
 import hypersearch as hs
 
-N_PROCS = 4
-PER_PROC = 50
+N_PROCS = 8
+PER_PROC = 25
 
 
 def _objective(trial):
@@ -25,7 +26,7 @@ def _worker(url: str, name: str, seed: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_four_processes_share_a_study(backend, tmp_path, request):
+def test_eight_processes_share_a_study(backend, tmp_path, request):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path}/shared.db"
     else:

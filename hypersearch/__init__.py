@@ -26,7 +26,7 @@ from hypersearch.study import (  # noqa: I001
     list_studies,
     load_study,
 )
-from hypersearch import samplers, schedulers, storage
+from hypersearch import execution, samplers, schedulers, storage
 from hypersearch.exceptions import (
     ConstraintError,
     DuplicatedStudyError,
@@ -79,6 +79,7 @@ __all__ = [
     "choice",
     "create_study",
     "delete_study",
+    "execution",
     "get_checkpoint",
     "grid",
     "grid_search",

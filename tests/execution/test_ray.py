@@ -1,0 +1,58 @@
+"""The Ray executor against a local Ray instance with 2 CPUs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import hypersearch as hs
+
+from . import objectives
+
+ray = pytest.importorskip("ray", reason="the Ray executor needs pip install 'hypersearch[ray]'")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_define_by_run_trials_run_as_ray_actors(local_ray):
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0),
+                            scheduler=hs.schedulers.MedianStoppingRule(n_startup_trials=2))
+    study.optimize(objectives.with_reports, n_trials=10, n_jobs=2, executor="ray")
+    trials = study.trials
+    assert len(trials) == 10
+    assert {t.state for t in trials} <= {hs.TrialState.COMPLETE, hs.TrialState.PRUNED}
+    assert all(t.intermediate_values for t in trials)
+    study.optimize(objectives.cpu_bound, n_trials=4, n_jobs=2, executor=hs.execution.RayExecutor())
+    pids = {t.user_attrs["pid"] for t in study.trials[10:]}
+    assert len(pids) == 2 and os.getpid() not in pids  # two long-lived actors
+
+
+def test_errors_and_dead_actors(local_ray):
+    study = hs.create_study()
+    with pytest.raises(ValueError, match="bad x"):
+        study.optimize(objectives.raises, n_trials=1, n_jobs=2, executor="ray")
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(objectives.dies_once, n_trials=4, n_jobs=2, executor="ray", retries=1)
+    dead = study.trials[2]
+    assert dead.state == hs.TrialState.FAIL and "Ray actor died" in dead.fail_reason
+    assert sum(t.state == hs.TrialState.COMPLETE for t in study.trials) == 4
+
+
+def test_tune_on_ray(local_ray):
+    res = hs.tune(_train, config={"x": hs.uniform(0, 1)}, num_samples=6, max_concurrent=2,
+                  scheduler=hs.schedulers.ASHA(metric="loss", mode="min", max_t=4, grace_period=1),
+                  executor="ray", seed=0)
+    assert len(res.trials) == 6 and res.best_config["x"] == pytest.approx(
+        min((t for t in res.trials if t.state == hs.TrialState.COMPLETE),
+            key=lambda t: t.user_attrs["last_result"]["loss"]).user_attrs["config"]["x"])
+
+
+def _train(config):
+    for epoch in range(1, 5):
+        hs.report(loss=config["x"] + 1.0 / epoch)

@@ -165,9 +165,9 @@ class RayExecutor(BaseExecutor):
         ray = self._ray
         if not ray.is_initialized():
             ray.init(address=self.address, ignore_reinit_error=True, **self.init_kwargs)
-        from hypersearch.execution.process import _dumps, _local_modules
-
         import cloudpickle
+
+        from hypersearch.execution.process import _dumps, _local_modules
 
         # Ray workers import modules by name like spawned processes: send code that
         # only this interpreter can import (scripts, test modules) by value.

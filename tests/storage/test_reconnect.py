@@ -82,3 +82,43 @@ def test_unreachable_server_gives_a_clear_error_after_the_retry_window():
 
     with pytest.raises(StorageError, match="hs_nowhere|connect|refused|failed"):
         SQLStorage("postgresql://postgres@127.0.0.1:1/hs_nowhere", retry_timeout=0.3).get_study("x")
+
+
+def _restart_command() -> list[str] | None:
+    import os
+    import shutil
+
+    if shutil.which("pg_ctlcluster") is None or os.geteuid() != 0 or not os.path.isdir("/etc/postgresql"):
+        return None
+    versions = sorted(os.listdir("/etc/postgresql"))
+    if not versions:
+        return None
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+
+
+def test_postgres_server_restarted_mid_study(pg_url):
+    """The server process itself restarts (every connection and the pool die)."""
+    import subprocess
+
+    cmd = _restart_command()
+    if cmd is None:
+        pytest.skip("restarting the PostgreSQL server needs pg_ctlcluster and root (a local Debian cluster)")
+    from hypersearch.storage.sql import SQLStorage
+
+    storage = SQLStorage(pg_url)
+    study = hs.create_study("restart", storage, sampler=hs.samplers.RandomSampler(seed=0))
+    restarted = []
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 3:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+            restarted.append(True)
+        trial.report(x, 0)
+        return x
+
+    study.optimize(objective, n_trials=8)
+    assert restarted
+    trials = hs.load_study("restart", SQLStorage(pg_url)).trials
+    assert [t.state for t in trials] == [hs.TrialState.COMPLETE] * 8
+    assert [t.number for t in trials] == list(range(8))

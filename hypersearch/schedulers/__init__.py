@@ -13,7 +13,7 @@ from hypersearch.schedulers.asha import (
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision, NopScheduler
 from hypersearch.schedulers.median import MedianStoppingRule, PercentileStoppingRule
-from hypersearch.schedulers.pbt import PBT, PBTReplay, PopulationBasedTraining, pbt_schedule
+from hypersearch.schedulers.pbt import PB2, PBT, PBTReplay, PopulationBasedTraining, pbt_schedule
 from hypersearch.schedulers.stoppers import PatienceStopper, ThresholdStopper
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Hyperband",
     "MedianStoppingRule",
     "NopScheduler",
+    "PB2",
     "PBT",
     "PBTReplay",
     "PatienceStopper",

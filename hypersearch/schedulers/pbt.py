@@ -1,7 +1,7 @@
 """Population-based training (Jaderberg et al., 2017).
 
-Every ``perturbation_interval`` steps a trial compares its latest reported
-value with the rest of the population.  A trial in the bottom
+Every ``perturbation_interval`` steps a trial compares its reported value with
+the values the rest of the population reported at the same step.  A trial in the bottom
 ``quantile_fraction`` *exploits* a trial of the top fraction: it copies that
 trial's latest checkpoint and configuration, then *explores* by perturbing the
 configuration (multiplying numbers by 0.8 or 1.2, stepping categoricals to a
@@ -21,10 +21,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hypersearch.samplers.base import draw_seed, trial_rng
 from hypersearch.schedulers._common import check_number, check_positive_int, parse_mode
 from hypersearch.schedulers.base import BaseScheduler, Decision
-from hypersearch.space.declarative import Choice, Param
+from hypersearch.space.declarative import Choice, Param, uniform
 from hypersearch.space.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -101,11 +103,15 @@ class PopulationBasedTraining(BaseScheduler):
             return Decision.CONTINUE
         sign = self.direction(study).sign()
         study.history.refresh()
+        # Trials are compared at equal progress: each one's value at this step.
+        # Trials that have not reached it yet are left out (they are compared when
+        # they get there); comparing latest values instead would make whichever
+        # trials lag behind look worst.
         latest: dict[int, tuple[float, FrozenTrial]] = {}
         for t in study.history.all_trials([TrialState.RUNNING, TrialState.COMPLETE]):
-            if t.number == trial.number or not t.intermediate_values:
+            if t.number == trial.number or step not in t.intermediate_values:
                 continue
-            v = sign * t.intermediate_values[max(t.intermediate_values)]
+            v = sign * t.intermediate_values[step]
             latest[t.number] = (math.inf if v != v else v, t)
         own = sign * trial.intermediate_values[step]
         latest[trial.number] = (math.inf if own != own else own, trial)
@@ -123,8 +129,12 @@ class PopulationBasedTraining(BaseScheduler):
         source = donors[int(rng.integers(len(donors)))]
         src = latest[source][1]
         config = dict(src.system_attrs.get(CONFIG_ATTR) or src.user_attrs.get("config") or {})
-        self._plans[trial.number] = (source, self.explore(config, rng))
+        self._plans[trial.number] = (source, self._explore(study, trial, config, rng))
         return Decision.CLONE
+
+    def _explore(self, study: Study, trial: FrozenTrial, config: dict[str, Any], rng) -> dict[str, Any]:
+        """The new configuration of an exploiting trial (PB2 overrides this)."""
+        return self.explore(config, rng)
 
     def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
         """The ``(source trial, new configuration)`` decided for ``number``."""
@@ -181,6 +191,154 @@ def _perturb(dom: Any, value: Any, rng, factors: tuple[float, ...]) -> Any:
 
 
 PBT = PopulationBasedTraining
+
+
+class PB2(PopulationBasedTraining):
+    """Population-based bandits (Parker-Holder et al., "Provably Efficient Online
+    Hyperparameter Optimization with Population-Based Bandits", 2020).
+
+    Exploit as in :class:`PopulationBasedTraining`; explore by a GP bandit instead
+    of random perturbation.  Every perturbation interval of every trial is a data
+    point: (time, configuration in effect) -> improvement of the metric over the
+    interval.  A Gaussian process with time as an input (so that older data
+    matter less as the landscape changes during training) is fitted to the
+    recent points, conditioned on the configurations other trials are training
+    with right now (so that parallel explorations spread out), and the new
+    configuration maximises its upper confidence bound within
+    ``hyperparam_bounds``.
+
+    Args:
+        metric, mode, perturbation_interval, quantile_fraction, seed: As for
+            :class:`PopulationBasedTraining`.
+        hyperparam_bounds: ``{key: [low, high]}`` of numeric configuration keys
+            (or ``hs.uniform``/``hs.loguniform``/``hs.randint`` domains; log domains
+            are modelled on the log scale).
+        window: Most recent data points the GP is fitted on.
+        ucb_beta: Exploration weight of the upper confidence bound.
+    """
+
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        perturbation_interval: int = 4,
+        hyperparam_bounds: Mapping[str, Any],
+        quantile_fraction: float = 0.25,
+        window: int = 200,
+        ucb_beta: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(hyperparam_bounds, Mapping) or not hyperparam_bounds:
+            raise ValueError("hyperparam_bounds must be a non-empty dict {key: [low, high]}")
+        self.bounds: dict[str, tuple[float, float, bool, bool]] = {}  # low, high, log, int
+        mutations: dict[str, Any] = {}
+        for k, b in hyperparam_bounds.items():
+            if isinstance(b, Param) and isinstance(b.distribution, (FloatDistribution, IntDistribution)):
+                d = b.distribution
+                self.bounds[k] = (float(d.low), float(d.high), bool(d.log), isinstance(d, IntDistribution))
+                mutations[k] = b
+                continue
+            if (
+                not isinstance(b, (list, tuple)) or len(b) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
+                or not b[0] < b[1]
+            ):
+                raise ValueError(f"hyperparam_bounds[{k!r}] must be [low, high] with low < high, got {b!r}")
+            self.bounds[k] = (float(b[0]), float(b[1]), False, False)
+            mutations[k] = uniform(float(b[0]), float(b[1]))
+        super().__init__(
+            metric,
+            mode,
+            perturbation_interval=perturbation_interval,
+            hyperparam_mutations=mutations,
+            quantile_fraction=quantile_fraction,
+            resample_probability=0.0,
+            seed=seed,
+        )
+        self.window = check_positive_int("window", window, 4)
+        self.ucb_beta = check_number("ucb_beta", ucb_beta, minimum=0.0)
+
+    # -- the unit box of the bounded keys --------------------------------------------------------
+    def _to_unit(self, config: Mapping[str, Any]) -> np.ndarray | None:
+        out = []
+        for k, (lo, hi, log, _) in self.bounds.items():
+            v = config.get(k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                return None
+            if log:
+                u = (math.log(max(v, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
+            else:
+                u = (v - lo) / (hi - lo)
+            out.append(min(max(u, 0.0), 1.0))
+        return np.array(out)
+
+    def _from_unit(self, u: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for (k, (lo, hi, log, is_int)), x in zip(self.bounds.items(), u):
+            v = math.exp(math.log(lo) + x * (math.log(hi) - math.log(lo))) if log else lo + x * (hi - lo)
+            out[k] = int(round(min(max(v, lo), hi))) if is_int else float(min(max(v, lo), hi))
+        return out
+
+    def _data(self, study: Study, now: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(time, config) -> improvement rows from every trial's reports, and the
+        configurations trials are running with now."""
+        sign = self.direction(study).sign()
+        rows, ys, running = [], [], []
+        scale = float(max(now, 1))
+        for t in study.history.all_trials([TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED]):
+            iv = t.intermediate_values
+            if not iv:
+                continue
+            segs = [(0, dict(t.user_attrs.get("config", {})))]
+            for e in sorted(t.system_attrs.get(SCHEDULE_ATTR, []), key=lambda e: e["step"]):
+                segs.append((e["step"], {**segs[-1][1], **e["config"]}))
+            steps = sorted(iv)
+            for a, b in zip(steps, steps[1:]):
+                if b % self.perturbation_interval != 0 and b != steps[-1]:
+                    continue
+                cfg = [c for s0, c in segs if s0 <= a][-1]
+                x = self._to_unit(cfg)
+                va, vb = iv[a], iv[b]
+                if x is None or not (math.isfinite(va) and math.isfinite(vb)):
+                    continue
+                rows.append(np.concatenate([[b / scale], x]))
+                ys.append(-sign * (vb - va) / max(b - a, 1))
+            if t.state == TrialState.RUNNING:
+                cur = self._to_unit(segs[-1][1])
+                if cur is not None:
+                    running.append(cur)
+        if not rows:
+            return np.empty((0, len(self.bounds) + 1)), np.empty(0), running
+        X, y = np.array(rows)[-self.window :], np.array(ys)[-self.window :]
+        return X, y, running
+
+    def _explore(self, study: Study, trial: FrozenTrial, config: dict[str, Any], rng) -> dict[str, Any]:
+        from hypersearch.samplers.gp._gp import GaussianProcess, fit_kernel_params
+        from hypersearch.samplers.gp._kernel import ColumnGroups
+
+        now = trial.last_step or 0
+        X, y, running = self._data(study, now)
+        d = len(self.bounds)
+        if len(y) < d + 2 or float(np.std(y)) == 0.0:
+            # too little data yet: a uniform draw in the bounds
+            return {**config, **self._from_unit(rng.random(d))}
+        y_std = (y - y.mean()) / y.std()
+        groups = ColumnGroups.identity(d + 1)
+        theta = fit_kernel_params(X, y_std, groups)
+        gp = GaussianProcess(X, y_std, theta, groups)
+        t_now = 1.0  # time is scaled so that "now" is 1
+        if running:  # what others train with now: believed, so the bound spreads out
+            R = np.hstack([np.full((len(running), 1), t_now), np.array(running)])
+            gp = gp.condition_on(R, gp.posterior(R)[0])
+        cand = [rng.random((2048, d))]
+        here = self._to_unit(config)
+        if here is not None:  # and a close look around the donor's configuration
+            cand.append(np.clip(here[None, :] + 0.05 * rng.standard_normal((64, d)), 0.0, 1.0))
+        C = np.vstack(cand)
+        mean, var = gp.posterior(np.hstack([np.full((len(C), 1), t_now), C]))
+        best = C[int(np.argmax(mean + math.sqrt(self.ucb_beta) * np.sqrt(var)))]
+        return {**config, **self._from_unit(best)}
 
 
 def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:

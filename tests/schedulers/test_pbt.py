@@ -11,6 +11,7 @@ import pytest
 
 import hypersearch as hs
 from hypersearch.schedulers import PopulationBasedTraining
+from hypersearch.trial import FrozenTrial
 
 
 def test_explore_perturbs_numbers_steps_choices_and_resamples():
@@ -118,3 +119,46 @@ def test_replay_rejects_bad_schedules():
         hs.schedulers.PBTReplay([])
     with pytest.raises(ValueError, match="increasing"):
         hs.schedulers.PBTReplay([{"step": 4, "config": {}}, {"step": 0, "config": {}}])
+
+
+def test_pb2_bandit_picks_the_configuration_that_improves_fastest():
+    """Given reports where the metric grows by 1 - |lr - 0.5| per step, PB2's GP
+    bandit proposes lr near 0.5 (uniform draws average 0.25 away)."""
+    study = hs.create_study(direction="maximize")
+    rng = np.random.default_rng(0)
+    for lr in rng.random(12):
+        curve = {s: s * (1.0 - abs(lr - 0.5)) for s in range(0, 9)}
+        study.add_trial({"lr": float(lr)}, curve[8], intermediate_values=curve,
+                        user_attrs={"config": {"lr": float(lr)}})
+    pb2 = hs.schedulers.PB2(metric="score", mode="max", perturbation_interval=2,
+                            hyperparam_bounds={"lr": [0.0, 1.0]}, seed=0)
+    me = FrozenTrial(number=99, state=hs.TrialState.RUNNING, intermediate_values={8: 1.0})
+    picks = [pb2._explore(study, me, {"lr": 0.1, "other": "x"}, np.random.default_rng(s))
+             for s in range(5)]
+    assert all(p["other"] == "x" for p in picks)
+    assert np.mean([abs(p["lr"] - 0.5) for p in picks]) < 0.1, picks
+
+
+def test_pb2_runs_a_population():
+    pb2 = hs.schedulers.PB2(
+        metric="score", mode="max", perturbation_interval=2,
+        hyperparam_bounds={"lr": [0.0, 1.0]}, quantile_fraction=0.25, seed=0,
+    )
+    space = {"lr": hs.grid([0.02, 0.1, 0.15, 0.85, 0.9, 0.95, 0.2, 0.8])}
+    _start["barrier"] = threading.Barrier(8)
+    res = hs.tune(trainable, space, scheduler=pb2, max_concurrent=8, seed=0, executor="thread")
+    _start["barrier"] = None
+    chosen = [e["config"]["lr"] for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
+    assert chosen and all(0.0 <= lr <= 1.0 for lr in chosen)
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+
+
+def test_pb2_bounds_are_checked():
+    with pytest.raises(ValueError, match="hyperparam_bounds"):
+        hs.schedulers.PB2(hyperparam_bounds={})
+    with pytest.raises(ValueError, match="low < high"):
+        hs.schedulers.PB2(hyperparam_bounds={"lr": [1.0, 0.1]})
+    pb2 = hs.schedulers.PB2(hyperparam_bounds={"lr": hs.loguniform(1e-4, 1e-1), "n": hs.randint(1, 9)})
+    cfg = pb2._from_unit(np.array([0.5, 1.0]))
+    assert cfg["lr"] == pytest.approx(10 ** -2.5) and cfg["n"] == 8 and isinstance(cfg["n"], int)
+    assert np.allclose(pb2._to_unit(cfg), [0.5, 1.0])

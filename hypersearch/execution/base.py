@@ -61,6 +61,7 @@ class BaseExecutor:
 
     def __init__(self, resources: ResourcePool | None = None) -> None:
         self.resources = resources
+        self._slots: list[Slot] = []
 
     def start(
         self,
@@ -73,6 +74,9 @@ class BaseExecutor:
 
     def shutdown(self) -> None:
         """Stop every worker started by :meth:`start`."""
+        for s in self._slots:
+            s.close()
+        self._slots = []
 
     def _allocations(self, n_slots: int, per_trial: Mapping[str, float] | None) -> list[Allocation | None]:
         if not per_trial:

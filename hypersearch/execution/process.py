@@ -266,7 +266,6 @@ class ProcessExecutor(BaseExecutor):
         self.start_method = start_method
         self.start_timeout = float(start_timeout)
         self._ctx = mp.get_context(start_method)
-        self._slots: list[_ProcessSlot] = []
         self._objective: Callable[[Any], Any] | None = None
         self._blobs: dict[bool, bytes] = {}
         self._by_value = False
@@ -299,8 +298,3 @@ class ProcessExecutor(BaseExecutor):
             raise
         self._slots = slots
         return list(slots)
-
-    def shutdown(self) -> None:
-        for s in self._slots:
-            s.close()
-        self._slots = []

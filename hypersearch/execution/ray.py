@@ -146,7 +146,6 @@ class RayExecutor(BaseExecutor):
         self._ray = _import_ray()
         self.address = address
         self.init_kwargs = init_kwargs
-        self._slots: list[_RaySlot] = []
         self._cls: Any = None
         self._blob: bytes | None = None
         self._options: dict[str, Any] = {}
@@ -165,20 +164,12 @@ class RayExecutor(BaseExecutor):
         ray = self._ray
         if not ray.is_initialized():
             ray.init(address=self.address, ignore_reinit_error=True, **self.init_kwargs)
-        import cloudpickle
 
-        from hypersearch.execution.process import _dumps, _local_modules
+        from hypersearch.execution.process import _dumps
 
-        # Ray workers import modules by name like spawned processes: send code that
-        # only this interpreter can import (scripts, test modules) by value.
-        mods = _local_modules(objective)
-        for m in mods:
-            cloudpickle.register_pickle_by_value(m)
-        try:
-            self._blob = _dumps(objective, by_value=False)
-        finally:
-            for m in mods:
-                cloudpickle.unregister_pickle_by_value(m)
+        # Ray workers import modules by name like spawned processes: code that only
+        # this interpreter can import (scripts, test modules) is sent by value.
+        self._blob = _dumps(objective, by_value=True)
         req = check_resources(resources_per_trial)
         cpu, gpu = req.get("cpu", 1.0), req.get("gpu", 0.0)
         self._options = {"num_cpus": cpu, "num_gpus": gpu, "max_concurrency": 4}
@@ -198,8 +189,3 @@ class RayExecutor(BaseExecutor):
             s._actor = a
         self._slots = slots
         return list(slots)
-
-    def shutdown(self) -> None:
-        for s in self._slots:
-            s.close()
-        self._slots = []

@@ -342,11 +342,7 @@ class SuccessiveHalving(_RungScheduler):
         n_configs: int | None = None,
         variant: str | None = None,
     ) -> None:
-        max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
-        min_t = check_number("min_t", min_t, minimum=0.0, exclusive=True)
-        eta = check_number("reduction_factor", reduction_factor, minimum=1.0, exclusive=True)
-        if min_t > max_t:
-            raise ValueError(f"min_t={min_t} is greater than max_t={max_t}")
+        max_t, min_t, eta = _check_resources(max_t, min_t, reduction_factor)
         if n_configs is not None:
             n_configs = check_positive_int("n_configs", n_configs, 1)
             if not synchronous:
@@ -366,6 +362,15 @@ class SuccessiveHalving(_RungScheduler):
             synchronous=synchronous,
             capacities=[n_configs] if n_configs is not None else None,
         )
+
+
+def _check_resources(max_t: object, min_t: object, reduction_factor: object) -> tuple[float, float, float]:
+    max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
+    min_t = check_number("min_t", min_t, minimum=0.0, exclusive=True)
+    eta = check_number("reduction_factor", reduction_factor, minimum=1.0, exclusive=True)
+    if min_t > max_t:
+        raise ValueError(f"min_t={min_t} is greater than max_t={max_t}")
+    return max_t, min_t, eta
 
 
 def hyperband_brackets(max_t: float, min_t: float, eta: float) -> list[tuple[float, int]]:
@@ -413,11 +418,7 @@ class Hyperband(_RungScheduler):
         synchronous: bool = False,
         variant: str | None = None,
     ) -> None:
-        max_t = check_number("max_t", max_t, minimum=0.0, exclusive=True)
-        min_t = check_number("min_t", min_t, minimum=0.0, exclusive=True)
-        eta = check_number("reduction_factor", reduction_factor, minimum=1.0, exclusive=True)
-        if min_t > max_t:
-            raise ValueError(f"min_t={min_t} is greater than max_t={max_t}")
+        max_t, min_t, eta = _check_resources(max_t, min_t, reduction_factor)
         if variant is None:
             variant = "promotion" if synchronous else "stopping"
         brackets = hyperband_brackets(max_t, min_t, eta)

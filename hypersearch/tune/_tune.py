@@ -180,6 +180,7 @@ def tune(
     trial_timeout: float | None = None,
     retries: int = 0,
     heartbeat_interval: float | None = 30.0,
+    heartbeat_grace: float | None = None,
 ) -> TuneResult:
     """Tune ``trainable(config)`` over a declarative search space.
 
@@ -208,7 +209,7 @@ def tune(
         storage_path: Directory for checkpoints (default: beside a SQLite file, else a
             temporary directory).
         time_budget_s: Stop starting new trials after this many seconds.
-        executor, trial_timeout, retries, heartbeat_interval: As for
+        executor, trial_timeout, retries, heartbeat_interval, heartbeat_grace: As for
             :meth:`~hypersearch.Study.optimize` (``max_concurrent > 1`` runs trainables
             in worker processes by default).  A retried trial resumes from the
             failed trial's last checkpoint.
@@ -295,6 +296,7 @@ def tune(
         trial_timeout=trial_timeout,
         retries=retries,
         heartbeat_interval=heartbeat_interval,
+        heartbeat_grace=heartbeat_grace,
     )
     if not study._stop_requested and (
         time_budget_s is None or time.monotonic() - t_start < time_budget_s

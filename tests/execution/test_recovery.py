@@ -57,10 +57,10 @@ def test_killed_tune_process_is_recovered_from_its_checkpoint(tmp_path):
         proc.wait(timeout=30)
     (orphan,) = hs.load_study("r", url).trials
     assert orphan.state == hs.TrialState.RUNNING and orphan.last_step == 3
-    time.sleep(0.6)
+    time.sleep(1.0)  # longer than the grace: the orphan is failed when the run starts
     res = hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
                   storage=url, name="r", seed=0, resume=True, retries=1,
-                  heartbeat_interval=0.2)
+                  heartbeat_interval=0.2, heartbeat_grace=0.5)
     trials = res.trials
     assert trials[0].state == hs.TrialState.FAIL
     assert "no heartbeat" in trials[0].fail_reason

@@ -26,7 +26,7 @@ from hypersearch.study import (  # noqa: I001
     list_studies,
     load_study,
 )
-from hypersearch import execution, samplers, schedulers, storage
+from hypersearch import execution, gradient, samplers, schedulers, storage
 from hypersearch.exceptions import (
     ConstraintError,
     DuplicatedStudyError,
@@ -81,6 +81,7 @@ __all__ = [
     "delete_study",
     "execution",
     "get_checkpoint",
+    "gradient",
     "grid",
     "grid_search",
     "list_studies",

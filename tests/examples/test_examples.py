@@ -36,3 +36,14 @@ def test_tune_asha_mlp_example():
     assert "Warning" not in proc.stderr
     trained = int(proc.stdout.split(" trials, ")[1].split(" epochs")[0])
     assert trained < 6 * 27  # ASHA stopped some trials early
+
+
+def test_hypergradient_ridge_example():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, str(ROOT / "examples" / "hypergradient_ridge.py")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("fits to reach"))
+    reached = int(line.split(": ")[1].split(" vs ")[0])
+    grid = int(line.split(" vs ")[1].split(" ")[0])
+    assert reached < grid  # the gradient gets there in fewer model fits than the grid

@@ -347,6 +347,7 @@ def run_optimize(
     finally:
         heart.stop()
         bar.close()
+        study._max_retries = 0
         if ex is not None:
             ex.shutdown()
     if errors:

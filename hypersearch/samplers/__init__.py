@@ -1,8 +1,11 @@
 """Search strategies.  Every sampler implements :class:`BaseSampler`.
 
-The model-based samplers (:class:`AutoSampler`, :class:`GPSampler`,
-:class:`TPESampler`) are imported on first use, which keeps
-``import hypersearch`` light.
+The model-based and evolutionary samplers (:class:`AutoSampler`,
+:class:`GPSampler`, :class:`TPESampler`, :class:`CmaEsSampler`,
+:class:`DESampler`, :class:`GASampler`, :class:`PSOSampler`,
+:class:`NSGA2Sampler`) are imported on first use, which keeps
+``import hypersearch`` light (``cmaes`` is imported only when a
+:class:`CmaEsSampler` is built).
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from hypersearch.samplers.random import RandomSampler
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.samplers.auto import AutoSampler
     from hypersearch.samplers.bohb import BOHBSampler
+    from hypersearch.samplers.cmaes import CmaEsSampler
+    from hypersearch.samplers.evolution import DESampler, GASampler, PSOSampler
     from hypersearch.samplers.gp import GPSampler
+    from hypersearch.samplers.nsga2 import NSGA2Sampler
     from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
     "BOHBSampler",
     "BaseSampler",
+    "CmaEsSampler",
+    "DESampler",
+    "GASampler",
     "GPSampler",
     "GridSampler",
+    "NSGA2Sampler",
+    "PSOSampler",
     "QMCSampler",
     "RandomSampler",
     "TPESampler",
@@ -34,7 +45,12 @@ __all__ = [
 _LAZY = {
     "AutoSampler": "hypersearch.samplers.auto",
     "BOHBSampler": "hypersearch.samplers.bohb",
+    "CmaEsSampler": "hypersearch.samplers.cmaes",
+    "DESampler": "hypersearch.samplers.evolution",
+    "GASampler": "hypersearch.samplers.evolution",
     "GPSampler": "hypersearch.samplers.gp",
+    "NSGA2Sampler": "hypersearch.samplers.nsga2",
+    "PSOSampler": "hypersearch.samplers.evolution",
     "TPESampler": "hypersearch.samplers.tpe",
 }
 

@@ -45,7 +45,7 @@ def test_fleet_of_workers_shares_the_study_budget(backend, tmp_path, objective_f
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-        assert "ran" in err
+        assert "ran" in err or "nothing to do" in err  # a late worker may find the budget spent
     trials = hs.load_study("fleet", url).trials
     assert 30 <= len(trials) <= 33  # the fleet's budget, overshot by at most one per worker
     assert [t.number for t in trials] == list(range(len(trials)))

@@ -299,12 +299,16 @@ def breed(
     else:
         child = p1.copy()
     child = mutate(child, kinds, levels, rng, prob=mutation_prob, eta=eta_mutation)
-    for _ in range(4):
+    for _ in range(8):
         if not (np.array_equal(child, p1) or np.array_equal(child, p2)):
             break
+        # mutate a column the parents share when there is one: the child then
+        # differs from both
+        same = np.flatnonzero((p1 == p2) & ((kinds == CONT) | (levels >= 2)))
+        cols = same if same.size else np.arange(len(child))
         one = np.zeros(len(child))
-        one[int(rng.integers(len(child)))] = 1.0
-        child = mutate(child, kinds, levels, rng, prob=one, eta=eta_mutation)  # type: ignore[arg-type]
+        one[int(cols[int(rng.integers(len(cols)))])] = 1.0
+        child = mutate(child, kinds, levels, rng, prob=one, eta=eta_mutation)
     return child
 
 

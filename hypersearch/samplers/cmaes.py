@@ -142,8 +142,11 @@ class CmaEsSampler(BaseSampler):
     Failed and pruned trials do not count.
 
     **Constraints.**  A configuration rejected by a search-space constraint is
-    re-drawn from a new random stream (``trial.attempt``) and never proposed
-    again for that trial.
+    re-drawn from a new random stream (``trial.attempt``), contracted towards
+    the best trial (which passed the constraints) by ``0.5 ** attempt``, so
+    re-draws reach feasible configurations even when the Gaussian sits across
+    the boundary; a re-draw never repeats a configuration rejected for the
+    same trial.
 
     **State.**  The run's state (mean, step size, covariance, evolution paths,
     generation, restart count and population size, margin scaling, categorical
@@ -314,8 +317,9 @@ class CmaEsSampler(BaseSampler):
             rejected = [
                 {n: p.get(n) for n in search_space} for p in self._rejected.get(trial.number, ())
             ]
+            anchor = self._anchor(run) if trial.attempt else None
             for _ in range(_MAX_TRIES):
-                x_tell, params, choices = self._ask(run, rng, fixed)
+                x_tell, params, choices = self._ask(run, rng, fixed, anchor, 0.5 ** min(trial.attempt, 60))
                 if params not in rejected:
                     break
             else:
@@ -329,10 +333,19 @@ class CmaEsSampler(BaseSampler):
 
     # -- internals ---------------------------------------------------------------------------
     def _ask(
-        self, run: _Run, rng: np.random.Generator, fixed: dict[str, Any]
+        self,
+        run: _Run,
+        rng: np.random.Generator,
+        fixed: dict[str, Any],
+        anchor: tuple[np.ndarray, list[int] | None] | None = None,
+        shrink: float = 1.0,
     ) -> tuple[np.ndarray, dict[str, Any], list[int]]:
         """One sampled configuration: ``(vector told to CMA-ES, parameters, choice
-        indices)``, with the values of ``fixed`` in place of sampled ones."""
+        indices)``, with the values of ``fixed`` in place of sampled ones.
+
+        A constraint re-draw (``anchor`` given) contracts the sample towards the
+        anchor by ``shrink``, and keeps each categorical at the anchor's choice
+        with probability ``1 - shrink``."""
         params: dict[str, Any] = {}
         if run.opt is not None:
             if run.margin:
@@ -341,6 +354,11 @@ class CmaEsSampler(BaseSampler):
                 x_tell = run.opt.ask()
                 x_eval = x_tell
             x_tell = np.array(x_tell, dtype=float)
+            x_eval = np.array(x_eval, dtype=float)
+            if anchor is not None:
+                a = anchor[0]
+                x_tell = a + shrink * (x_tell - a)
+                x_eval = a + shrink * (x_eval - a)
             for i, name in enumerate(run.numeric):
                 d = run.space[name]
                 if name in fixed:
@@ -351,15 +369,29 @@ class CmaEsSampler(BaseSampler):
         else:
             x_tell = np.zeros(0)
         choices = []
-        for name in run.cats:
+        for j, name in enumerate(run.cats):
             d = run.space[name]
             assert isinstance(d, CategoricalDistribution)
             k = int(rng.choice(len(d.choices), p=run.probs[name]))
+            u = rng.random()
+            if anchor is not None and anchor[1] is not None and u >= shrink:
+                k = anchor[1][j]
             if name in fixed:
                 k = d.index(fixed[name])
             choices.append(k)
             params[name] = d.choices[k]
         return x_tell, params, choices
+
+    def _anchor(self, run: _Run) -> tuple[np.ndarray, list[int] | None]:
+        """Where constraint re-draws contract to: the best COMPLETE trial (it
+        passed the constraints) when it holds the whole space, else the mean."""
+        best = self._best[2] if self._best is not None else {}
+        if all(n in best and run.space[n].contains(best[n]) for n in run.space):
+            x = np.array([self._unit(run, i, best[n]) for i, n in enumerate(run.numeric)])
+            cats = [run.space[n].index(best[n]) for n in run.cats]  # type: ignore[attr-defined]
+            return x, cats
+        mean = np.asarray(run.inner._mean, dtype=float) if run.opt is not None else np.zeros(0)
+        return np.clip(mean, 0.0, 1.0), None
 
     @staticmethod
     def _bounds(run: _Run) -> tuple[np.ndarray, np.ndarray]:

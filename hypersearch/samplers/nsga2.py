@@ -95,8 +95,9 @@ class NSGA2Sampler(PopulationSampler):
     its newest range.  Enqueued and added trials join the population like any
     other; parameters fixed by an enqueued partial configuration keep their
     values.  A configuration rejected by a search-space constraint is re-drawn
-    from a new random stream (``trial.attempt``) and never proposed again for
-    that trial.
+    from a new random stream (``trial.attempt``), contracted towards the first
+    parent (which passed the constraints) by ``0.5 ** attempt``, and never
+    proposed again for that trial.
 
     **Storage and cost.**  The population is rebuilt from the finished trials in
     trial-number order when the sampler is attached (nothing else is stored).
@@ -229,14 +230,15 @@ class NSGA2Sampler(PopulationSampler):
     # -- proposals ----------------------------------------------------------------------
     def _propose(
         self, study: Study, trial: Trial, encoder: UnitCubeEncoder, rng: np.random.Generator
-    ) -> np.ndarray | None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         if len(self._members) < self.population_size:
             return None
         i = tournament(self._keys, 2, rng)
         j = tournament(self._keys, 2, rng)
         kinds, levels = column_kinds(encoder)
-        return breed(
-            encode_params(encoder, self._members[i].params),
+        p1 = encode_params(encoder, self._members[i].params)
+        child = breed(
+            p1,
             encode_params(encoder, self._members[j].params),
             kinds, levels, rng,
             crossover_prob=self.crossover_prob,
@@ -246,6 +248,7 @@ class NSGA2Sampler(PopulationSampler):
             mutation_prob=self.mutation_prob if self.mutation_prob is not None else 1.0 / encoder.dim,
             eta_mutation=self.eta_mutation,
         )
+        return child, p1
 
     def population(self) -> list[int]:
         """Trial numbers of the current population, best (crowded comparison) first."""

@@ -10,8 +10,18 @@
   population state, called from ``on_trial_finished``) and ``_propose`` (a
   point of the unit cube for a trial, or ``None`` for a random draw).  It
   handles what every evolutionary sampler needs in the same way: seeds,
-  enqueued partial configurations (kept fixed), constraint re-draws that never
-  repeat a rejected configuration, and the check on the number of objectives.
+  enqueued partial configurations (kept fixed), constraint re-draws, and the
+  check on the number of objectives.
+
+**Constraint re-draws.**  A configuration rejected by a search-space
+constraint is re-drawn with ``trial.attempt`` incremented: a new random
+stream, so a new proposal, which is moreover contracted towards its *anchor*
+(the feasible population member it was bred from: DE's target, the GA's
+first parent, the particle's position) by ``0.5 ** attempt``.  Every member
+passed the constraints, so the re-draws converge on feasible configurations
+even when the unconstrained search keeps pushing against the boundary, and a
+re-draw never repeats a configuration rejected for the same trial (after
+``_MAX_TRIES`` collisions the trial is drawn at random).
 
 Populations are never stored: ``attach`` resets the sampler, and the study's
 history then replays every finished trial through ``on_trial_finished`` in
@@ -253,7 +263,8 @@ class PopulationSampler(BaseSampler):
         trial: Trial,
         encoder: UnitCubeEncoder,
         rng: np.random.Generator,
-    ) -> np.ndarray | None:  # pragma: no cover - abstract
+    ) -> tuple[np.ndarray, np.ndarray] | None:  # pragma: no cover - abstract
+        """``(proposal, anchor)`` in the unit cube, or ``None`` for a random draw."""
         raise NotImplementedError
 
     def _observation(self, study: Study, trial: FrozenTrial) -> Observation | None:
@@ -318,10 +329,14 @@ class PopulationSampler(BaseSampler):
             ]
             rng = trial_rng(self.seed, trial.number, trial.attempt, self._name)
             x_fixed = encode_params(encoder, fixed) if fixed else None
+            shrink = 0.5 ** min(trial.attempt, 60)
             for _ in range(_MAX_TRIES):
-                x = self._propose(study, trial, encoder, rng)
-                if x is None:
+                proposed = self._propose(study, trial, encoder, rng)
+                if proposed is None:
                     return {}
+                x, anchor = proposed
+                if trial.attempt:
+                    x = anchor + shrink * (x - anchor)
                 if x_fixed is not None:
                     for name in fixed:
                         s = encoder.slices[name]

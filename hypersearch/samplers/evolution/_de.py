@@ -58,7 +58,9 @@ class DESampler(PopulationSampler):
     population like any other (an enqueued trial competes for its slot);
     parameters fixed by an enqueued partial configuration keep their values.
     A configuration rejected by a constraint is re-drawn from a new random
-    stream (``trial.attempt``) and never proposed again for that trial.
+    stream (``trial.attempt``), contracted towards the target (which passed
+    the constraints) by ``0.5 ** attempt``, and never proposed again for that
+    trial.
 
     **Storage.**  Nothing is stored besides the trials: the population is
     rebuilt from the finished trials in trial-number order when the sampler is
@@ -113,7 +115,7 @@ class DESampler(PopulationSampler):
 
     def _propose(
         self, study: Study, trial: Trial, encoder: UnitCubeEncoder, rng: np.random.Generator
-    ) -> np.ndarray | None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         target = self._slots.get(trial.number % self.population_size)
         if target is None or len(self._slots) < 4:
             return None
@@ -126,7 +128,7 @@ class DESampler(PopulationSampler):
         mutant = de_mutant(_STRATEGIES[self.strategy], x_t, best, r, self.F)
         mutant = bounce_back(mutant, x_t)
         groups = [encoder.slices[n] for n in encoder.space]
-        return binomial_crossover(x_t, mutant, self.CR, groups, rng)
+        return binomial_crossover(x_t, mutant, self.CR, groups, rng), x_t
 
     def __repr__(self) -> str:
         return (

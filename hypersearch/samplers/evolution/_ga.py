@@ -59,7 +59,9 @@ class GASampler(PopulationSampler):
     its newest range.  Enqueued and added trials join the population like any
     other; parameters fixed by an enqueued partial configuration keep their
     values.  A configuration rejected by a constraint is re-drawn from a new
-    random stream (``trial.attempt``) and never proposed again for that trial.
+    random stream (``trial.attempt``), contracted towards the first parent
+    (which passed the constraints) by ``0.5 ** attempt``, and never proposed
+    again for that trial.
 
     **Storage and cost.**  The population is rebuilt from the finished trials in
     trial-number order when the sampler is attached (nothing else is stored).
@@ -131,7 +133,7 @@ class GASampler(PopulationSampler):
 
     def _propose(
         self, study: Study, trial: Trial, encoder: UnitCubeEncoder, rng: np.random.Generator
-    ) -> np.ndarray | None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         n = len(self._members)
         if n < self.population_size:
             return None
@@ -139,8 +141,9 @@ class GASampler(PopulationSampler):
         i = tournament(ranks, self.tournament_size, rng)
         j = tournament(ranks, self.tournament_size, rng)
         kinds, levels = column_kinds(encoder)
-        return breed(
-            encode_params(encoder, self._members[i].params),
+        p1 = encode_params(encoder, self._members[i].params)
+        child = breed(
+            p1,
             encode_params(encoder, self._members[j].params),
             kinds, levels, rng,
             crossover_prob=self.crossover_prob,
@@ -150,6 +153,7 @@ class GASampler(PopulationSampler):
             mutation_prob=self.mutation_prob if self.mutation_prob is not None else 1.0 / encoder.dim,
             eta_mutation=self.eta_mutation,
         )
+        return child, p1
 
     def __repr__(self) -> str:
         return (

@@ -71,7 +71,9 @@ class PSOSampler(PopulationSampler):
     their number belongs to (and may become the global best); parameters fixed
     by an enqueued partial configuration keep their values.  A configuration
     rejected by a constraint is re-drawn from a new random stream
-    (``trial.attempt``) and never proposed again for that trial.
+    (``trial.attempt``), contracted towards the particle's position (which
+    passed the constraints) by ``0.5 ** attempt``, and never proposed again
+    for that trial.
 
     **Storage and cost.**  The swarm is rebuilt from the finished trials in
     trial-number order when the sampler is attached (nothing else is stored);
@@ -122,7 +124,7 @@ class PSOSampler(PopulationSampler):
 
     def _propose(
         self, study: Study, trial: Trial, encoder: UnitCubeEncoder, rng: np.random.Generator
-    ) -> np.ndarray | None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         p = self._particles.get(trial.number % self.swarm_size)
         if p is None or p.best is None or self._best is None:
             return None
@@ -146,7 +148,7 @@ class PSOSampler(PopulationSampler):
             # again: take a small random step instead (as in guaranteed-convergence PSO)
             rho = self.velocity_clamp / 4
             x_new = np.clip(x + rng.uniform(-rho, rho, encoder.dim), 0.0, 1.0)
-        return x_new
+        return x_new, x
 
     def __repr__(self) -> str:
         return (

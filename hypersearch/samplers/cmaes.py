@@ -254,7 +254,8 @@ class CmaEsSampler(BaseSampler):
                         "a new run starts", type(e).__name__, e,
                     )
                     self._run = None
-                    self._n_runs = int(state.get("run", -1)) + 1 if isinstance(state, dict) else 0
+                    run_id = state.get("run") if isinstance(state, dict) else None
+                    self._n_runs = run_id + 1 if isinstance(run_id, int) else 0
         # the history now replays the finished trials: those of the generation in
         # progress are collected again (see on_trial_finished)
 

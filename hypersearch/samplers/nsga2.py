@@ -166,9 +166,7 @@ class NSGA2Sampler(PopulationSampler):
         loss = losses_of(study, trial)
         if loss is None:
             return None
-        return _Member(
-            trial.number, dict(trial.params), loss, {}, violation=self._violation(trial)
-        )
+        return _Member(trial.number, dict(trial.params), loss, violation=self._violation(trial))
 
     def _violation(self, trial: FrozenTrial) -> float:
         values = trial.system_attrs.get(CONSTRAINTS_ATTR)

@@ -42,7 +42,8 @@ def test_hypervolume_helper():
 
 
 # measured at 200 trials, seeds 0-2 (the optimal hypervolume is 11.77):
-# NSGA-II (population 20) 10.56 10.56 11.28, random 10.23 10.07 10.16
+# NSGA-II (population 20) 10.56 10.49 11.28, random 10.23 10.07 10.16;
+# Optuna's NSGAIISampler (population 20) 10.99 10.97 10.85 in the same run
 def test_beats_random_search_on_zdt1_hypervolume():
     seeds = range(3)
     ours = np.mean([_zdt_hv(NSGA2Sampler(seed=s, population_size=20)) for s in seeds])

@@ -130,7 +130,6 @@ class Observation:
     number: int
     params: dict[str, Any]
     loss: np.ndarray  # sign * value per objective: always minimised
-    system_attrs: dict[str, Any]
 
     @property
     def key(self) -> tuple[float, int]:
@@ -271,7 +270,7 @@ class PopulationSampler(BaseSampler):
         loss = losses_of(study, trial)
         if loss is None:
             return None
-        return Observation(trial.number, dict(trial.params), loss, dict(trial.system_attrs))
+        return Observation(trial.number, dict(trial.params), loss)
 
     # -- the sampler interface ---------------------------------------------------------------
     def attach(self, study: Study) -> None:
@@ -364,6 +363,3 @@ class PopulationSampler(BaseSampler):
                 self._encoders.clear()
             enc = self._encoders[key] = UnitCubeEncoder(space, onehot=self._onehot)
         return enc
-
-    def _space_size(self) -> int:
-        return len(self._tracker.space())

@@ -36,6 +36,7 @@ from hypersearch.space.distributions import BaseDistribution
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
     from hypersearch.trial._frozen import FrozenTrial
+    from hypersearch.trial._state import TrialState
     from hypersearch.trial._trial import Trial
 
 __all__ = ["BaseSampler", "draw_seed", "trial_rng", "trial_uniform"]
@@ -118,6 +119,12 @@ class BaseSampler:
         """Called when the configuration proposed for ``trial`` was rejected by a
         constraint and will be drawn again; deterministic samplers must move on
         to another point."""
+
+    def before_finish(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        """Called in the worker's process just before ``trial`` is written with its
+        final ``state`` and ``values``: the last moment to record attributes with it
+        (e.g. NSGA-II's constraint values, so every process reads them instead of
+        recomputing)."""
 
     def on_trial_finished(self, study: Study, trial: FrozenTrial) -> None:
         """Called once for every trial the study's history sees finish, whichever

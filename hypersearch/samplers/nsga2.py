@@ -26,6 +26,7 @@ from hypersearch.samplers.evolution._operators import (
     tournament,
 )
 from hypersearch.space.encoding import UnitCubeEncoder
+from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
@@ -161,6 +162,27 @@ class NSGA2Sampler(PopulationSampler):
         self._members: list[_Member] = []
         self._keys = np.zeros(0)  # crowded-comparison position of each member (0: best)
         self._ranks = np.zeros(0, dtype=np.int64)
+
+    def before_finish(self, study: Study, trial: Trial, state: TrialState, values: list[float] | None) -> None:
+        """Evaluate ``constraints_func`` once, in the worker that ran the trial, and
+        store the values with it (:data:`CONSTRAINTS_ATTR`), so every process ranks
+        the trial by the same feasibility without calling the function again."""
+        if self.constraints_func is None or state != TrialState.COMPLETE:
+            return
+        if CONSTRAINTS_ATTR in trial.system_attrs:
+            return
+        frozen = trial._snapshot(state, values)
+        try:
+            raw = self.constraints_func(frozen)
+            stored = [float(v) for v in raw]
+        except Exception as e:
+            _log.warning("trial %d: constraints_func failed (%s); the trial is treated as infeasible", trial.number, e)
+            stored = [math.inf]
+        # JSON has no NaN or infinity: NaN is stored as null (read back as infeasible)
+        trial.set_system_attr(
+            CONSTRAINTS_ATTR,
+            [None if v != v else (v if math.isfinite(v) else math.copysign(1e300, v)) for v in stored],
+        )
 
     def _observation(self, study: Study, trial: FrozenTrial) -> _Member | None:
         loss = losses_of(study, trial)

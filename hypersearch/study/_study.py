@@ -316,6 +316,11 @@ class Study:
         return out, ""
 
     def _finish(self, t: Trial, state: TrialState, values: list[float] | None) -> FrozenTrial:
+        if not t._finished:
+            try:
+                self.sampler.before_finish(self, t, state, values)
+            except Exception as e:  # a sampler's bookkeeping must not lose the result
+                _log.warning("trial %d: %s.before_finish failed: %s", t.number, type(self.sampler).__name__, e)
         t._finish(state, values)
         self._live.pop(t.number, None)
         frozen = t._snapshot(state, values)

@@ -219,3 +219,23 @@ def test_multi_objective_works_and_bad_arguments_raise():
         NSGA2Sampler(constraints_func=[0.0])
     with pytest.raises(ValueError, match="seed"):
         NSGA2Sampler(seed="0")
+
+
+def test_constraint_values_are_stored_with_the_trial_once():
+    """constraints_func runs once, in the worker that ran the trial, and its values
+    are stored with it (other processes read them instead of recomputing)."""
+    import hypersearch as hs
+    from hypersearch.samplers import NSGA2Sampler
+
+    calls = []
+
+    def cons(t):
+        calls.append(t.number)
+        return [t.params["x"] - 0.5]
+
+    study = hs.create_study(directions=["minimize", "minimize"],
+                            sampler=NSGA2Sampler(population_size=6, constraints_func=cons, seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.suggest_float("y", 0, 1)), n_trials=12)
+    assert sorted(calls) == list(range(12))
+    for t in study.trials:
+        assert t.system_attrs["constraints"] == [t.params["x"] - 0.5]

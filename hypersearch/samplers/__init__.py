@@ -3,7 +3,7 @@
 The model-based and evolutionary samplers (:class:`AutoSampler`,
 :class:`GPSampler`, :class:`TPESampler`, :class:`CmaEsSampler`,
 :class:`DESampler`, :class:`GASampler`, :class:`PSOSampler`,
-:class:`NSGA2Sampler`) are imported on first use, which keeps
+:class:`NSGA2Sampler`, :class:`RLSampler`, :class:`BOHBSampler`) are imported on first use, which keeps
 ``import hypersearch`` light (``cmaes`` is imported only when a
 :class:`CmaEsSampler` is built).
 """
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.samplers.evolution import DESampler, GASampler, PSOSampler
     from hypersearch.samplers.gp import GPSampler
     from hypersearch.samplers.nsga2 import NSGA2Sampler
+    from hypersearch.samplers.rl import RLSampler
     from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "NSGA2Sampler",
     "PSOSampler",
     "QMCSampler",
+    "RLSampler",
     "RandomSampler",
     "TPESampler",
 ]
@@ -51,6 +53,7 @@ _LAZY = {
     "GPSampler": "hypersearch.samplers.gp",
     "NSGA2Sampler": "hypersearch.samplers.nsga2",
     "PSOSampler": "hypersearch.samplers.evolution",
+    "RLSampler": "hypersearch.samplers.rl",
     "TPESampler": "hypersearch.samplers.tpe",
 }
 

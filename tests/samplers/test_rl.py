@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import hypersearch as hs
-from hypersearch.samplers.rl import RLSampler
+from hypersearch.samplers import RLSampler
 from hypersearch.space.distributions import CategoricalDistribution, IntDistribution
 
 CHOICES = ["a", "b", "c", "d"]

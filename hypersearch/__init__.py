@@ -26,7 +26,7 @@ from hypersearch.study import (  # noqa: I001
     list_studies,
     load_study,
 )
-from hypersearch import execution, gradient, samplers, schedulers, storage
+from hypersearch import execution, gradient, multiobjective, samplers, schedulers, storage
 from hypersearch.exceptions import (
     ConstraintError,
     DuplicatedStudyError,
@@ -87,6 +87,7 @@ __all__ = [
     "list_studies",
     "load_study",
     "lograndint",
+    "multiobjective",
     "loguniform",
     "qloguniform",
     "qrandint",

@@ -39,6 +39,18 @@ def dominates(a: list[float], b: list[float], signs: list[float]) -> bool:
     return better
 
 
+def is_feasible(t: FrozenTrial) -> bool:
+    """Whether a trial satisfies its recorded constraints: every value of its
+    ``constraints`` system attribute is ``<= 0`` (no attribute: feasible)."""
+    c = t.system_attrs.get("constraints")
+    if c is None:
+        return True
+    try:
+        return all(v is not None and float(v) <= 0 for v in c)
+    except (TypeError, ValueError):
+        return False
+
+
 class TrialHistory:
     """The trials of one study as seen by this process, kept up to date incrementally.
 
@@ -133,8 +145,8 @@ class TrialHistory:
 
     def _add_complete(self, t: FrozenTrial) -> None:
         self.completed.append(t)
-        if t.values is None:
-            return
+        if t.values is None or not is_feasible(t):
+            return  # an infeasible trial (constraint values > 0) is never best
         if len(self.directions) == 1:
             if self._best is None or self._signs[0] * t.values[0] < self._signs[0] * self._best.values[0]:  # type: ignore[index]
                 self._best = t

@@ -414,9 +414,11 @@ class Study:
         ``distributions`` default to a one-choice categorical per parameter,
         which model-based samplers treat as known points.
         """
+        system_attrs: dict[str, Any] = {}
         if isinstance(params, FrozenTrial):
             ft = params
             st = ft.state
+            system_attrs = dict(ft.system_attrs)  # e.g. its constraint values
             params, values = ft.params, ft.values
             distributions = distributions or ft.distributions
             intermediate_values = intermediate_values or ft.intermediate_values
@@ -452,6 +454,7 @@ class Study:
             distributions=dists,
             intermediate_values={int(k): float(v) for k, v in (intermediate_values or {}).items()},
             user_attrs=dict(user_attrs or {}),
+            system_attrs=system_attrs,
         )
         stored = self._storage.add_trial(self._study_id, frozen)
         self.history.refresh()

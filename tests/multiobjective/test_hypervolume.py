@@ -1,0 +1,81 @@
+"""Hypervolume against hand computations and brute force, Pareto fronts with
+constraints."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.multiobjective import hypervolume, hypervolume_history, pareto_mask, study_hypervolume
+
+
+def _grid_hv(P, ref, n=60):
+    """Brute force on a grid of cell centres (for checking the exact algorithms)."""
+    lo = P.min(axis=0)
+    axes = [lo[j] + (np.arange(n) + 0.5) * (ref[j] - lo[j]) / n for j in range(len(ref))]
+    G = np.array(list(itertools.product(*axes)))
+    dom = np.zeros(len(G), dtype=bool)
+    for p in P:
+        dom |= (G >= p).all(1)
+    return dom.mean() * np.prod(ref - lo)
+
+
+def test_two_objectives_by_hand():
+    P = [[1, 3], [2, 2], [3, 1], [2.5, 2.5]]  # the last is dominated
+    assert hypervolume(P, [4, 4]) == pytest.approx(3 + 2 + 1)
+    assert hypervolume([[5, 5]], [4, 4]) == 0.0  # beyond the reference
+    assert hypervolume([[1, 1], [1, 1]], [2, 2]) == pytest.approx(1.0)
+    # maximised objectives are negated
+    assert hypervolume([[-1, 3]], [0, 0], directions=["minimize", "maximize"]) == pytest.approx(3.0)
+
+
+def test_three_objectives_exact_and_more_by_monte_carlo():
+    rng = np.random.default_rng(0)
+    P = rng.random((12, 3))
+    ref = np.ones(3) * 1.1
+    assert hypervolume(P, ref) == pytest.approx(_grid_hv(P, ref, 80), rel=0.02)
+    one = hypervolume([[0.5, 0.5, 0.5]], [1, 1, 1])
+    assert one == pytest.approx(0.125)
+    P4 = rng.random((8, 4))
+    hv, err = hypervolume(P4, np.ones(4), return_error=True, n_samples=200_000)
+    assert hv == pytest.approx(_grid_hv(P4, np.ones(4), 24), abs=4 * err + 0.01)
+    assert err > 0
+
+
+def test_pareto_mask_and_study_helpers():
+    F = np.array([[1, 2], [2, 1], [2, 2], [1, 2], [0, 5]])
+    assert pareto_mask(F).tolist() == [True, True, False, False, True]
+    study = hs.create_study(directions=["minimize", "minimize"], sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.suggest_float("x", 0, 1) ** 0.5), n_trials=30)
+    hist = hypervolume_history(study, [1.1, 1.1])
+    assert len(hist) == 30 and all(b[1] >= a[1] for a, b in zip(hist, hist[1:]))
+    assert hist[-1][1] == pytest.approx(study_hypervolume(study, [1.1, 1.1]))
+
+
+def test_infeasible_trials_are_never_best():
+    study = hs.create_study(directions=["minimize", "minimize"])
+    study.add_trial({"x": 0.0}, [0.0, 0.0], user_attrs={})
+    study.add_trial({"x": 1.0}, [1.0, 1.0])
+    front = study.best_trials
+    assert [t.params["x"] for t in front] == [0.0]
+    s2 = hs.create_study(directions=["minimize", "minimize"])
+    bad = hs.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[0.0, 0.0], params={"x": 0.0},
+                         system_attrs={"constraints": [0.5]})
+    s2.add_trial(bad)
+    s2.add_trial({"x": 1.0}, [1.0, 1.0])
+    assert [t.params["x"] for t in s2.best_trials] == [1.0]  # the dominating point violates a constraint
+    single = hs.create_study()
+    single.add_trial(hs.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[-5.0], params={"x": 0.0},
+                                    system_attrs={"constraints": [1.0, -1.0]}))
+    single.add_trial({"x": 1.0}, 3.0)
+    assert single.best_value == 3.0
+
+
+def test_bad_reference():
+    with pytest.raises(ValueError, match="finite"):
+        hypervolume([[1, 2]], [float("inf"), 1])
+    with pytest.raises(ValueError, match="directions"):
+        hypervolume([[1, 2]], [3, 3], directions=["minimize"])

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 import hypersearch as hs
-from hypersearch.multiobjective import hypervolume, hypervolume_history, pareto_mask, study_hypervolume
+from hypersearch.multiobjective import (
+    hypervolume,
+    hypervolume_history,
+    pareto_mask,
+    study_hypervolume,
+)
 
 
 def _grid_hv(P, ref, n=60):

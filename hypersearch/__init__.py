@@ -26,7 +26,7 @@ from hypersearch.study import (  # noqa: I001
     list_studies,
     load_study,
 )
-from hypersearch import execution, gradient, multiobjective, samplers, schedulers, storage
+from hypersearch import analysis, execution, gradient, multiobjective, samplers, schedulers, storage
 from hypersearch.exceptions import (
     ConstraintError,
     DuplicatedStudyError,
@@ -57,6 +57,7 @@ from hypersearch.trial import FrozenTrial, Trial, TrialState
 from hypersearch.tune import TuneResult, get_checkpoint, report, tune
 
 __all__ = [
+    "analysis",
     "CategoricalDistribution",
     "ConstraintError",
     "DuplicatedStudyError",

@@ -53,6 +53,7 @@ from hypersearch.space import (
     randint,
     uniform,
 )
+from hypersearch.analysis.rigour import cross_validate, repeat
 from hypersearch.trial import FrozenTrial, Trial, TrialState
 from hypersearch.tune import TuneResult, get_checkpoint, report, tune
 
@@ -79,6 +80,7 @@ __all__ = [
     "__version__",
     "choice",
     "create_study",
+    "cross_validate",
     "delete_study",
     "execution",
     "get_checkpoint",
@@ -94,6 +96,7 @@ __all__ = [
     "qrandint",
     "quniform",
     "randint",
+    "repeat",
     "report",
     "samplers",
     "schedulers",

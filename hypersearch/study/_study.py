@@ -339,6 +339,52 @@ class Study:
         t._system_attrs["fail_reason"] = reason
         return self._finish(t, TrialState.FAIL, None)
 
+    # -- held-out evaluation ------------------------------------------------------------
+    def evaluate_best(self, test_fn: Callable[[dict[str, Any]], float], *, trial: int | None = None) -> float:
+        """Evaluate the chosen configuration once on a test split the search never saw.
+
+        ``test_fn(params) -> value`` trains (or loads) the chosen configuration and
+        scores it on held-out data.  The result is recorded in the study apart from
+        the validation values (:attr:`test_evaluations`), with the trial it belongs
+        to; evaluating again warns, since every look at the test set makes it less
+        of one.
+
+        Args:
+            test_fn: Scores a configuration on the test split.
+            trial: Trial number to evaluate (default: the best trial; required for
+                multi-objective studies, which have no single best).
+        """
+        if trial is None:
+            chosen = self.best_trial
+        else:
+            chosen = self.get_trials(deepcopy=False)[trial] if 0 <= trial < len(self.get_trials(deepcopy=False)) else None
+            if chosen is None:
+                raise ValueError(f"study {self.study_name!r} has no trial number {trial}")
+        earlier = list(self._system_attrs.get("test_evaluations", []))
+        if earlier:
+            import warnings
+
+            warnings.warn(
+                f"study {self.study_name!r} was already evaluated on the test set {len(earlier)} time(s); "
+                "choosing between configurations by their test values overfits the test set",
+                stacklevel=2,
+            )
+        value = float(test_fn(dict(chosen.params)))
+        earlier.append({
+            "trial": chosen.number,
+            "value": value,
+            "validation_values": chosen.values,
+            "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        })
+        self._set_system_attr("test_evaluations", earlier)
+        return value
+
+    @property
+    def test_evaluations(self) -> list[dict[str, Any]]:
+        """Held-out evaluations recorded by :meth:`evaluate_best`, oldest first."""
+        self._system_attrs.update(self._storage.get_study_attrs(self._study_id)[1])
+        return copy.deepcopy(list(self._system_attrs.get("test_evaluations", [])))
+
     # -- failures of workers ----------------------------------------------------------
     def _requeue(self, failed: FrozenTrial, retries: int = 0) -> int | None:
         """Queue a trial whose worker died again, with the same parameters, while it

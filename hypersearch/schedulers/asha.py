@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hypersearch.samplers.base import trial_uniform
+from hypersearch.samplers.base import SEED_ATTR, trial_uniform
 from hypersearch.schedulers._common import (
     ReportedView,
     check_number,
@@ -101,6 +101,14 @@ class _RungScheduler(BaseScheduler):
         self._lock = threading.Lock()
         self._sign = 1.0
         self._view = ReportedView(self._index)
+        self._bracket_seed = 0x5EED
+
+    def attach(self, study: Study) -> None:
+        # Brackets follow the study's recorded seed, so every process of a study
+        # (and a resumed one) agrees on them, while different studies differ.
+        seed = study.system_attrs.get(SEED_ATTR)
+        if isinstance(seed, int):
+            self._bracket_seed = seed ^ 0x5EED
 
     def _milestones(self, r_min: float) -> list[float]:
         out, r = [], r_min
@@ -120,7 +128,7 @@ class _RungScheduler(BaseScheduler):
             return cycle * len(self._capacities) + b
         if len(self._brackets) == 1:
             return 0
-        u = trial_uniform(0x5EED, number, 0, "bracket")
+        u = trial_uniform(self._bracket_seed, number, 0, "bracket")
         return int(min(np.searchsorted(self._cum, u, side="right"), len(self._brackets) - 1))
 
     def _type(self, key: int) -> int:

@@ -107,8 +107,10 @@ class PopulationBasedTraining(BaseScheduler):
         # Trials that have not reached it yet are left out (they are compared when
         # they get there); comparing latest values instead would make whichever
         # trials lag behind look worst.
+        # Only trials still training take part (as in Ray Tune): a finished trial's
+        # latest checkpoint is its fully trained model, not its state at this step.
         latest: dict[int, tuple[float, FrozenTrial]] = {}
-        for t in study.history.all_trials([TrialState.RUNNING, TrialState.COMPLETE]):
+        for t in study.history.running():
             if t.number == trial.number or step not in t.intermediate_values:
                 continue
             v = sign * t.intermediate_values[step]

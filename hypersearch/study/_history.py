@@ -16,6 +16,7 @@ statistics incrementally too.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,11 @@ class TrialHistory:
         self.trials: list[FrozenTrial | None] = []
         self.completed: list[FrozenTrial] = []
         self._unfinished: set[int] = set()
+        # PAUSED trials change only when a worker resumes one, so they are not
+        # re-read on every refresh (a promotion scheduler may hold hundreds);
+        # reread() refreshes them when that matters (a failed resume, periodically).
+        self._paused: set[int] = set()
+        self._paused_checked = 0.0
         self._finished_count = 0
         self._best: FrozenTrial | None = None
         self._front: list[FrozenTrial] = []
@@ -91,8 +97,25 @@ class TrialHistory:
         with self._lock:
             return len(self.trials) - 1, sorted(self._unfinished)
 
-    def refresh(self) -> list[FrozenTrial]:
-        """Fetch what changed in the storage; return the trials newly seen finished."""
+    def reread(self, numbers: Iterable[int] | None = None) -> list[FrozenTrial]:
+        """Re-read trials by number (default: the PAUSED ones, which :meth:`refresh`
+        skips); return the trials newly seen finished."""
+        with self._lock:
+            nums = sorted(self._paused if numbers is None else set(numbers))
+            if not nums:
+                return []
+            fresh = self._storage.get_trials(self._study_id, after_number=len(self.trials) - 1, numbers=nums)
+            newly = self._ingest(fresh)
+            self._paused_checked = time.monotonic()
+        self._notify(newly)
+        return newly
+
+    def refresh(self, paused_every: float | None = 5.0) -> list[FrozenTrial]:
+        """Fetch what changed in the storage; return the trials newly seen finished.
+        PAUSED trials are re-read only every ``paused_every`` seconds (other
+        processes may have resumed them)."""
+        if paused_every is not None and self._paused and time.monotonic() - self._paused_checked > paused_every:
+            self.reread()
         with self._lock:
             after, numbers = self.watermark()
             fresh = self._storage.get_trials(self._study_id, after_number=after, numbers=numbers)
@@ -131,6 +154,11 @@ class TrialHistory:
             if old is not None and old.state.is_finished():
                 continue  # finished trials never change
             self.trials[n] = t
+            if t.state == TrialState.PAUSED:
+                self._unfinished.discard(n)
+                self._paused.add(n)
+                continue
+            self._paused.discard(n)
             if t.state.is_finished():
                 self._unfinished.discard(n)
                 self._finished_count += 1
@@ -191,7 +219,7 @@ class TrialHistory:
         with self._lock:
             return [
                 t
-                for n in sorted(self._unfinished)
+                for n in sorted(self._unfinished | self._paused)
                 if (t := self.trials[n]) is not None
                 and t.state in (TrialState.RUNNING, TrialState.PAUSED)
             ]

@@ -218,6 +218,7 @@ class Study:
         """
         frozen = self._storage.resume_trial(self._study_id, number)
         if frozen is None:
+            self.history.reread([number])  # resumed or finished elsewhere: see its state
             return None
         frozen.system_attrs["resumed"] = int(frozen.system_attrs.get("resumed", 0)) + 1
         self.history.ingest([frozen])

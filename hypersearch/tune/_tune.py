@@ -77,8 +77,10 @@ class TuneResult:
         return self._best(metric, mode, scope).copy()
 
     def get_best_config(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
-        """Configuration (as the trainable received it) of the best trial."""
-        return dict(self._best(metric, mode, scope).user_attrs.get("config", {}))
+        """Configuration (as the trainable last received it) of the best trial."""
+        t = self._best(metric, mode, scope)
+        # after population-based training, the configuration the trial ended with
+        return dict(t.system_attrs.get("pbt:config") or t.user_attrs.get("config", {}))
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Last reported result of the best trial."""

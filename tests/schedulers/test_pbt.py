@@ -57,7 +57,7 @@ def trainable(config):
     while step < 20:
         step += 1
         theta += 1.0 - abs(config["lr"] - 0.5)  # lr near 0.5 trains fastest
-        time.sleep(0.002)  # let the population interleave
+        time.sleep(0.005)  # let the population interleave
         hs.report(score=theta, checkpoint={"theta": theta, "step": step, "lr": config["lr"]})
 
 
@@ -162,3 +162,23 @@ def test_pb2_bounds_are_checked():
     cfg = pb2._from_unit(np.array([0.5, 1.0]))
     assert cfg["lr"] == pytest.approx(10 ** -2.5) and cfg["n"] == 8 and isinstance(cfg["n"], int)
     assert np.allclose(pb2._to_unit(cfg), [0.5, 1.0])
+
+
+def test_finished_trials_are_never_donors():
+    """Run one at a time, no trial has a live peer: none may copy a finished
+    trial's final checkpoint (it would end at once with its early value)."""
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        step = 0 if ckpt is None else ckpt["step"]
+        theta = 0.0 if ckpt is None else ckpt["theta"]
+        while step < 10:
+            step += 1
+            theta += config["lr"]
+            hs.report(score=theta, checkpoint={"theta": theta, "step": step})
+
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2,
+                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    res = hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=6,
+                  sampler=hs.samplers.RandomSampler(seed=0))
+    assert all(not t.system_attrs.get("pbt:schedule") for t in res.trials)
+    assert all(len(t.intermediate_values) == 10 for t in res.trials)

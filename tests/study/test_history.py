@@ -73,3 +73,33 @@ def test_a_samplers_proposal_is_visible_to_other_workers_at_once():
     (running,) = other.running_trials()
     assert running.number == t.number
     assert running.system_attrs["gp:proposal"] == t.system_attrs["gp:proposal"]
+
+
+def test_paused_trials_are_not_reread_on_every_refresh():
+    import hypersearch as hs
+    from hypersearch.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    study = hs.create_study(storage=storage)
+    for _ in range(30):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        t.report(1.0, 1)
+        study._pause(t)
+    asked = []
+    orig = storage.get_trials
+
+    def spy(study_id, *, after_number=-1, numbers=(), states=None):
+        asked.append(sorted(numbers))
+        return orig(study_id, after_number=after_number, numbers=numbers, states=states)
+
+    storage.get_trials = spy
+    study.history.refresh(paused_every=None)
+    assert asked == [[]]  # nothing re-read
+    assert len([t for t in study.history.active() if t.state == hs.TrialState.PAUSED]) == 30
+    # another process resumes one: a failed resume here re-reads it
+    assert storage.resume_trial(study._study_id, 3) is not None
+    assert study.resume_trial(3) is None
+    assert study.history.trials[3].state == hs.TrialState.RUNNING
+    study.history.refresh(paused_every=0.0)
+    assert len(asked[-2]) == 29  # the periodic re-read of the paused ones

@@ -645,6 +645,8 @@ def create_study(
     scheduler: BaseScheduler | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
+    warm_start_from: Sequence[Study] = (),
+    warm_start_top_k: int = 5,
 ) -> Study:
     """Create a new study.
 
@@ -660,6 +662,12 @@ def create_study(
         load_if_exists: Return the existing study of that name instead of failing.
         seed: Seed of the default sampler: a sequential study with a seed proposes the
             same configurations on every run.
+        warm_start_from: Earlier studies of similar tasks: the ``warm_start_top_k``
+            best distinct configurations of each are queued as this study's first
+            trials (skipped when the study already has trials), so the search
+            starts from what worked before; their results on the new task then
+            inform the sampler like any other trial.
+        warm_start_top_k: Configurations taken from each earlier study.
     """
     dirs = _directions(direction, directions)
     st = get_storage(storage)
@@ -679,7 +687,41 @@ def create_study(
                 f"study {name!r} exists with directions {[d.name.lower() for d in info.directions]},"
                 f" not {[d.name.lower() for d in dirs]}"
             ) from None
-    return Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+    study = Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+    if warm_start_from:
+        _warm_start(study, warm_start_from, warm_start_top_k)
+    return study
+
+
+def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"warm_start_top_k must be a positive integer, got {top_k!r}")
+    if study.get_trials(deepcopy=False):
+        return  # a continued study: its queue was filled when it was created
+    queued: list[dict[str, Any]] = []
+    for src in sources:
+        if not isinstance(src, Study):
+            raise TypeError(f"warm_start_from takes studies, got {type(src).__name__}")
+        if len(src.directions) != len(study.directions):
+            raise ValueError(
+                f"study {src.study_name!r} has {len(src.directions)} objective(s), this one {len(study.directions)}"
+            )
+        done = [t for t in src.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values]
+        if len(src.directions) == 1:
+            sign = src.directions[0].sign()
+            done.sort(key=lambda t: sign * t.values[0])  # type: ignore[index]
+        else:
+            done = src.best_trials + [t for t in done if t not in src.best_trials]
+        best: list = []  # the source's top_k distinct configurations
+        for t in done:
+            if len(best) >= top_k:
+                break
+            if all(t.params != b.params for b in best):
+                best.append(t)
+        for t in best:
+            if t.params not in queued:  # another source already queued it
+                queued.append(dict(t.params))
+                study.enqueue_trial(t.params, user_attrs={"warm_start_from": f"{src.study_name}#{t.number}"})
 
 
 def load_study(

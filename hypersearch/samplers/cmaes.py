@@ -44,6 +44,8 @@ STATE_ATTR = "cmaes:state"
 #: Trial system attribute recording which run and generation proposed a trial
 #: and the vector CMA-ES sampled (``{"run", "gen", "x", "v", "c"}``).
 TRIAL_ATTR = "cmaes"
+#: Marks this sampler's own random startup draws (never warm-start points).
+RANDOM_ATTR = "cmaes:random"
 
 _STATE_VERSION = 1
 _MAX_TRIES = 16
@@ -119,9 +121,10 @@ class CmaEsSampler(BaseSampler):
 
     **Start.**  The first ``n_startup_trials`` COMPLETE trials are drawn at random
     (the space is not known before a trial completes).  The first run's mean is
-    ``x0`` if given; otherwise, with ``warm_start=True``, the best COMPLETE trial
-    so far (enqueued or added trials included, so a warm start seeds the
-    search); otherwise the centre of the space.  ``sigma0`` is the initial step
+    ``x0`` if given; otherwise, with ``warm_start=True``, the best enqueued or
+    added trial (a warm start seeds the search; the random startup draws do not
+    count, since starting from one of them would only lose the centre's
+    coverage); otherwise the centre of the space.  ``sigma0`` is the initial step
     size in the unit cube (default 1/6, so the initial 3-sigma range spans the
     space).
 
@@ -176,8 +179,8 @@ class CmaEsSampler(BaseSampler):
         restart_strategy: ``"ipop"`` or ``None`` (no restarts).
         inc_popsize: Population growth factor of an IPOP restart (>= 2).
         with_margin: Use CMA-ES with margin for integer and stepped parameters.
-        warm_start: Start the first run at the best trial so far when ``x0`` is
-            not given.
+        warm_start: Start the first run at the best enqueued or added trial when
+            ``x0`` is not given (no such trial: the centre).
         categorical_learning_rate: Step of the categorical distributions towards
             the best choices per generation, in ``(0, 1]``.
         seed: Seed of the random streams; ``None`` draws one (and the study
@@ -229,6 +232,7 @@ class CmaEsSampler(BaseSampler):
     def _reset(self) -> None:
         self._tracker = SpaceTracker()
         self._best: tuple[float, int, dict[str, Any]] | None = None
+        self._warm: tuple[float, int, dict[str, Any]] | None = None
         self._run: _Run | None = None
         self._rejected: dict[int, list[dict[str, Any]]] = {}
         self._n_runs = 0  # runs started so far (ids of new runs)
@@ -269,6 +273,12 @@ class CmaEsSampler(BaseSampler):
             self._tracker.add(trial)
             if self._best is None or (value, trial.number) < self._best[:2]:
                 self._best = (value, trial.number, dict(trial.params))
+            if not trial.system_attrs.get(RANDOM_ATTR) and (
+                self._warm is None or (value, trial.number) < self._warm[:2]
+            ):
+                # a warm-start candidate: a trial the user queued or added, not one
+                # of this sampler's own random startup draws
+                self._warm = (value, trial.number, dict(trial.params))
             run = self._run
             tag = trial.system_attrs.get(TRIAL_ATTR)
             if run is None or not isinstance(tag, dict):
@@ -298,6 +308,8 @@ class CmaEsSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
+        if self._tracker.n < self.n_startup_trials and not trial.system_attrs.get(RANDOM_ATTR):
+            trial.set_system_attr(RANDOM_ATTR, True)
         return distribution.from_unit(trial_uniform(self.seed, trial.number, trial.attempt, name))
 
     def sample_relative(
@@ -472,8 +484,8 @@ class CmaEsSampler(BaseSampler):
         if restart:
             rng = trial_rng(self.seed, 1 << 40, run_id, "cmaes:restart")
             start = {n: space[n].from_unit(float(u)) for n, u in zip(space, rng.random(len(space)))}
-        elif self.warm_start and self._best is not None:
-            start = {n: v for n, v in self._best[2].items() if n in space and space[n].contains(v)}
+        elif self.warm_start and self._warm is not None:
+            start = {n: v for n, v in self._warm[2].items() if n in space and space[n].contains(v)}
         if self.x0 is not None:
             for name, value in self.x0.items():
                 if name in space:

@@ -294,3 +294,22 @@ def test_multi_objective_studies_are_rejected():
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CmaEsSampler(**kwargs)
+
+
+def test_first_run_starts_at_the_centre_or_at_a_queued_trial():
+    """The random startup draw is not a warm start (starting there loses the
+    centre's coverage); a trial the user queued is."""
+    import numpy as np
+
+    def objective(t):
+        return sum(t.suggest_float(f"x{i}", 0, 10) ** 2 for i in range(3))
+
+    study = hs.create_study(sampler=CmaEsSampler(seed=0))
+    study.optimize(objective, n_trials=2)
+    mean = np.array(study.system_attrs["cmaes:state"]["cma"]["mean"])
+    assert np.allclose(mean, 0.5)  # the unit cube's centre
+    warm = hs.create_study(sampler=CmaEsSampler(seed=0))
+    warm.enqueue_trial({"x0": 1.0, "x1": 2.0, "x2": 3.0})
+    warm.optimize(objective, n_trials=2)
+    mean = np.array(warm.system_attrs["cmaes:state"]["cma"]["mean"])
+    assert np.allclose(mean, [0.1, 0.2, 0.3], atol=1e-6)

@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hypersearch.space.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from hypersearch.space.encoding import UnitCubeEncoder
 
 from ._common import Observation, PopulationSampler, check_float, check_int, encode_params
@@ -148,7 +153,7 @@ class PSOSampler(PopulationSampler):
             # again: take a small random step instead (as in guaranteed-convergence PSO)
             rho = self.velocity_clamp / 4
             x_new = np.clip(x + rng.uniform(-rho, rho, encoder.dim), 0.0, 1.0)
-        return x_new, x
+        return _stochastic_decode(encoder, x_new, rng), x
 
     def __repr__(self) -> str:
         return (
@@ -156,3 +161,30 @@ class PSOSampler(PopulationSampler):
             f"cognitive={self.cognitive}, social={self.social}, "
             f"velocity_clamp={self.velocity_clamp}, seed={self.seed!r})"
         )
+
+
+def _stochastic_decode(encoder: UnitCubeEncoder, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make discrete moves possible: a categorical's one-hot block is read as
+    probabilities (a pull of 0.2 towards another choice switches to it with
+    probability about 0.2, where an argmax never would), and an integer or
+    stepped value between two levels rounds to either with probability
+    proportional to closeness.  Continuous coordinates are left alone."""
+    x = x.copy()
+    for name, d in encoder.space.items():
+        sl = encoder.slices[name]
+        if isinstance(d, CategoricalDistribution):
+            w = np.clip(x[sl], 0.0, None) + 1e-3
+            j = int(rng.choice(len(w), p=w / w.sum()))
+            x[sl] = 0.0
+            x[sl.start + j] = 1.0
+        elif isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
+            n = (d.high - d.low) // d.step + 1 if isinstance(d, IntDistribution) else int(round((d.high - d.low) / d.step)) + 1
+            if n < 2 or n > 4096:
+                continue
+            pos = float(np.clip(x[sl.start], 0.0, 1.0)) * n - 0.5  # in units of levels
+            lo = int(np.floor(pos))
+            frac = pos - lo
+            k = lo + 1 if rng.random() < frac else lo
+            k = min(max(k, 0), n - 1)
+            x[sl.start] = (k + 0.5) / n
+    return x

@@ -302,3 +302,21 @@ def test_pso_particles_move_at_most_the_velocity_clamp():
 def test_bad_arguments_raise_clear_errors(factory, match):
     with pytest.raises(ValueError, match=match):
         factory()
+
+
+@pytest.mark.parametrize("kind", ["de", "ga", "pso"])
+def test_categorical_and_binary_parameters_evolve(kind):
+    """Every sampler changes categorical and two-level integer parameters over time
+    (a one-hot position moved by a clamped velocity alone never switches)."""
+    factory = {"de": DESampler, "ga": GASampler, "pso": PSOSampler}[kind]
+
+    def objective(t):
+        xs = [t.suggest_categorical(f"c{i}", list("abcde")) for i in range(4)]
+        b = t.suggest_int("b", 0, 1)
+        return sum((ord(x) - 99) ** 2 for x in xs) + 3 * (1 - b)
+
+    study = hs.create_study(sampler=factory(seed=0))
+    study.optimize(objective, n_trials=150)
+    configs = {tuple(sorted(t.params.items())) for t in study.trials}
+    assert len(configs) > 40  # well beyond the initial population
+    assert study.best_value <= 2.0

@@ -13,14 +13,12 @@ import numpy as np
 from hypersearch.samplers.evolution._common import (
     Observation,
     PopulationSampler,
+    breed_pair,
     check_float,
     check_int,
-    encode_params,
     losses_of,
 )
 from hypersearch.samplers.evolution._operators import (
-    breed,
-    column_kinds,
     constrained_non_dominated_sort,
     crowding_distance,
     tournament,
@@ -255,20 +253,7 @@ class NSGA2Sampler(PopulationSampler):
             return None
         i = tournament(self._keys, 2, rng)
         j = tournament(self._keys, 2, rng)
-        kinds, levels = column_kinds(encoder)
-        p1 = encode_params(encoder, self._members[i].params)
-        child = breed(
-            p1,
-            encode_params(encoder, self._members[j].params),
-            kinds, levels, rng,
-            crossover_prob=self.crossover_prob,
-            method=self.crossover,
-            eta_crossover=self.eta_crossover,
-            alpha=self.blend_alpha,
-            mutation_prob=self.mutation_prob if self.mutation_prob is not None else 1.0 / encoder.dim,
-            eta_mutation=self.eta_mutation,
-        )
-        return child, p1
+        return breed_pair(self, encoder, self._members[i].params, self._members[j].params, rng)
 
     def population(self) -> list[int]:
         """Trial numbers of the current population, best (crowded comparison) first."""

@@ -222,6 +222,29 @@ def encode_params(encoder: UnitCubeEncoder, params: dict[str, Any]) -> np.ndarra
 _MISSING = object()
 
 
+def breed_pair(sampler: Any, encoder: UnitCubeEncoder, a: dict[str, Any], b: dict[str, Any],
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A child of the configurations ``a`` and ``b`` by the crossover and mutation
+    settings of ``sampler`` (GA and NSGA-II share them); returns ``(child, a)``
+    encoded."""
+    from hypersearch.samplers.evolution._operators import breed, column_kinds
+
+    kinds, levels = column_kinds(encoder)
+    p1 = encode_params(encoder, a)
+    child = breed(
+        p1,
+        encode_params(encoder, b),
+        kinds, levels, rng,
+        crossover_prob=sampler.crossover_prob,
+        method=sampler.crossover,
+        eta_crossover=sampler.eta_crossover,
+        alpha=sampler.blend_alpha,
+        mutation_prob=sampler.mutation_prob if sampler.mutation_prob is not None else 1.0 / encoder.dim,
+        eta_mutation=sampler.eta_mutation,
+    )
+    return child, p1
+
+
 # -- the base sampler ----------------------------------------------------------------------
 
 

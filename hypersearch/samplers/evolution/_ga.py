@@ -9,8 +9,8 @@ import numpy as np
 
 from hypersearch.space.encoding import UnitCubeEncoder
 
-from ._common import Observation, PopulationSampler, check_float, check_int, encode_params
-from ._operators import breed, column_kinds, tournament
+from ._common import Observation, PopulationSampler, breed_pair, check_float, check_int
+from ._operators import tournament
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
@@ -140,20 +140,7 @@ class GASampler(PopulationSampler):
         ranks = np.arange(n)  # members are kept sorted, best first
         i = tournament(ranks, self.tournament_size, rng)
         j = tournament(ranks, self.tournament_size, rng)
-        kinds, levels = column_kinds(encoder)
-        p1 = encode_params(encoder, self._members[i].params)
-        child = breed(
-            p1,
-            encode_params(encoder, self._members[j].params),
-            kinds, levels, rng,
-            crossover_prob=self.crossover_prob,
-            method=self.crossover,
-            eta_crossover=self.eta_crossover,
-            alpha=self.blend_alpha,
-            mutation_prob=self.mutation_prob if self.mutation_prob is not None else 1.0 / encoder.dim,
-            eta_mutation=self.eta_mutation,
-        )
-        return child, p1
+        return breed_pair(self, encoder, self._members[i].params, self._members[j].params, rng)
 
     def __repr__(self) -> str:
         return (

@@ -27,6 +27,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _log = logging.getLogger("hypersearch")
 
+#: System attribute naming the worker that ran a trial (``host:pid:thread``).
+WORKER_ATTR = "worker"
+
+
+def _worker_label() -> str:
+    import os
+    import socket
+    import threading
+
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
 ObjectiveFn = Callable[[Trial], Any]
 
 
@@ -191,6 +202,9 @@ class Study:
         self.history.ingest([frozen])
         trial = Trial(self, frozen)
         self._live[trial.number] = trial
+        # Who ran the trial (host:pid:thread), for the timeline plot and for failure
+        # reports; written with the trial's first write, so it costs no round trip.
+        trial._system_attrs[WORKER_ATTR] = _worker_label()
         try:
             if self._max_retries and "max_retries" not in trial._system_attrs:
                 # recorded with the trial, so that whichever process finds it orphaned
@@ -699,6 +713,7 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
     if study.get_trials(deepcopy=False):
         return  # a continued study: its queue was filled when it was created
     queued: list[dict[str, Any]] = []
+    transfer: list[dict[str, Any]] = []
     for src in sources:
         if not isinstance(src, Study):
             raise TypeError(f"warm_start_from takes studies, got {type(src).__name__}")
@@ -722,6 +737,29 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
             if t.params not in queued:  # another source already queued it
                 queued.append(dict(t.params))
                 study.enqueue_trial(t.params, user_attrs={"warm_start_from": f"{src.study_name}#{t.number}"})
+        if len(src.directions) == 1:
+            transfer.append(_transfer_record(src, done))
+    if transfer:
+        # The sources' results, for model-based samplers' transfer priors (the GP's
+        # meta-learned prior mean); kept in the study so a resumed run has them too.
+        from hypersearch.samplers.gp._transfer import TRANSFER_ATTR
+
+        study._set_system_attr(TRANSFER_ATTR, transfer)
+
+
+def _transfer_record(src: Study, done: list[FrozenTrial], limit: int = 1000) -> dict[str, Any]:
+    """A source study's finished trials (values signed for minimisation), at most
+    ``limit`` of them, spread over the study."""
+    done = sorted(done, key=lambda t: t.number)
+    if len(done) > limit:
+        step = len(done) / limit
+        done = [done[int(i * step)] for i in range(limit)]
+    sign = src.directions[0].sign()
+    return {
+        "name": src.study_name,
+        "params": [dict(t.params) for t in done],
+        "values": [sign * float(t.values[0]) for t in done],  # type: ignore[index]
+    }
 
 
 def load_study(

@@ -25,6 +25,7 @@ from hypersearch.samplers.gp._optimize import (
     sample_pool,
 )
 from hypersearch.samplers.gp._threads import single_threaded_blas
+from hypersearch.samplers.gp._transfer import TRANSFER_ATTR, PriorMeanGP, TransferPrior
 from hypersearch.samplers.gp._transform import OUTPUT_WARPS, transform_outputs
 from hypersearch.samplers.qmc import QMCSampler
 from hypersearch.space.distributions import BaseDistribution
@@ -45,6 +46,8 @@ THETA_ATTR = "gp:theta"
 #: System attribute holding the joint proposal of a trial, so that a running
 #: trial counts as a pending point before its objective suggested anything.
 PROPOSAL_ATTR = "gp:proposal"
+#: Trial system attribute: the weight of each earlier study in the transfer prior.
+TRANSFER_WEIGHTS_ATTR = "gp:transfer_weights"
 
 _PENDING = ("believer", "liar", "ignore")
 _N_BEST_PERTURBED = 5
@@ -121,6 +124,10 @@ class GPSampler(BaseSampler):
             objectives without evaluation noise).
         n_candidates: Size of the Sobol pool scored before refinement.
         n_restarts: Pool points refined by gradient steps.
+        transfer_prior: In a study created with ``warm_start_from``, use the earlier
+            studies' results as the GP's prior mean, each weighted by how well it
+            ranks this study's own observations (see ``_transfer``); ``False``
+            keeps only the queued top configurations of the earlier studies.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class GPSampler(BaseSampler):
         deterministic_objective: bool = False,
         n_candidates: int = 1024,
         n_restarts: int = 8,
+        transfer_prior: bool = True,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
@@ -164,6 +172,9 @@ class GPSampler(BaseSampler):
             )
         self.n_candidates = _check_int("n_candidates", n_candidates, 1)
         self.n_restarts = _check_int("n_restarts", n_restarts, 1)
+        if not isinstance(transfer_prior, bool):
+            raise ValueError(f"transfer_prior must be a bool, got {transfer_prior!r}")
+        self.transfer_prior = transfer_prior
         self.seed = draw_seed() if seed is None else int(seed)
         self._explicit_seed = seed is not None
         self.acquisition = acquisition
@@ -181,6 +192,7 @@ class GPSampler(BaseSampler):
     def _reset(self) -> None:
         self._obs: list[_Obs] = []
         self._seen: set[int] = set()
+        self._n_own = 0  # observations that are not earlier studies' queued configurations
         self._inter: dict[str, BaseDistribution] | None = None
         self._theta_src: tuple[int, list[float]] | None = None
         self._rejected: dict[int, list[dict[str, Any]]] = {}
@@ -191,6 +203,29 @@ class GPSampler(BaseSampler):
         self._X = np.empty((0, 0))
         self._n_enc = 0
         self._qmc = QMCSampler(seed=self.seed)
+        # Transfer prior from earlier studies (create_study(warm_start_from=...)); read
+        # lazily because the study records its sources after the sampler is attached.
+        self._transfer: TransferPrior | None = None
+        self._transfer_read = False
+
+    def _transfer_prior(self, study: Study) -> TransferPrior | None:
+        if not self._transfer_read and self.transfer_prior:
+            self._transfer_read = True
+            self._transfer = TransferPrior.from_attr(study._system_attrs.get(TRANSFER_ATTR), self.seed)
+        return self._transfer
+
+    def _in_startup(self, study: Study) -> bool:
+        """Whether proposals are still space-filling draws.
+
+        With a prior from earlier studies, the model starts after a few draws of
+        this study's own besides the sources' queued configurations: the draws are
+        what tells a source that ranks the new task well from a misleading one
+        (the queued points all lie where the sources were good, so their order
+        alone says little).
+        """
+        if self._transfer_prior(study) is not None:
+            return self._n_own < min(self.n_startup_trials, 3)
+        return len(self._obs) < self.n_startup_trials
 
     def attach(self, study: Study) -> None:
         if len(study.directions) != 1:
@@ -213,6 +248,8 @@ class GPSampler(BaseSampler):
                 return
             self._seen.add(trial.number)
             self._obs.append(_Obs(trial.number, dict(trial.params), value))
+            if "warm_start_from" not in trial.user_attrs:
+                self._n_own += 1
             self._update_space(trial)
             theta = trial.system_attrs.get(THETA_ATTR)
             if isinstance(theta, list) and (self._theta_src is None or trial.number > self._theta_src[0]):
@@ -244,14 +281,14 @@ class GPSampler(BaseSampler):
         self, study: Study, trial: Trial
     ) -> dict[str, BaseDistribution]:
         with self._lock:
-            if len(self._obs) < self.n_startup_trials or not self._inter:
+            if self._in_startup(study) or not self._inter:
                 return {}
             return {n: d for n, d in sorted(self._inter.items()) if not d.single()}
 
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
-        if len(self._obs) < self.n_startup_trials and trial.attempt == 0:
+        if self._in_startup(study) and trial.attempt == 0:
             return self._qmc.sample_independent(study, trial, name, distribution)
         # Constraint re-draws (attempt > 0) use hashed uniforms: the QMC sampler
         # serves them from far along its sequence, which is slow to reach.
@@ -285,13 +322,19 @@ class GPSampler(BaseSampler):
         }
         if len(fixed) == len(search_space):
             return {}
+        transfer = self._transfer_prior(study)
+        yt = transform_outputs(y, self.output_warp)
+        prior = transfer.fit(search_space, encoder, layout, X, yt) if transfer is not None else None
+        if transfer is not None:
+            trial.set_system_attr(TRANSFER_WEIGHTS_ATTR, dict(transfer.weights))
+        # With a transfer prior the GP models what the prior does not explain.
+        target = yt - prior(X) if prior is not None else yt
         if fixed:
             x_fixed = encoder.encode(fixed)
             layout = layout.with_fixed({n: x_fixed[encoder.slices[n]] for n in fixed})
-        yt = transform_outputs(y, self.output_warp)
         theta = fit_kernel_params(
             X,
-            yt,
+            target,
             layout.groups,
             prior=self.prior,
             init=init,
@@ -301,10 +344,12 @@ class GPSampler(BaseSampler):
             min_noise=self.min_noise,
             fixed_noise=self.deterministic_objective,
         )
-        gp = GaussianProcess(
-            X, yt, theta, layout.groups,
+        gp: GaussianProcess | PriorMeanGP = GaussianProcess(
+            X, target, theta, layout.groups,
             min_noise=self.min_noise, fixed_noise=self.deterministic_objective,
         )
+        if prior is not None:
+            gp = PriorMeanGP(gp, prior)
         best = float(yt.min())
         gp = self._add_pending(gp, study, trial, search_space, encoder, yt, rejected)
         rng = trial_rng(self.seed, trial.number, trial.attempt)

@@ -26,7 +26,16 @@ from hypersearch.study import (  # noqa: I001
     list_studies,
     load_study,
 )
-from hypersearch import analysis, execution, gradient, multiobjective, samplers, schedulers, storage
+from hypersearch import (
+    analysis,
+    execution,
+    gradient,
+    multiobjective,
+    samplers,
+    schedulers,
+    storage,
+    visualization,
+)
 from hypersearch.exceptions import (
     ConstraintError,
     DuplicatedStudyError,
@@ -59,6 +68,7 @@ from hypersearch.tune import TuneResult, get_checkpoint, report, tune
 
 __all__ = [
     "analysis",
+    "visualization",
     "CategoricalDistribution",
     "ConstraintError",
     "DuplicatedStudyError",

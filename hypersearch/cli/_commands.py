@@ -530,6 +530,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from hypersearch.report import write_report
+
+    study = load(args)
+    path = write_report(study, args.output)
+    _note(f"report of study {study.study_name!r} ({len(study.get_trials(deepcopy=False))} trials) written to {path}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
+
+    from hypersearch.dashboard import serve
+
+    url = storage_url(args)
+    storage = open_storage(url)
+    token = args.token or os.environ.get("HYPERSEARCH_DASHBOARD_TOKEN") or None
+    serve(storage, host=args.host, port=args.port, token=token, refresh_interval=args.refresh)
+    return 0
+
+
 COMMANDS = {
     "studies": cmd_studies,
     "trials": cmd_trials,
@@ -539,4 +560,6 @@ COMMANDS = {
     "create_study": cmd_create_study,
     "optimize": cmd_optimize,
     "worker": cmd_worker,
+    "report": cmd_report,
+    "dashboard": cmd_dashboard,
 }

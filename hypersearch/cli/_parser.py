@@ -66,6 +66,16 @@ class _Parser(argparse.ArgumentParser):
 # -- argument types ------------------------------------------------------------------
 
 
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return v
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -429,5 +439,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show a progress bar (default: only when stderr is a terminal)")
     _add_execution(p)
     p.set_defaults(handler="worker")
+
+    # report
+    p = add(
+        "report",
+        "write an HTML report of a study",
+        "Write one self-contained HTML file (it opens offline) with the study's summary, "
+        "best configuration or Pareto front, every plot that applies and the trial table.  "
+        "Needs the viz extra: pip install 'hypersearch[viz]'.",
+    )
+    _add_study(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    p.set_defaults(handler="report")
+
+    # dashboard
+    p = add(
+        "dashboard",
+        "serve a live web dashboard of the storage",
+        "Serve a read-only web dashboard of every study in the storage: study list, live "
+        "trial table, plots and trial details; it keeps up while other processes write to "
+        "the storage.  Binds to 127.0.0.1 unless --host says otherwise; any other address "
+        "needs --token.  Needs the dashboard extra: pip install 'hypersearch[dashboard]'.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8080, help="port (default: 8080; 0 takes a free one)")
+    p.add_argument("--token", default=None, metavar="TOKEN",
+                   help="access token every request must carry (required off loopback); "
+                   "default: $HYPERSEARCH_DASHBOARD_TOKEN")
+    p.add_argument("--refresh", type=_positive_float, default=2.0, metavar="SECONDS",
+                   help="seconds between the page's polls for new trials (default: 2)")
+    p.set_defaults(handler="dashboard")
 
     return parser

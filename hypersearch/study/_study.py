@@ -476,10 +476,12 @@ class Study:
         which model-based samplers treat as known points.
         """
         system_attrs: dict[str, Any] = {}
+        start = complete = None
         if isinstance(params, FrozenTrial):
             ft = params
             st = ft.state
             system_attrs = dict(ft.system_attrs)  # e.g. its constraint values
+            start, complete = ft.datetime_start, ft.datetime_complete  # when it really ran
             params, values = ft.params, ft.values
             distributions = distributions or ft.distributions
             intermediate_values = intermediate_values or ft.intermediate_values
@@ -516,6 +518,8 @@ class Study:
             intermediate_values={int(k): float(v) for k, v in (intermediate_values or {}).items()},
             user_attrs=dict(user_attrs or {}),
             system_attrs=system_attrs,
+            datetime_start=start,
+            datetime_complete=complete,
         )
         stored = self._storage.add_trial(self._study_id, frozen)
         self.history.refresh()

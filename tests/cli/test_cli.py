@@ -16,7 +16,10 @@ import hypersearch as hs
 from hypersearch.cli import main
 from hypersearch.cli._parser import build_parser
 
-COMMANDS = ["studies", "trials", "best-trial", "export", "delete-study", "create-study", "optimize", "worker"]
+COMMANDS = [
+    "studies", "trials", "best-trial", "export", "delete-study", "create-study", "optimize", "worker",
+    "report", "dashboard",
+]
 
 OBJECTIVE_FILE = """
 import hypersearch as hs

@@ -273,6 +273,21 @@ def test_add_trial_records_external_results(storage_url):
     assert study.best_params == {"x": 1.0, "opt": "adam"}
 
 
+def test_add_trial_keeps_when_a_copied_trial_ran(storage_url):
+    import datetime as dt
+
+    src = hs.create_study()
+    src.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    ft = src.trials[0]
+    ft.datetime_start = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    ft.datetime_complete = ft.datetime_start + dt.timedelta(seconds=90)
+    study = hs.create_study("copy", storage_url)
+    study.add_trial(ft)
+    got = hs.load_study("copy", storage_url).trials[0]
+    assert got.duration == dt.timedelta(seconds=90)
+    assert got.datetime_start.replace(tzinfo=dt.timezone.utc) == ft.datetime_start
+
+
 def test_callbacks_stop_and_timeout():
     study = hs.create_study()
     seen = []

@@ -1,0 +1,172 @@
+"""Rendering the report (see the package docstring)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.report._figures import available_plots
+from hypersearch.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from hypersearch.study._study import Study
+    from hypersearch.trial._frozen import FrozenTrial
+
+__all__ = ["render_report", "safe_json", "study_summary", "trial_row", "write_report"]
+
+_log = logging.getLogger("hypersearch")
+
+
+def _require(module: str, what: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{what} needs {module.split('.')[0]}: pip install 'hypersearch[viz]'") from None
+
+
+def safe_json(obj: Any) -> str:
+    """JSON that can sit inside ``<script type="application/json">``: ``<``, ``>``
+    and ``&`` are written as unicode escapes, so no stored string can close the
+    element or open another."""
+    text = json.dumps(obj, default=_json_default, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, _dt.datetime):
+        return o.isoformat()
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    return str(o)
+
+
+def _finite(x: Any) -> Any:
+    """NaN/inf become ``None`` (JSON has no such numbers)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float):
+        return _finite(v)
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    return str(v)
+
+
+def trial_row(t: FrozenTrial) -> dict[str, Any]:
+    """A trial as plain JSON-compatible data (for the report table and the
+    dashboard's API)."""
+    dur = t.duration
+    return {
+        "number": t.number,
+        "state": t.state.name,
+        "values": [_finite(float(v)) for v in t.values] if t.values is not None else None,
+        "params": _plain(t.params),
+        "user_attrs": _plain(t.user_attrs),
+        "intermediate": {str(k): _finite(float(v)) for k, v in sorted(t.intermediate_values.items())},
+        "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
+        "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
+        "duration_s": dur.total_seconds() if dur is not None else None,
+        "fail_reason": t.fail_reason,
+        "worker": t.system_attrs.get("worker"),
+    }
+
+
+def study_summary(study: Study) -> dict[str, Any]:
+    """Directions, counts per state, best trial(s) and test evaluations."""
+    trials = study.get_trials(deepcopy=False)
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    out: dict[str, Any] = {
+        "name": study.study_name,
+        "directions": [d.name.lower() for d in study.directions],
+        "n_trials": len(trials),
+        "state_counts": counts,
+        "best": [],
+        "datetime_start": min((t.datetime_start for t in trials if t.datetime_start), default=None),
+        "test_evaluations": _plain(study.test_evaluations),
+    }
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+    if done:
+        best = study.best_trials if study.is_multi_objective else [study.best_trial]
+        out["best"] = [trial_row(t) for t in best]
+    if out["datetime_start"] is not None:
+        out["datetime_start"] = out["datetime_start"].isoformat()
+    return out
+
+
+def _figures(study: Study) -> tuple[list[dict[str, Any]], str | None]:
+    """``[{key, title, json}]`` for every applicable plot, and a note when plotly is
+    missing (the report is then written without plots)."""
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        return [], "plots need plotly: pip install 'hypersearch[viz]'"
+    figs = []
+    for spec in available_plots(study):
+        try:
+            fig = spec.make(study, "plotly")
+        except Exception as e:  # one plot that fails must not lose the whole report
+            _log.warning("report: plot %r failed: %s", spec.key, e)
+            figs.append({"key": spec.key, "title": spec.title, "error": f"{type(e).__name__}: {e}"})
+            continue
+        figs.append({"key": spec.key, "title": spec.title, "json": safe_json(fig.to_plotly_json())})
+    return figs, None
+
+
+def render_report(study: Study, *, title: str | None = None, max_rows: int = 5000) -> str:
+    """The report of ``study`` as one HTML document (a string)."""
+    jinja2 = _require("jinja2", "the HTML report")
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("hypersearch.report", "templates"),
+        autoescape=True,  # every stored string is escaped
+        undefined=jinja2.StrictUndefined,
+    )
+    figs, note = _figures(study)
+    plotlyjs = ""
+    if figs:
+        from plotly.offline import get_plotlyjs
+
+        plotlyjs = get_plotlyjs()
+    trials = study.get_trials(deepcopy=False)
+    rows = [trial_row(t) for t in trials[-max_rows:]]
+    param_names = sorted({n for r in rows for n in r["params"]})
+    html = env.get_template("report.html").render(
+        title=title or f"hypersearch report: {study.study_name}",
+        summary=study_summary(study),
+        figures=figs,
+        note=note,
+        plotlyjs=plotlyjs,
+        rows=rows,
+        truncated=len(trials) - len(rows),
+        param_names=param_names,
+        multi=study.is_multi_objective,
+        generated=_dt.datetime.now().replace(microsecond=0).isoformat(sep=" "),
+    )
+    return html
+
+
+def write_report(study: Study, path: str | Path, **kwargs: Any) -> Path:
+    """Write the report of ``study`` to ``path`` (one self-contained HTML file) and
+    return the path."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"report path {str(p)!r} is a directory; give a file name such as report.html")
+    html = render_report(study, **kwargs)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(p)  # never leave a half-written report behind
+    return p

@@ -1,0 +1,108 @@
+"""The dashboard's HTTP API and pages, through Flask's test client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("flask")
+pytest.importorskip("plotly")
+
+from hypersearch.dashboard import create_app, serve  # noqa: E402
+from hypersearch.trial import TrialState  # noqa: E402
+
+from .conftest import XSS_ATTR, XSS_PARAM  # noqa: E402
+
+
+@pytest.fixture
+def client(dash_study):
+    url, _ = dash_study
+    return create_app(url).test_client()
+
+
+def _id(client) -> int:
+    return client.get("/api/studies").get_json()[0]["study_id"]
+
+
+def test_study_list_and_summary(client, dash_study):
+    _, study = dash_study
+    rows = client.get("/api/studies").get_json()
+    assert [r["name"] for r in rows] == ["dash"]
+    assert rows[0]["n_trials"] == 16
+    s = client.get(f"/api/studies/{rows[0]['study_id']}").get_json()
+    assert s["best"][0]["number"] == study.best_trial.number
+    assert s["state_counts"] == {
+        st.name: n for st in TrialState if (n := len(study.get_trials([st]))) > 0
+    }
+    keys = [p["key"] for p in s["plots"]]
+    assert {"history", "intermediate", "slice", "timeline"} <= set(keys)
+
+
+def test_trials_are_read_incrementally(client, dash_study):
+    url, study = dash_study
+    sid = _id(client)
+    all_rows = client.get(f"/api/studies/{sid}/trials").get_json()["trials"]
+    assert [r["number"] for r in all_rows] == list(range(16))
+    assert client.get(f"/api/studies/{sid}/trials?after=15").get_json()["trials"] == []
+    # a trial written by someone else appears in the next poll
+    study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=1)
+    new = client.get(f"/api/studies/{sid}/trials?after=15").get_json()["trials"]
+    assert [r["number"] for r in new] == [16]
+    # listed unfinished trials are sent again, with their current state
+    again = client.get(f"/api/studies/{sid}/trials?after=16&numbers=3,7").get_json()["trials"]
+    assert [r["number"] for r in again] == [3, 7]
+    assert client.get(f"/api/studies/{sid}/trials?after=x").status_code == 400
+
+
+def test_trial_detail_and_plots(client, dash_study):
+    _, study = dash_study
+    sid = _id(client)
+    failed = study.get_trials([TrialState.FAIL])[0]
+    d = client.get(f"/api/studies/{sid}/trials/{failed.number}").get_json()
+    assert d["state"] == "FAIL" and "diverged" in d["fail_reason"]
+    assert d["intermediate"] == {str(k): v for k, v in failed.intermediate_values.items()}
+    assert d["user_attrs"]["note"] == XSS_ATTR and XSS_PARAM in d["params"]
+    assert client.get(f"/api/studies/{sid}/trials/999").status_code == 404
+    fig = client.get(f"/api/studies/{sid}/plots/history").get_json()
+    n_points = sum(len(tr.get("x", [])) for tr in fig["data"] if tr.get("mode", "").startswith("markers"))
+    assert n_points == len(study.get_trials([TrialState.COMPLETE]))
+    assert client.get(f"/api/studies/{sid}/plots/nope").status_code == 404
+    assert client.get("/api/studies/12345").status_code == 404
+
+
+def test_stored_strings_never_reach_the_page_as_markup(client):
+    sid = _id(client)
+    page = client.get(f"/study/{sid}").get_data(as_text=True)
+    raw = client.get(f"/api/studies/{sid}/trials").get_data(as_text=True)
+    assert "<img" not in raw and "<script" not in raw  # JSON escapes < and >
+    assert json.loads(raw)["trials"][0]["params"][XSS_PARAM] in ("a", "b")
+    assert "<script>window" not in page
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+
+
+def test_read_only(client):
+    sid = _id(client)
+    for path in ("/", f"/study/{sid}", f"/api/studies/{sid}/trials"):
+        assert client.post(path).status_code == 405
+        assert client.delete(path).status_code == 405
+
+
+def test_token(dash_study):
+    url, _ = dash_study
+    c = create_app(url, token="s3cret-token").test_client()
+    assert c.get("/api/studies").status_code == 401
+    assert c.get("/api/studies", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
+    assert c.get("/api/studies", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    r = c.get("/?token=s3cret-token")
+    assert r.status_code == 302 and "token" not in r.headers["Location"]
+    assert c.get("/api/studies").status_code == 200  # the cookie now carries it
+    with pytest.raises(ValueError, match="token"):
+        create_app(url, token="short")
+
+
+def test_refuses_non_local_binding_without_token(dash_study):
+    url, _ = dash_study
+    with pytest.raises(ValueError, match="without an access token"):
+        serve(url, host="0.0.0.0", port=0)

@@ -1,0 +1,108 @@
+"""The HTML report: content, escaping, and the CLI command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.report import (
+    available_plots,
+    make_plot,
+    reference_point,
+    render_report,
+    write_report,
+)
+
+pytest.importorskip("plotly")
+pytest.importorskip("jinja2")
+
+EVIL = "<script>alert('x')</script>"
+
+
+def _study(storage=None, name="rep"):
+    study = hs.create_study(study_name=name, storage=storage, sampler=hs.samplers.RandomSampler(seed=1))
+
+    def f(t):
+        x = t.suggest_float("x", -3, 3)
+        t.suggest_categorical(EVIL, ["a", "b"])
+        t.set_user_attr("why", EVIL)
+        t.report(x * x + 1, 0)
+        if x > 2.5:
+            raise RuntimeError(EVIL)
+        return x * x
+
+    study.optimize(f, n_trials=12, catch=(RuntimeError,))
+    return study
+
+
+def test_report_has_summary_best_plots_and_every_trial():
+    study = _study()
+    text = render_report(study)
+    assert f"<h1>hypersearch report: {study.study_name}</h1>" in text
+    best = study.best_trial
+    table = text.split('<table id="best">')[1].split("</table>")[0]
+    assert f">{best.number}<" in table and repr(best.value)[:8] in table
+    for spec in available_plots(study):
+        assert f'id="fig-{spec.key}"' in text
+    trials = text.split('<table id="trials">')[1].split("</table>")[0]
+    assert trials.count("<tr>") == 1 + len(study.trials)
+    # self-contained: plotly.js is inlined, nothing is loaded from elsewhere
+    assert "Plotly.newPlot" in text and not re.search(r'<script[^>]+src=', text)
+
+
+def test_stored_strings_are_escaped():
+    text = render_report(_study())
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(" in text  # shown as text: parameter name, failure reason
+    # figure JSON cannot close its script element
+    for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', text, re.S):
+        assert "<" not in block
+
+
+def test_plot_catalogue_follows_the_study():
+    single = _study()
+    keys = {p.key for p in available_plots(single)}
+    assert {"history", "intermediate", "slice", "edf", "timeline"} <= keys
+    assert "pareto" not in keys
+    mo = hs.create_study(directions=["minimize", "maximize"], sampler=hs.samplers.RandomSampler(seed=0))
+    mo.optimize(lambda t: (t.suggest_float("a", 0, 1), t.suggest_float("b", 0, 1)), n_trials=8)
+    keys = {p.key for p in available_plots(mo)}
+    assert {"pareto", "hypervolume", "timeline"} <= keys and "history" not in keys
+    ref = reference_point(mo)
+    vals = [t.values for t in mo.trials]
+    assert ref[0] > max(v[0] for v in vals) and ref[1] < min(v[1] for v in vals)
+    assert len(make_plot(mo, "hypervolume").data) >= 1
+    with pytest.raises(KeyError, match="unknown plot"):
+        make_plot(mo, "nope")
+    assert available_plots(hs.create_study()) == []
+
+
+def test_write_report_and_cli(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = _study(url, name="clirep")
+    out = tmp_path / "report.html"
+    r = subprocess.run(
+        [sys.executable, "-m", "hypersearch", "report", "--storage", url, "--study", "clirep", "-o", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "written to" in r.stderr
+    assert out.read_text().count("<tr>") > len(study.trials)
+    with pytest.raises(ValueError, match="is a directory"):
+        write_report(study, tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "hypersearch", "report", "--storage", url, "--study", "nope", "-o", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode != 0 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_test_evaluations_are_reported():
+    study = _study()
+    study.evaluate_best(lambda params: 0.123456)
+    text = render_report(study)
+    assert 'id="test-evaluations"' in text and "0.123456" in text

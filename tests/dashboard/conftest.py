@@ -30,7 +30,14 @@ def fill_study(url: str, name: str = "dash") -> hs.Study:
     return study
 
 
-@pytest.fixture
-def dash_study(tmp_path):
-    url = f"sqlite:///{tmp_path / 'dash.db'}"
+@pytest.fixture(params=["sqlite", "postgres"])
+def dash_study(request, tmp_path):
+    """The filled study in SQLite and in PostgreSQL (the dashboard reads both while
+    workers write)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'dash.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+        name = f"dash_{abs(hash(request.node.name)) % 10**8}"
+        return url, fill_study(url, name=name)
     return url, fill_study(url)

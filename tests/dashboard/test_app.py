@@ -21,16 +21,17 @@ def client(dash_study):
     return create_app(url).test_client()
 
 
-def _id(client) -> int:
-    return client.get("/api/studies").get_json()[0]["study_id"]
+def _id(client, study) -> int:
+    rows = client.get("/api/studies").get_json()
+    return next(r["study_id"] for r in rows if r["name"] == study.study_name)
 
 
 def test_study_list_and_summary(client, dash_study):
     _, study = dash_study
     rows = client.get("/api/studies").get_json()
-    assert [r["name"] for r in rows] == ["dash"]
-    assert rows[0]["n_trials"] == 16
-    s = client.get(f"/api/studies/{rows[0]['study_id']}").get_json()
+    row = next(r for r in rows if r["name"] == study.study_name)
+    assert row["n_trials"] == 16
+    s = client.get(f"/api/studies/{row['study_id']}").get_json()
     assert s["best"][0]["number"] == study.best_trial.number
     assert s["state_counts"] == {
         st.name: n for st in TrialState if (n := len(study.get_trials([st]))) > 0
@@ -41,7 +42,7 @@ def test_study_list_and_summary(client, dash_study):
 
 def test_trials_are_read_incrementally(client, dash_study):
     url, study = dash_study
-    sid = _id(client)
+    sid = _id(client, study)
     all_rows = client.get(f"/api/studies/{sid}/trials").get_json()["trials"]
     assert [r["number"] for r in all_rows] == list(range(16))
     assert client.get(f"/api/studies/{sid}/trials?after=15").get_json()["trials"] == []
@@ -57,7 +58,7 @@ def test_trials_are_read_incrementally(client, dash_study):
 
 def test_trial_detail_and_plots(client, dash_study):
     _, study = dash_study
-    sid = _id(client)
+    sid = _id(client, study)
     failed = study.get_trials([TrialState.FAIL])[0]
     d = client.get(f"/api/studies/{sid}/trials/{failed.number}").get_json()
     assert d["state"] == "FAIL" and "diverged" in d["fail_reason"]
@@ -71,8 +72,8 @@ def test_trial_detail_and_plots(client, dash_study):
     assert client.get("/api/studies/12345").status_code == 404
 
 
-def test_stored_strings_never_reach_the_page_as_markup(client):
-    sid = _id(client)
+def test_stored_strings_never_reach_the_page_as_markup(client, dash_study):
+    sid = _id(client, dash_study[1])
     page = client.get(f"/study/{sid}").get_data(as_text=True)
     raw = client.get(f"/api/studies/{sid}/trials").get_data(as_text=True)
     assert "<img" not in raw and "<script" not in raw  # JSON escapes < and >
@@ -82,8 +83,8 @@ def test_stored_strings_never_reach_the_page_as_markup(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
 
 
-def test_read_only(client):
-    sid = _id(client)
+def test_read_only(client, dash_study):
+    sid = _id(client, dash_study[1])
     for path in ("/", f"/study/{sid}", f"/api/studies/{sid}/trials"):
         assert client.post(path).status_code == 405
         assert client.delete(path).status_code == 405

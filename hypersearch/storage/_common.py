@@ -70,6 +70,16 @@ def check_json_value(what: str, value: Any) -> None:
         raise ValueError(f"{what}: value {value!r} is not JSON-serialisable ({e})") from None
 
 
+def check_key(what: str, key: Any) -> None:
+    """Raise ``ValueError`` unless ``key`` (a study name or study attribute key, stored
+    in a text column) is a non-empty string without NUL characters, which
+    PostgreSQL text cannot hold; the same rule on every backend."""
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
+    if "\x00" in key:
+        raise ValueError(f"{what} must not contain NUL characters, got {key!r}")
+
+
 def nan_to_none(v: float) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 

@@ -15,7 +15,7 @@ from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
 from hypersearch.storage import BaseStorage, StudySummary, get_storage
-from hypersearch.storage._common import check_json_value
+from hypersearch.storage._common import check_json_value, check_key
 from hypersearch.study._direction import StudyDirection
 from hypersearch.study._history import TrialHistory
 from hypersearch.trial._frozen import FrozenTrial
@@ -106,11 +106,13 @@ class Study:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store JSON-compatible metadata on the study."""
+        check_key("study user attribute key", key)
         check_json_value(f"study user attribute {key!r}", value)
         self._storage.set_study_attrs(self._study_id, user={key: value})
         self._user_attrs[key] = value
 
     def _set_system_attr(self, key: str, value: Any) -> None:
+        check_key("study system attribute key", key)
         check_json_value(f"study system attribute {key!r}", value)
         self._storage.set_study_attrs(self._study_id, system={key: value})
         self._system_attrs[key] = value
@@ -692,6 +694,7 @@ def create_study(
     name = study_name if study_name is not None else _generate_name()
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
+    check_key("study_name", name)
     try:
         info = st.create_study(name, dirs)
     except DuplicatedStudyError:
@@ -775,6 +778,7 @@ def load_study(
     seed: int | None = None,
 ) -> Study:
     """Open an existing study (``StudyNotFoundError`` if there is none)."""
+    check_key("study_name", study_name)
     st = get_storage(storage)
     info = st.get_study(study_name)
     return Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
@@ -782,6 +786,7 @@ def load_study(
 
 def delete_study(study_name: str, storage: BaseStorage | str) -> None:
     """Delete a study and all its trials."""
+    check_key("study_name", study_name)
     st = get_storage(storage)
     st.delete_study(st.get_study(study_name).study_id)
 

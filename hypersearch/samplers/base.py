@@ -144,6 +144,11 @@ class BaseSampler:
             return
         stored = study.system_attrs.get(SEED_ATTR)
         if stored is not None and not getattr(self, "_explicit_seed", True):
+            if isinstance(stored, bool) or not isinstance(stored, int):
+                raise ValueError(
+                    f"study {study.study_name!r}: its stored sampler seed ({SEED_ATTR!r}) is "
+                    f"{stored!r}, not an integer; the storage was altered outside hypersearch"
+                )
             self.seed = int(stored)
         elif stored is None:
             study._set_system_attr(SEED_ATTR, self.seed)

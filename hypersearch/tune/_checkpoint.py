@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+# The only paths a checkpoint can have (see CheckpointStore.save): a path read back
+# from the storage is accepted only in this form, so a crafted database cannot
+# make a trial unpickle any other file.
+_REL_PATH = re.compile(r"trial_\d{6}/checkpoint_\d{6}(\.pkl)?")
 
 
 class CheckpointStore:
@@ -27,6 +33,10 @@ class CheckpointStore:
         return self.root / f"trial_{number:06d}"
 
     def _resolve(self, rel: str) -> Path:
+        if not isinstance(rel, str) or not _REL_PATH.fullmatch(rel.replace(os.sep, "/")):
+            raise ValueError(
+                f"checkpoint path {rel!r} is not one hypersearch writes (trial_NNNNNN/checkpoint_NNNNNN[.pkl])"
+            )
         p = (self.root / rel).resolve()
         if self.root.resolve() not in p.parents:
             raise ValueError(f"checkpoint path {rel!r} points outside the artifact directory")

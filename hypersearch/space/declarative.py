@@ -214,11 +214,18 @@ def _quantized(low: float, high: float, q: float, name: str | None) -> FloatDist
             raise ValueError(f"{_who(name)}: {what} must be a finite number, got {v!r}")
     if q <= 0:
         raise ValueError(f"{_who(name)}: q must be > 0, got {q!r}")
+    ratio = (abs(low) + abs(high)) / q
+    if not math.isfinite(ratio) or ratio > 1e15:
+        raise ValueError(
+            f"{_who(name)}: q={q!r} is too small for [{low}, {high}] (more than 1e15 steps); "
+            "use uniform() for a continuous parameter"
+        )
     lo = math.ceil(low / q - 1e-9) * q
     hi = math.floor(high / q + 1e-9) * q
     if lo > hi:
         raise ValueError(f"{_who(name)}: no multiple of q={q} lies in [{low}, {high}]")
-    lo, hi = round(lo, 12), round(hi, 12)
+    digits = max(12, 6 - math.floor(math.log10(q)))  # float noise off, q's precision kept
+    lo, hi = round(lo, digits), round(hi, digits)
     return FloatDistribution(lo, hi, step=q, name=name)
 
 

@@ -107,3 +107,12 @@ def test_refuses_non_local_binding_without_token(dash_study):
     url, _ = dash_study
     with pytest.raises(ValueError, match="without an access token"):
         serve(url, host="0.0.0.0", port=0)
+
+
+def test_path_traversal_is_refused(client):
+    for path in ("/static/../_app.py", "/static/..%2f_app.py", "/static/%2e%2e/%2e%2e/__init__.py",
+                 "/static//etc/passwd", "/vendor/../static/dashboard.js"):
+        r = client.get(path, follow_redirects=True)
+        assert r.status_code in (404, 400), path
+        assert b"create_app" not in r.data and b"root:" not in r.data
+    assert client.get("/static/dashboard.js").status_code == 200

@@ -56,6 +56,9 @@ class PopulationBasedTraining(BaseScheduler):
         resample_probability: Chance to resample a key instead of perturbing it.
         perturbation_factors: Multipliers for numeric keys.
         seed: Seed of the exploration.
+        max_t: The step at which training ends, if known: no trial exploits at or
+            after it (a clone there would only replace the trial's final result
+            with a copy of the donor's).
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class PopulationBasedTraining(BaseScheduler):
         resample_probability: float = 0.25,
         perturbation_factors: Sequence[float] = (1.2, 0.8),
         seed: int | None = None,
+        max_t: int | None = None,
     ) -> None:
         self.metric = metric
+        self.max_t = None if max_t is None else check_positive_int("max_t", max_t, 1)
         self.mode = parse_mode(mode)
         self.perturbation_interval = check_positive_int("perturbation_interval", perturbation_interval, 1)
         if not isinstance(hyperparam_mutations, Mapping) or not hyperparam_mutations:
@@ -101,6 +106,8 @@ class PopulationBasedTraining(BaseScheduler):
         step = trial.last_step
         if step is None or step == 0 or step % self.perturbation_interval != 0:
             return Decision.CONTINUE
+        if self.max_t is not None and step >= self.max_t:
+            return Decision.CONTINUE  # the trial ends here: keep its own final result
         sign = self.direction(study).sign()
         study.history.refresh()
         # Trials are compared at equal progress: each one's value at this step.
@@ -230,6 +237,7 @@ class PB2(PopulationBasedTraining):
         window: int = 200,
         ucb_beta: float = 2.0,
         seed: int | None = None,
+        max_t: int | None = None,
     ) -> None:
         if not isinstance(hyperparam_bounds, Mapping) or not hyperparam_bounds:
             raise ValueError("hyperparam_bounds must be a non-empty dict {key: [low, high]}")
@@ -257,6 +265,7 @@ class PB2(PopulationBasedTraining):
             quantile_fraction=quantile_fraction,
             resample_probability=0.0,
             seed=seed,
+            max_t=max_t,
         )
         self.window = check_positive_int("window", window, 4)
         self.ucb_beta = check_number("ucb_beta", ucb_beta, minimum=0.0)

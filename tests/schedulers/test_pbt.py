@@ -182,3 +182,29 @@ def test_finished_trials_are_never_donors():
                   sampler=hs.samplers.RandomSampler(seed=0))
     assert all(not t.system_attrs.get("pbt:schedule") for t in res.trials)
     assert all(len(t.intermediate_values) == 10 for t in res.trials)
+
+
+def test_no_exploit_at_the_last_step():
+    """With max_t, the bottom trial clones a top one before the end, never at it."""
+    from hypersearch.schedulers.base import Decision
+
+    study = hs.create_study(direction="maximize")
+    live = []
+    for i in range(4):
+        t = study.ask()
+        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint_000004.pkl")
+        t.set_system_attr("pbt:config", {"lr": 0.1 * (i + 1)})
+        for step in (4, 8):
+            t.report(float(i), step)
+        t.flush()
+        live.append(t)
+    worst = study.get_trials()[0]
+    at4 = worst.copy()
+    at4.intermediate_values = {4: 0.0}
+    for max_t, step_trial, expected in ((8, at4, Decision.CLONE), (8, worst, Decision.CONTINUE),
+                                        (None, worst, Decision.CLONE)):
+        pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=4,
+                                      hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0, max_t=max_t)
+        assert pbt.on_report(study, step_trial) == expected, (max_t, step_trial.last_step)
+    with pytest.raises(ValueError, match="max_t"):
+        PopulationBasedTraining(hyperparam_mutations={"lr": hs.uniform(0, 1)}, max_t=0)

@@ -34,7 +34,6 @@ from hypersearch import (
     samplers,
     schedulers,
     storage,
-    visualization,
 )
 from hypersearch.exceptions import (
     ConstraintError,
@@ -68,6 +67,8 @@ from hypersearch.tune import TuneResult, get_checkpoint, report, tune
 
 __all__ = [
     "analysis",
+    "presets",
+    "training",
     "visualization",
     "CategoricalDistribution",
     "ConstraintError",
@@ -114,3 +115,20 @@ __all__ = [
     "tune",
     "uniform",
 ]
+
+
+# Subpackages around the core, imported on first use so that ``import hypersearch``
+# stays light: ``hs.visualization.plot_slice(...)`` works without an explicit import.
+_LAZY = ("automl", "presets", "training", "visualization")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"hypersearch.{name}")
+    raise AttributeError(f"module 'hypersearch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -20,7 +20,6 @@ A preset is a starting point: copy the space and add, drop or narrow keys.
 """
 
 from hypersearch.presets import llm_pretrain, nlp_finetune, vision  # noqa: F401  (registers them)
-from hypersearch.presets._params import check_config, config_to_params
 from hypersearch.presets._registry import (
     Preset,
     defaults,
@@ -32,6 +31,7 @@ from hypersearch.presets._registry import (
     space,
     variants,
 )
+from hypersearch.space._inverse import check_config, config_to_params
 
 __all__ = [
     "Preset",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hypersearch.presets._params import check_config, config_to_params
+from hypersearch.space._inverse import check_config, config_to_params
 
 __all__ = [
     "Preset",

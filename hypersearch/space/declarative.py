@@ -332,6 +332,20 @@ class SearchSpace:
         self.constraints = list(constraints)
         self.max_attempts = max_attempts
 
+    def to_params(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The trial parameters that make this space produce ``config`` (what
+        ``study.enqueue_trial`` needs to evaluate a known configuration first);
+        ``ValueError`` listing every problem when ``config`` is not in the space."""
+        from hypersearch.space._inverse import config_to_params
+
+        return config_to_params(self, config)
+
+    def check(self, config: Mapping[str, Any]) -> list[str]:
+        """Why ``config`` is not a configuration of this space (empty: it is one)."""
+        from hypersearch.space._inverse import check_config
+
+        return check_config(self, config)
+
     def sample(self, trial: Any) -> dict[str, Any]:
         """Draw a feasible configuration through ``trial``'s suggest calls."""
         rejected: dict[str, int] = {}

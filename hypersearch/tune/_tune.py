@@ -183,6 +183,7 @@ def tune(
     retries: int = 0,
     heartbeat_interval: float | None = 30.0,
     heartbeat_grace: float | None = None,
+    points_to_evaluate: Sequence[Mapping[str, Any]] = (),
 ) -> TuneResult:
     """Tune ``trainable(config)`` over a declarative search space.
 
@@ -215,6 +216,10 @@ def tune(
             :meth:`~hypersearch.Study.optimize` (``max_concurrent > 1`` runs trainables
             in worker processes by default).  A retried trial resumes from the
             failed trial's last checkpoint.
+        points_to_evaluate: Configurations (nested like ``config``) to evaluate first,
+            e.g. a published recipe or ``hs.presets.defaults(...)``; each must lie in
+            the space (``ValueError`` listing the problems otherwise).  They count
+            toward ``num_samples``.
     """
     t_start = time.monotonic()
     if not callable(trainable):
@@ -242,12 +247,17 @@ def tune(
         # Ray Tune's grid semantics: every grid point num_samples times, the other
         # parameters drawn afresh each time
         sampler = GridSampler(grid, repeats=num_samples, seed=seed)
+    first_params = [space.to_params(p) for p in points_to_evaluate]  # checked before any write
     if resume:
         if name is None:
             raise ValueError("resume=True needs the name of the study to continue")
         study = load_study(name, storage, sampler=sampler, scheduler=scheduler, seed=seed)
     else:
         study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
+    for params in first_params:
+        # Known configurations first (a recipe, a preset's defaults, last run's best);
+        # on resume a point already in the study is not queued again.
+        study.enqueue_trial(params, skip_if_exists=True)
     url = storage if isinstance(storage, str) else None
     store = CheckpointStore(Path(storage_path) / study.study_name if storage_path else default_root(url, study.study_name))
     max_t = getattr(scheduler, "max_t", None)

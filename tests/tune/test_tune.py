@@ -147,3 +147,25 @@ def test_ctrl_c_keeps_the_running_trial_resumable_from_its_checkpoint(tmp_path):
     for x, e in epochs:
         per.setdefault(x, []).append(e)
     assert sorted(per.values()) == [[1, 2, 3, 4, 5]] * 3  # the interrupted trial went on at epoch 3
+
+
+def test_points_to_evaluate_run_first_and_are_validated(tmp_path):
+    space = {"opt": hs.choice([{"name": "sgd", "momentum": hs.uniform(0, 1)}, {"name": "adam"}]),
+             "lr": hs.loguniform(1e-4, 1e-1)}
+    first = {"opt": {"name": "sgd", "momentum": 0.9}, "lr": 0.01}
+    seen = []
+
+    def train(config):
+        seen.append(config)
+        hs.report(loss=config["lr"])
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    res = hs.tune(train, space, metric="loss", mode="min", num_samples=4, points_to_evaluate=[first],
+                  storage=url, name="p", sampler=hs.samplers.RandomSampler(seed=0))
+    assert seen[0] == first and len(res.trials) == 4
+    # resuming does not queue the same point again
+    hs.tune(train, space, metric="loss", mode="min", num_samples=5, points_to_evaluate=[first],
+            storage=url, name="p", resume=True)
+    assert sum(c == first for c in seen) == 1 and len(seen) == 5
+    with pytest.raises(ValueError, match="not in the search space"):
+        hs.tune(train, space, metric="loss", mode="min", num_samples=1, points_to_evaluate=[{"lr": 5.0}])

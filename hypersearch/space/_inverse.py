@@ -1,4 +1,5 @@
-"""From a concrete configuration back to the parameters of a declarative space.
+"""From a concrete configuration back to the parameters of a declarative space
+(:meth:`SearchSpace.to_params` / :meth:`SearchSpace.check`).
 
 A declarative space (:class:`hypersearch.SearchSpace`) turns suggested
 parameters into a nested configuration.  Enqueueing a known-good

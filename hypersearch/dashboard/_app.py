@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.report._figures import available_plots, make_plot
-from hypersearch.report._html import safe_json, study_summary, trial_row
+from hypersearch.report._html import escape_plotly_text, safe_json, study_summary, trial_row
 
 if TYPE_CHECKING:
     from hypersearch.storage.base import BaseStorage
@@ -210,7 +210,7 @@ def create_app(storage: BaseStorage | str, *, token: str | None = None, refresh_
             flask.abort(404, description=str(e))
         except (ValueError, ImportError) as e:
             return _json({"error": f"{type(e).__name__}: {e}"}, status=422)
-        return _json(fig.to_plotly_json())
+        return _json(escape_plotly_text(fig.to_plotly_json()))
 
     @app.errorhandler(404)
     @app.errorhandler(400)

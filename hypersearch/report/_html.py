@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hypersearch.study._study import Study
     from hypersearch.trial._frozen import FrozenTrial
 
-__all__ = ["render_report", "safe_json", "study_summary", "trial_row", "write_report"]
+__all__ = ["escape_plotly_text", "render_report", "safe_json", "study_summary", "trial_row", "write_report"]
 
 _log = logging.getLogger("hypersearch")
 
@@ -36,6 +36,47 @@ def safe_json(obj: Any) -> str:
     element or open another."""
     text = json.dumps(obj, default=_json_default, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# Plotly renders these strings as its own small HTML subset (<b>, <a href>, ...):
+# stored strings in them (parameter names, categorical choices, worker names) are
+# escaped so that they show as typed.  Hover texts are escaped line by line where
+# the plots build them (their <br> is intended).
+_PLOTLY_TEXT_KEYS = {"name", "label", "ticktext", "text", "title"}
+_PLOTLY_SKIP = {"hovertext", "hovertemplate", "customdata"}
+
+
+def _esc(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(v, list):
+        return [_esc(x) for x in v]
+    return v
+
+
+def escape_plotly_text(obj: Any, key: str | None = None, in_trace: bool = False) -> Any:
+    """A copy of a plotly figure dict with the text plotly would render as HTML
+    escaped: titles, names, labels, tick texts and string categories (``x``/``y``
+    of categorical axes); trace hover texts are left as built."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k in _PLOTLY_SKIP or (in_trace and k == "text"):
+                out[k] = v
+            elif k == "template":
+                out[k] = v  # plotly's own theme
+            else:
+                out[k] = escape_plotly_text(v, k, in_trace)
+        return out
+    if isinstance(obj, list):
+        if key == "data":
+            return [escape_plotly_text(tr, None, True) for tr in obj]
+        if key in ("x", "y", "z") and any(isinstance(v, str) for v in obj):
+            return [_esc(v) for v in obj]
+        return [escape_plotly_text(v, key, in_trace) for v in obj]
+    if isinstance(obj, str) and key in _PLOTLY_TEXT_KEYS:
+        return _esc(obj)
+    return obj
 
 
 def _json_default(o: Any) -> Any:
@@ -123,7 +164,9 @@ def _figures(study: Study) -> tuple[list[dict[str, Any]], str | None]:
             _log.warning("report: plot %r failed: %s", spec.key, e)
             figs.append({"key": spec.key, "title": spec.title, "error": f"{type(e).__name__}: {e}"})
             continue
-        figs.append({"key": spec.key, "title": spec.title, "json": safe_json(fig.to_plotly_json())})
+        figs.append(
+            {"key": spec.key, "title": spec.title, "json": safe_json(escape_plotly_text(fig.to_plotly_json()))}
+        )
     return figs, None
 
 

@@ -106,3 +106,17 @@ def test_test_evaluations_are_reported():
     study.evaluate_best(lambda params: 0.123456)
     text = render_report(study)
     assert 'id="test-evaluations"' in text and "0.123456" in text
+
+
+def test_plot_text_is_escaped_for_plotly():
+    from hypersearch.report._html import escape_plotly_text
+
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("<b>x</b>", 0, 1) + len(t.suggest_categorical("c", ["<i>a", "b"])),
+                   n_trials=6)
+    fig = escape_plotly_text(make_plot(study, "slice").to_plotly_json())
+    text = repr(fig)
+    assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
+    assert "&lt;i&gt;a" in text and "'<i>a'" not in text
+    # numbers and plotly's own theme are untouched
+    assert fig["layout"]["template"] == make_plot(study, "slice").to_plotly_json()["layout"]["template"]

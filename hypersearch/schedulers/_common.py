@@ -45,8 +45,11 @@ class ReportedView:
     or number of reports changed since the last time.
     """
 
-    def __init__(self, index: Callable[[FrozenTrial, bool], None]) -> None:
+    def __init__(
+        self, index: Callable[[FrozenTrial, bool], None], reset: Callable[[], None] | None = None
+    ) -> None:
         self._index = index
+        self._reset = reset  # forget what was indexed (the scheduler moved to another study)
         self._attached: int | None = None
         self._lock = threading.Lock()
         self._seen: dict[int, tuple[int, int]] = {}  # number -> (state, reports) indexed
@@ -58,6 +61,8 @@ class ReportedView:
     def update(self, study: Study) -> None:
         with self._lock:
             if self._attached != id(study):
+                if self._attached is not None and self._reset is not None:
+                    self._reset()  # one scheduler object reused for a second study
                 self._attached = id(study)
                 self._seen.clear()
                 study.history.add_listener(self._finished)

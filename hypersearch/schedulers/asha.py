@@ -100,8 +100,13 @@ class _RungScheduler(BaseScheduler):
         self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
         self._lock = threading.Lock()
         self._sign = 1.0
-        self._view = ReportedView(self._index)
+        self._view = ReportedView(self._index, self._forget)
         self._bracket_seed = 0x5EED
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._table = {}
+            self._members = {}
 
     def attach(self, study: Study) -> None:
         # Brackets follow the study's recorded seed, so every process of a study

@@ -59,7 +59,11 @@ class PercentileStoppingRule(BaseScheduler):
         self._curves: list[tuple[list[int], np.ndarray]] = []
         self._lock = threading.Lock()
         self._sign = 1.0
-        self._view = ReportedView(self._index)
+        self._view = ReportedView(self._index, self._forget)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._curves = []
 
     def _index(self, t: FrozenTrial, finished: bool) -> None:
         if not finished or t.state != TrialState.COMPLETE or not t.intermediate_values:

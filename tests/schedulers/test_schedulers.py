@@ -153,3 +153,28 @@ def test_multi_objective_study_needs_a_mode_and_then_prunes():
     study = hs.create_study(directions=["minimize", "minimize"], scheduler=sched, seed=1)
     study.optimize(objective, n_trials=30)
     assert any(t.state == TrialState.PRUNED for t in study.trials)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: hs.schedulers.MedianStoppingRule(n_startup_trials=1),
+    lambda: hs.schedulers.ASHA(max_t=9, grace_period=1, reduction_factor=3),
+])
+def test_a_scheduler_reused_for_another_study_forgets_the_first(make):
+    """The same scheduler object on a second study must not judge its trials
+    against the first study's curves."""
+    sched = make()
+
+    def good_then_bad(level):
+        def f(trial):
+            for step in range(1, 10):
+                trial.report(level + 1.0 / step, step)
+                if trial.should_prune():
+                    raise hs.TrialPruned()
+            return level
+        return f
+
+    first = hs.create_study(scheduler=sched)
+    first.optimize(good_then_bad(0.0), n_trials=3)  # very good curves
+    second = hs.create_study(scheduler=sched)
+    second.optimize(good_then_bad(100.0), n_trials=1)  # far worse, but alone in its study
+    assert second.trials[0].state.name == "COMPLETE"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from hypersearch.exceptions import ConstraintError
@@ -139,21 +140,35 @@ class Quantile(Domain):
 
 
 # -- constructors (Ray Tune / hyperopt style) ------------------------------------------
+# Each domain keeps a partial of a module-level builder (not a lambda), so spaces
+# can be pickled and copied (worker processes, scikit-learn's clone).
+
+
+def _float(low: float, high: float, log: bool, name: str | None) -> FloatDistribution:
+    return FloatDistribution(low, high, log=log, name=name)
+
+
+def _randint(low: int, high: int, log: bool, name: str | None) -> IntDistribution:
+    return IntDistribution(low, _excl(high, low, name), log=log, name=name)
+
+
+def _qrandint(low: int, high: int, q: int, name: str | None) -> IntDistribution:
+    return IntDistribution(low, high, step=q, name=name)
 
 
 def uniform(low: float, high: float) -> Param:
     """Float uniformly in ``[low, high]``."""
-    return Param(lambda n: FloatDistribution(low, high, name=n))
+    return Param(partial(_float, low, high, False))
 
 
 def loguniform(low: float, high: float) -> Param:
     """Float uniform in log space on ``[low, high]`` (``low > 0``)."""
-    return Param(lambda n: FloatDistribution(low, high, log=True, name=n))
+    return Param(partial(_float, low, high, True))
 
 
 def quniform(low: float, high: float, q: float) -> Param:
     """Float uniform on ``[low, high]`` rounded to multiples of ``q``."""
-    return Param(lambda n: _quantized(low, high, q, n))
+    return Param(partial(_quantized, low, high, q))
 
 
 def qloguniform(low: float, high: float, q: float) -> Param:
@@ -166,17 +181,17 @@ def qloguniform(low: float, high: float, q: float) -> Param:
 
 def randint(low: int, high: int) -> Param:
     """Integer in ``[low, high)`` -- upper bound exclusive, as in Ray Tune and numpy."""
-    return Param(lambda n: IntDistribution(low, _excl(high, low, n), name=n))
+    return Param(partial(_randint, low, high, False))
 
 
 def qrandint(low: int, high: int, q: int = 1) -> Param:
     """Integer in ``[low, high]`` (inclusive, as in Ray Tune) on multiples of ``q``."""
-    return Param(lambda n: IntDistribution(low, high, step=q, name=n))
+    return Param(partial(_qrandint, low, high, q))
 
 
 def lograndint(low: int, high: int) -> Param:
     """Integer in ``[low, high)`` sampled uniformly in log space (upper bound exclusive)."""
-    return Param(lambda n: IntDistribution(low, _excl(high, low, n), log=True, name=n))
+    return Param(partial(_randint, low, high, True))
 
 
 def choice(options: Sequence[Any]) -> Choice:

@@ -182,3 +182,17 @@ def test_conditional_space_with_constraint_under_each_sampler(sampler):
     study, configs = _sample_many(space, n=40, sampler=sampler())
     assert all(c["d_model"] % c["n_heads"] == 0 for c in configs)
     assert {tuple(c["opt"]) for c in configs} == {("m",), ("b",)}
+
+
+def test_spaces_can_be_pickled_and_copied():
+    import copy
+    import pickle
+
+    space = hs.SearchSpace({
+        "a": hs.uniform(0, 1), "b": hs.loguniform(1e-3, 1), "c": hs.randint(1, 5), "d": hs.qrandint(1, 9, 2),
+        "e": hs.quniform(0, 1, 0.1), "f": hs.lograndint(1, 100), "g": hs.choice([1, {"x": hs.uniform(0, 1)}]),
+    })
+    for clone in (pickle.loads(pickle.dumps(space)), copy.deepcopy(space)):
+        s1 = hs.create_study(sampler=hs.samplers.RandomSampler(seed=3))
+        s2 = hs.create_study(sampler=hs.samplers.RandomSampler(seed=3))
+        assert space.sample(s1.ask()) == clone.sample(s2.ask())

@@ -47,3 +47,15 @@ def test_hypergradient_ridge_example():
     reached = int(line.split(": ")[1].split(" vs ")[0])
     grid = int(line.split(" vs ")[1].split(" ")[0])
     assert reached < grid  # the gradient gets there in fewer model fits than the grid
+
+
+def test_tune_pbt_example():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, str(ROOT / "examples" / "tune_pbt.py"), "--population", "4", "--epochs", "8",
+           "--interval", "2"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
+    exploited = int(out.split(" members, ")[1].split(" exploited")[0])
+    assert exploited >= 1  # the bottom of the population copied a better member
+    assert "schedule of the best member:" in out and "from epoch 0:" in out
+    assert float(out.rsplit("best validation accuracy ", 1)[1]) > 0.9

@@ -57,10 +57,16 @@ def browser():
 
 
 @pytest.fixture
-def server(tmp_path):
-    """``hypersearch dashboard`` on a free port, over a filled SQLite study."""
-    url = f"sqlite:///{tmp_path / 'dash.db'}"
-    study = fill_study(url)
+def server(request, tmp_path):
+    """``hypersearch dashboard`` on a free port, over a filled study (SQLite unless the
+    test asks for ``postgres`` through indirect parametrisation)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_url")
+        name = f"dash_live_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    else:
+        url, name = f"sqlite:///{tmp_path / 'dash.db'}", "dash"
+    study = fill_study(url, name=name)
     proc = subprocess.Popen(
         [sys.executable, "-m", "hypersearch", "dashboard", "--storage", url, "--port", "0", "--refresh", "0.5"],
         stdout=subprocess.PIPE,
@@ -77,11 +83,11 @@ def server(tmp_path):
     proc.wait(10)
 
 
-def _add_trials_elsewhere(url: str, n: int) -> None:
+def _add_trials_elsewhere(url: str, n: int, name: str = "dash") -> None:
     """Another process writes to the study while the page is open."""
     code = (
         "import hypersearch as hs\n"
-        f"s = hs.load_study('dash', {url!r}, sampler=hs.samplers.RandomSampler(seed=5))\n"
+        f"s = hs.load_study({name!r}, {url!r}, sampler=hs.samplers.RandomSampler(seed=5))\n"
         "s.optimize(lambda t: t.suggest_float('lr', 1e-4, 1e-1, log=True) * 1000, n_trials=%d)\n" % n
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -168,17 +174,18 @@ def test_dashboard_in_chromium(browser, server, tmp_path):
     page.close()
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_live_while_another_process_writes(browser, server):
     """The page keeps up with a worker that writes continuously, and the worker is
-    not slowed into failure by the dashboard's reads (SQLite, WAL)."""
-    base, url, _ = server
+    not slowed into failure by the dashboard's reads (SQLite in WAL mode, PostgreSQL)."""
+    base, url, study = server
     page = browser.new_page()
     page.goto(base)
-    page.locator("#studies a").first.click()
+    page.get_by_role("link", name=study.study_name, exact=True).click()
     page.wait_for_function("document.querySelectorAll('#trials-body tr').length === 16")
     code = (
         "import time, hypersearch as hs\n"
-        f"s = hs.load_study('dash', {url!r}, sampler=hs.samplers.RandomSampler(seed=7))\n"
+        f"s = hs.load_study({study.study_name!r}, {url!r}, sampler=hs.samplers.RandomSampler(seed=7))\n"
         "def f(t):\n"
         "    time.sleep(0.05)\n"
         "    return t.suggest_float('lr', 1e-4, 1e-1, log=True)\n"

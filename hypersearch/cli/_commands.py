@@ -531,7 +531,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from hypersearch.report import write_report
+    from hypersearch.reporting import write_report
 
     study = load(args)
     path = write_report(study, args.output)

@@ -10,8 +10,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.report._figures import available_plots, make_plot
-from hypersearch.report._html import escape_plotly_text, safe_json, study_summary, trial_row
+from hypersearch.reporting._figures import available_plots, make_plot
+from hypersearch.reporting._html import escape_plotly_text, safe_json, study_summary, trial_row
 
 if TYPE_CHECKING:
     from hypersearch.storage.base import BaseStorage

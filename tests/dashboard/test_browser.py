@@ -200,7 +200,7 @@ def test_live_while_another_process_writes(browser, server):
 
 def test_report_opens_offline(browser, tmp_path):
     """The HTML report renders its plots from the file alone (no server, no network)."""
-    from hypersearch.report import write_report
+    from hypersearch.reporting import write_report
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     study = fill_study(url)

@@ -12,7 +12,7 @@ element, so a crafted study cannot inject markup or script into the report.
 Needs the ``viz`` extra (plotly and Jinja2).
 """
 
-from hypersearch.report._figures import PlotSpec, available_plots, make_plot, reference_point
-from hypersearch.report._html import render_report, write_report
+from hypersearch.reporting._figures import PlotSpec, available_plots, make_plot, reference_point
+from hypersearch.reporting._html import render_report, write_report
 
 __all__ = ["PlotSpec", "available_plots", "make_plot", "reference_point", "render_report", "write_report"]

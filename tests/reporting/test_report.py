@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import hypersearch as hs
-from hypersearch.report import (
+from hypersearch.reporting import (
     available_plots,
     make_plot,
     reference_point,
@@ -109,7 +109,7 @@ def test_test_evaluations_are_reported():
 
 
 def test_plot_text_is_escaped_for_plotly():
-    from hypersearch.report._html import escape_plotly_text
+    from hypersearch.reporting._html import escape_plotly_text
 
     study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: t.suggest_float("<b>x</b>", 0, 1) + len(t.suggest_categorical("c", ["<i>a", "b"])),

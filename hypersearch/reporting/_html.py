@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.report._figures import available_plots
+from hypersearch.reporting._figures import available_plots
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def render_report(study: Study, *, title: str | None = None, max_rows: int = 500
     """The report of ``study`` as one HTML document (a string)."""
     jinja2 = _require("jinja2", "the HTML report")
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("hypersearch.report", "templates"),
+        loader=jinja2.PackageLoader("hypersearch.reporting", "templates"),
         autoescape=True,  # every stored string is escaped
         undefined=jinja2.StrictUndefined,
     )

@@ -268,5 +268,8 @@ PROBLEMS: dict[str, CurveProblem] = {
         # a sensitivity check, not part of the default suite: curves of similar shape, so
         # the early rank is faithful (the favourable case for early stopping)
         CurveProblem("curves-faithful", f_min=0.10, crossing=0.0),
+        # between the two: speeds differ half as much, so curves still cross but the
+        # early rank is more informative than in the default suite
+        CurveProblem("curves-moderate", f_min=0.10, crossing=0.5),
     ]
 }

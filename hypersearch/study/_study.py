@@ -439,7 +439,9 @@ class Study:
             self.history.ingest(stale)
             for t in stale:
                 _log.warning("trial %d failed: %s", t.number, t.system_attrs.get("fail_reason"))
-                self._requeue(t)
+                # A worker killed before its trial's first write never recorded the
+                # trial's retries: this process's own setting applies then.
+                self._requeue(t, self._max_retries)
         return stale
 
     # -- adding trials from elsewhere ---------------------------------------------------

@@ -45,6 +45,7 @@ class CheckpointStore:
     def save(self, number: int, step: int, checkpoint: Any) -> str:
         d = self._trial_dir(number)
         d.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers(d)
         name = f"checkpoint_{step:06d}"
         if isinstance(checkpoint, (str, os.PathLike)) and Path(checkpoint).is_dir():
             target = d / name
@@ -61,6 +62,16 @@ class CheckpointStore:
             os.replace(tmp_name, target)  # atomic: a reader never sees half a file
         self._prune(d)
         return str(target.relative_to(self.root))
+
+    @staticmethod
+    def _remove_leftovers(d: Path) -> None:
+        """Temporary files of a writer that was killed mid-save (only one process
+        runs a trial at a time, so any ``.tmp_*`` here is such a leftover)."""
+        for p in d.glob(".tmp_*"):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
 
     def _prune(self, d: Path) -> None:
         entries = sorted(p for p in d.iterdir() if p.name.startswith("checkpoint_"))

@@ -90,6 +90,38 @@ def test_stale_trial_of_a_dead_process_in_define_by_run(tmp_path):
     assert [t.state for t in trials[1:]] == [hs.TrialState.COMPLETE] * 2
 
 
+def test_a_trial_killed_before_its_first_write_is_retried_with_the_fleets_setting(tmp_path):
+    """A worker killed while its sampler was still suggesting never wrote the trial's
+    retries; the worker that finds it orphaned applies its own ``retries``."""
+    url = f"sqlite:///{tmp_path}/k.db"
+    study = hs.create_study("k", url, sampler=hs.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"x": 0.25})
+    t = study.ask()  # claimed the queued configuration, then died: nothing else written
+    assert "max_retries" not in study._storage.get_trial(study._study_id, t.number).system_attrs
+    study._live.clear()
+    time.sleep(0.3)
+    other = hs.load_study("k", url)
+    other.optimize(lambda tr: tr.suggest_float("x", 0, 1), n_trials=1, retries=2, heartbeat_interval=0.05,
+                   heartbeat_grace=0.2)
+    trials = other.trials
+    assert trials[0].state == hs.TrialState.FAIL
+    retry = [x for x in trials if x.system_attrs.get("retry_of") == 0]
+    assert len(retry) == 1 and retry[0].params == {"x": 0.25} and retry[0].state == hs.TrialState.COMPLETE
+
+
+def test_leftovers_of_a_killed_checkpoint_write_are_removed(tmp_path):
+    from hypersearch.tune._checkpoint import CheckpointStore
+
+    store = CheckpointStore(tmp_path)
+    store.save(1, 1, {"a": 1})
+    d = tmp_path / "trial_000001"
+    (d / ".tmp_dead").write_bytes(b"half a pickle")  # a writer killed mid-save
+    (d / ".tmp_deaddir").mkdir()
+    rel = store.save(1, 2, {"a": 2})
+    assert store.load(rel) == {"a": 2}
+    assert not list(d.glob(".tmp_*"))
+
+
 CTRL_C = textwrap.dedent(
     """
     import os, sys, time

@@ -11,7 +11,15 @@ torch = pytest.importorskip("torch")
 
 from hypersearch.gradient import HypergradientLR, hypergradient_descent, implicit_hypergradient  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Finite differences need double precision; restored after each test so that
+    other tests' float32 models are unaffected."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def _quadratic():

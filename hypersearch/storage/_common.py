@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable
@@ -58,6 +59,18 @@ def dists_to_json(d: dict[str, BaseDistribution]) -> str:
 
 
 def dists_from_json(text: str | None) -> dict[str, BaseDistribution]:
+    """The distributions of a trial.  Trials of a study mostly share the same
+    distributions, so the decoded objects (which are never modified) are shared
+    between trials with the same stored text: a study of 100,000 trials then holds
+    a handful of distribution objects, not 100,000 copies.  Each trial still gets
+    its own dict."""
+    if not text:
+        return {}
+    return dict(_decoded_dists(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded_dists(text: str) -> dict[str, BaseDistribution]:
     raw = loads(text, {})
     return {k: distribution_from_json(v, name=k) for k, v in raw.items()}
 

@@ -80,11 +80,50 @@ def _validate(n_trials, timeout, n_jobs, catch) -> tuple[int, tuple[type[BaseExc
         n_jobs = os.cpu_count() or 1
     if isinstance(catch, type):
         catch = (catch,)
+    if not isinstance(catch, Iterable) or isinstance(catch, (str, bytes)):
+        raise TypeError(f"catch must be an exception class or a tuple of them, got {catch!r}")
     catch = tuple(catch)
     for c in catch:
         if not (isinstance(c, type) and issubclass(c, BaseException)):
             raise TypeError(f"catch must hold exception classes, got {c!r}")
     return n_jobs, catch
+
+
+def check_run_options(
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: Any,
+    executor: Any = None,
+    resources_per_trial: Mapping[str, float] | None = None,
+    trial_timeout: float | None = None,
+    retries: int = 0,
+    heartbeat_interval: float | None = None,
+    heartbeat_grace: float | None = None,
+) -> tuple[int, tuple[type[BaseException], ...], Mapping[str, float] | None]:
+    """Validate the options of an optimize / tune run before anything is written
+    (a bad option must not leave a half-started study behind); returns the
+    normalised ``n_jobs``, ``catch`` and ``resources_per_trial``."""
+    from hypersearch.execution.base import BaseExecutor
+    from hypersearch.execution.resources import check_resources
+
+    n_jobs, catch_t = _validate(n_trials, timeout, n_jobs, catch)
+    resources = check_resources(resources_per_trial) or None
+    if not (executor is None or isinstance(executor, BaseExecutor) or executor in ("process", "thread", "ray")):
+        raise ValueError(
+            f"executor must be 'process', 'thread', 'ray' or an executor object, got {executor!r}"
+        )
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or not trial_timeout > 0
+    ):
+        raise ValueError(f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
+    for name, v in (("heartbeat_interval", heartbeat_interval), ("heartbeat_grace", heartbeat_grace)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
+    return n_jobs, catch_t, resources
 
 
 def run_trial(
@@ -212,19 +251,11 @@ def run_optimize(
     """
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
-    n_jobs, catch_t = _validate(n_trials, timeout, n_jobs, catch)
-    from hypersearch.execution.resources import check_resources
-
-    resources_per_trial = check_resources(resources_per_trial) or None
-    if trial_timeout is not None and (
-        isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or trial_timeout <= 0
-    ):
-        raise ValueError(f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
-    for name, v in (("heartbeat_interval", heartbeat_interval), ("heartbeat_grace", heartbeat_grace)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
-            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
+    n_jobs, catch_t, resources_per_trial = check_run_options(
+        n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, catch=catch, executor=executor,
+        resources_per_trial=resources_per_trial, trial_timeout=trial_timeout, retries=retries,
+        heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
+    )
     callbacks = list(callbacks)
     study._stop_requested = False
     study._max_retries = retries

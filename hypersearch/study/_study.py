@@ -611,8 +611,9 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in params.items():
         if not isinstance(k, str) or not k:
             raise ValueError(f"parameter names must be non-empty strings, got {k!r}")
-        if isinstance(v, float) and math.isnan(v):
-            raise ValueError(f"parameter {k!r} is NaN")
+        if isinstance(v, float) and not math.isfinite(v):
+            # no float distribution holds NaN or +-inf: the trial could never run
+            raise ValueError(f"parameter {k!r} is {v!r}; a parameter value must be finite")
         check_json_value(f"parameter {k!r}", v)
         out[k] = v
     return out
@@ -692,6 +693,17 @@ def create_study(
         warm_start_top_k: Configurations taken from each earlier study.
     """
     dirs = _directions(direction, directions)
+    # Everything checked before the study is written, so a bad argument leaves no
+    # half-made study behind.
+    if sampler is not None and not isinstance(sampler, BaseSampler):
+        raise TypeError(f"sampler must be a hypersearch sampler, got {type(sampler).__name__}")
+    if scheduler is not None and not isinstance(scheduler, BaseScheduler):
+        raise TypeError(f"scheduler must be a hypersearch scheduler, got {type(scheduler).__name__}")
+    if isinstance(warm_start_top_k, bool) or not isinstance(warm_start_top_k, int) or warm_start_top_k < 1:
+        raise ValueError(f"warm_start_top_k must be a positive integer, got {warm_start_top_k!r}")
+    for src in warm_start_from:
+        if not isinstance(src, Study):
+            raise TypeError(f"warm_start_from takes studies, got {type(src).__name__}")
     st = get_storage(storage)
     name = study_name if study_name is not None else _generate_name()
     if not isinstance(name, str) or not name.strip():

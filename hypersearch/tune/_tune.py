@@ -15,12 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hypersearch.execution.resources import check_resources
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
-from hypersearch.study._optimize import run_optimize
+from hypersearch.study._optimize import check_run_options, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
@@ -233,7 +232,11 @@ def tune(
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-    check_resources(resources_per_trial)
+    check_run_options(  # every option checked before the study is created or changed
+        n_trials=None, timeout=time_budget_s, n_jobs=max_concurrent, catch=(Exception,), executor=executor,
+        resources_per_trial=resources_per_trial, trial_timeout=trial_timeout, retries=retries,
+        heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
+    )
     space = config if isinstance(config, SearchSpace) else SearchSpace(config, constraints)
     if isinstance(config, SearchSpace) and constraints:
         space = SearchSpace(config, constraints)

@@ -402,3 +402,32 @@ def test_progress_bar_shows_count_and_best(capsys):
     assert "5/5" in err and f"best={study.best_value:.6g}" in err
     study.optimize(quadratic, n_trials=2, show_progress_bar=False)
     assert capsys.readouterr().err == ""
+
+
+def test_bad_arguments_leave_the_storage_untouched(tmp_path):
+    """Every argument is checked before anything is written."""
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    study = hs.create_study(study_name="keep", storage=url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+
+    def snapshot():
+        return [(s.name, s.n_trials) for s in hs.list_studies(url)]
+
+    before = snapshot()
+    bad = [
+        lambda: study.optimize(lambda t: 1.0, n_trials=1, catch=5),
+        lambda: hs.create_study(storage=url, sampler="tpe"),
+        lambda: hs.create_study(storage=url, scheduler=object()),
+        lambda: hs.create_study(storage=url, warm_start_top_k=0),
+        lambda: study.enqueue_trial({"x": float("inf")}),
+        lambda: study.enqueue_trial({"x": float("nan")}),
+    ]
+    for kw in ({"trial_timeout": -1}, {"retries": -1}, {"max_concurrent": 0}, {"time_budget_s": 0},
+               {"heartbeat_interval": "x"}, {"executor": "gpu"}):
+        bad.append(lambda kw=kw: hs.tune(lambda c: hs.report(loss=1.0), {"x": hs.uniform(0, 1)}, metric="loss",
+                                         mode="min", storage=url, name="t", **kw))
+    for f in bad:
+        with pytest.raises((ValueError, TypeError)) as e:
+            f()
+        assert "Traceback" not in str(e.value) and str(e.value)
+    assert snapshot() == before

@@ -650,7 +650,7 @@ def _directions(direction, directions) -> list[StudyDirection]:
     if direction is not None and directions is not None:
         raise ValueError("give either direction or directions, not both")
     if directions is None:
-        return [StudyDirection.parse(direction or "minimize")]
+        return [StudyDirection.parse("minimize" if direction is None else direction)]
     if isinstance(directions, (str, StudyDirection)) or not isinstance(directions, Sequence):
         raise ValueError("directions must be a list such as ['minimize', 'maximize']")
     if len(directions) == 0:

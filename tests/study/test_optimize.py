@@ -421,6 +421,7 @@ def test_bad_arguments_leave_the_storage_untouched(tmp_path):
         lambda: hs.create_study(storage=url, warm_start_top_k=0),
         lambda: study.enqueue_trial({"x": float("inf")}),
         lambda: study.enqueue_trial({"x": float("nan")}),
+        lambda: hs.create_study(storage=url, direction=""),
     ]
     for kw in ({"trial_timeout": -1}, {"retries": -1}, {"max_concurrent": 0}, {"time_budget_s": 0},
                {"heartbeat_interval": "x"}, {"executor": "gpu"}):

@@ -190,22 +190,41 @@ def _update_running(columns: frozenset[str]):
 
 
 def _select_trials(with_numbers: bool, with_states: bool):
+    """The statements reading trials numbered above ``b_after`` plus those numbered
+    ``b_nums``, and their intermediate values.
+
+    The two sets are read by two index range scans joined with UNION ALL rather
+    than one ``number > :after OR number IN (...)`` condition: SQLite cannot use
+    the (study_id, number) index for such an OR and scanned the whole study on
+    every ask (24 ms at 100,000 trials, inside the write transaction).
+    """
     key = (with_numbers, with_states)
     got = _select_cache.get(key)
     if got is None:
-        cond = _trials.c.number > _B("b_after")
-        if with_numbers:
-            cond = sa.or_(cond, _trials.c.number.in_(_B("b_nums", expanding=True)))
-        where = [_trials.c.study_id == _B("b_sid"), cond]
+        base = [_trials.c.study_id == _B("b_sid")]
         if with_states:
-            where.append(_trials.c.state.in_(_B("b_states", expanding=True)))
-        rows = sa.select(_trials).where(*where).order_by(_trials.c.number)
-        inter = (
-            sa.select(_intermediate.c.trial_id, _intermediate.c.step, _intermediate.c.value)
-            .join(_trials, _trials.c.id == _intermediate.c.trial_id)
-            .where(*where)
-            .order_by(_intermediate.c.trial_id, _intermediate.c.step)
-        )
+            base.append(_trials.c.state.in_(_B("b_states", expanding=True)))
+        parts = [[*base, _trials.c.number > _B("b_after")]]
+        if with_numbers:
+            # _read passes only numbers <= b_after, so the two parts never overlap (a
+            # "number <= :after" term here would make SQLite scan that range instead)
+            parts.append([*base, _trials.c.number.in_(_B("b_nums", expanding=True))])
+
+        def inter_of(where):
+            return (
+                sa.select(_intermediate.c.trial_id, _intermediate.c.step, _intermediate.c.value)
+                .join(_trials, _trials.c.id == _intermediate.c.trial_id)
+                .where(*where)
+            )
+
+        if len(parts) == 1:
+            rows = sa.select(_trials).where(*parts[0]).order_by(_trials.c.number)
+            inter = inter_of(parts[0]).order_by(_intermediate.c.trial_id, _intermediate.c.step)
+        else:
+            u = sa.union_all(*(sa.select(_trials).where(*w) for w in parts)).subquery()
+            rows = sa.select(u).order_by(u.c.number)
+            ui = sa.union_all(*(inter_of(w) for w in parts)).subquery()
+            inter = sa.select(ui).order_by(ui.c.trial_id, ui.c.step)
         got = (rows, inter)
         _select_cache[key] = got
     return got

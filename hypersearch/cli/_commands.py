@@ -522,7 +522,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             return 0
 
         def enough(st, _frozen) -> None:  # the study-wide budget of the whole fleet
-            if storage.count_trials(st._study_id, done_states) >= args.max_trials:
+            # The study as of this worker's last ask (no extra query per trial): other
+            # workers' newest trials show at the next ask, hence the documented
+            # overshoot of at most one trial per worker.
+            if st.history.n_started() >= args.max_trials:
                 st.stop()
 
         extra.append(enough)

@@ -204,6 +204,15 @@ class TrialHistory:
     def n_finished(self) -> int:
         return self._finished_count
 
+    def n_started(self) -> int:
+        """Trials that ever started (every state but WAITING), as of the last
+        refresh; costs O(unfinished trials), not O(study)."""
+        with self._lock:
+            waiting = sum(
+                1 for n in self._unfinished if (t := self.trials[n]) is not None and t.state == TrialState.WAITING
+            )
+            return len(self.trials) - waiting
+
     def running(self) -> list[FrozenTrial]:
         """Trials known to be RUNNING (as of the last refresh)."""
         with self._lock:

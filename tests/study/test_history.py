@@ -103,3 +103,17 @@ def test_paused_trials_are_not_reread_on_every_refresh():
     assert study.history.trials[3].state == hs.TrialState.RUNNING
     study.history.refresh(paused_every=0.0)
     assert len(asked[-2]) == 29  # the periodic re-read of the paused ones
+
+
+def test_n_started_counts_every_trial_but_the_queued_ones():
+    import hypersearch as hs
+
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    study.enqueue_trial({"x": 0.5})
+    study.enqueue_trial({"x": 0.25})
+    t = study.ask()  # claims one queued trial
+    study.history.refresh()
+    assert study.history.n_started() == 4
+    study.tell(t, 1.0)
+    assert study.history.n_started() == 4

@@ -89,10 +89,14 @@ def _not_found(storage: BaseStorage, url: str, name: str) -> CLIError:
 
 
 def load(args: argparse.Namespace, **kwargs: Any) -> Study:
-    """The study ``--study`` of ``--storage`` (``CLIError`` when absent)."""
+    """The study ``--study`` of ``--storage`` (``CLIError`` when absent).  Commands
+    that only read get a sampler that costs nothing to attach (the default one
+    imports its models and replays the whole study)."""
     from hypersearch.exceptions import StudyNotFoundError
+    from hypersearch.samplers.base import ReadOnlySampler
     from hypersearch.study._study import load_study
 
+    kwargs.setdefault("sampler", ReadOnlySampler())
     url = storage_url(args)
     storage = open_storage(url)
     try:

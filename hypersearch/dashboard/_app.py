@@ -58,7 +58,7 @@ class _Studies:
         return out
 
     def get(self, study_id: int) -> Study | None:
-        from hypersearch.samplers.random import RandomSampler
+        from hypersearch.samplers.base import ReadOnlySampler
         from hypersearch.study._study import Study
 
         with self._lock:
@@ -72,8 +72,8 @@ class _Studies:
         if name is None:
             return None
         info = self.storage.get_study(name)
-        # A sampler that costs nothing to attach: the dashboard never asks for trials.
-        st = Study(self.storage, info, sampler=RandomSampler(seed=0))
+        # Read-only: attaching writes nothing (no seed recorded) and replays nothing.
+        st = Study(self.storage, info, sampler=ReadOnlySampler())
         with self._lock:
             return self._studies.setdefault(study_id, st)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hypersearch.samplers.base import BaseSampler
+from hypersearch.samplers.base import BaseSampler, ReadOnlySampler
 from hypersearch.samplers.grid import GridSampler
 from hypersearch.samplers.qmc import QMCSampler
 from hypersearch.samplers.random import RandomSampler
@@ -41,6 +41,7 @@ __all__ = [
     "QMCSampler",
     "RLSampler",
     "RandomSampler",
+    "ReadOnlySampler",
     "TPESampler",
 ]
 

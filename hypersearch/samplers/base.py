@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.trial._state import TrialState
     from hypersearch.trial._trial import Trial
 
-__all__ = ["BaseSampler", "draw_seed", "trial_rng", "trial_uniform"]
+__all__ = ["BaseSampler", "ReadOnlySampler", "draw_seed", "trial_rng", "trial_uniform"]
 
 SEED_ATTR = "sampler:seed"
 
@@ -155,3 +155,17 @@ class BaseSampler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={getattr(self, 'seed', None)!r})"
+
+
+class ReadOnlySampler(BaseSampler):
+    """The sampler of a process that only reads a study (the dashboard, the CLI's
+    listings, reports): attaching it writes nothing to the study and replays
+    nothing, and it refuses to propose configurations."""
+
+    def attach(self, study: Study) -> None:
+        return None
+
+    def sample_independent(self, study: Study, trial: Trial, name: str, distribution: BaseDistribution) -> Any:
+        raise RuntimeError(
+            "this study was opened read-only (ReadOnlySampler); open it with a sampler to run trials"
+        )

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("flask")
 pytest.importorskip("plotly")
 
+import hypersearch as hs  # noqa: E402
 from hypersearch.dashboard import create_app, serve  # noqa: E402
 from hypersearch.trial import TrialState  # noqa: E402
 
@@ -84,7 +85,18 @@ def test_stored_strings_never_reach_the_page_as_markup(client, dash_study):
 
 
 def test_read_only(client, dash_study):
-    sid = _id(client, dash_study[1])
+    from hypersearch.storage import get_storage
+
+    url, study = dash_study
+    st = get_storage(url)
+    before = (st.get_study_attrs(study._study_id), [t.system_attrs for t in study.trials])
+    sid = _id(client, study)
+    for path in ("/", f"/study/{sid}", f"/api/studies/{sid}", f"/api/studies/{sid}/trials",
+                 f"/api/studies/{sid}/trials/0", f"/api/studies/{sid}/plots/history"):
+        assert client.get(path).status_code == 200, path
+    after = (st.get_study_attrs(study._study_id), [t.system_attrs for t in hs.load_study(
+        study.study_name, url, sampler=hs.samplers.ReadOnlySampler()).trials])
+    assert after == before
     for path in ("/", f"/study/{sid}", f"/api/studies/{sid}/trials"):
         assert client.post(path).status_code == 405
         assert client.delete(path).status_code == 405

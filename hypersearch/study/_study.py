@@ -338,7 +338,15 @@ class Study:
                 self.sampler.before_finish(self, t, state, values)
             except Exception as e:  # a sampler's bookkeeping must not lose the result
                 _log.warning("trial %d: %s.before_finish failed: %s", t.number, type(self.sampler).__name__, e)
-        t._finish(state, values)
+        try:
+            t._finish(state, values)
+        except BaseException:
+            # The finishing write failed for good (e.g. a full disk, an outage longer
+            # than the storage's retry time): the trial stays RUNNING in the storage.
+            # Stop heartbeating it, so that it is reaped like a lost worker's trial
+            # and, with retries, run again, instead of staying RUNNING forever.
+            self._live.pop(t.number, None)
+            raise
         self._live.pop(t.number, None)
         frozen = t._snapshot(state, values)
         frozen.datetime_complete = _dt.datetime.now(_dt.timezone.utc)

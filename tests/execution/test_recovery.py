@@ -10,6 +10,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 import hypersearch as hs
 
 SCRIPT = textwrap.dedent(
@@ -181,3 +183,38 @@ def test_ctrl_c_stops_workers_and_marks_running_trials(tmp_path):
     again = hs.load_study("c", url)
     again.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert len(again.trials) == 8
+
+
+def test_a_trial_whose_finishing_write_failed_is_retried_not_kept_running(tmp_path):
+    """A result that could not be written (full disk, long outage) leaves the trial
+    RUNNING in the storage; this process stops heartbeating it, so it is reaped
+    and, with retries, run again, instead of staying RUNNING forever."""
+    url = f"sqlite:///{tmp_path}/w.db"
+    study = hs.create_study("w", url, sampler=hs.samplers.RandomSampler(seed=0))
+    real = study._storage.write_trial
+
+    def failing(trial_id, **kw):
+        if kw.get("state") is not None:
+            raise hs.StorageError("disk full (simulated)")
+        return real(trial_id, **kw)
+
+    study._storage.write_trial = failing
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        t.report(x, 0)
+        t.flush()  # the parameters are stored; only the result is not
+        return x
+
+    with pytest.raises(hs.StorageError):
+        study.optimize(objective, n_trials=1, retries=3, heartbeat_interval=0.1, heartbeat_grace=0.4)
+    study._storage.write_trial = real
+    assert not study._live
+    time.sleep(0.6)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1, retries=3,
+                   heartbeat_interval=0.1, heartbeat_grace=0.4)
+    trials = study.trials
+    assert trials[0].state == hs.TrialState.FAIL
+    retried = [t for t in trials if t.system_attrs.get("retry_of") == 0]
+    assert len(retried) == 1 and retried[0].state == hs.TrialState.COMPLETE
+    assert not study.running_trials()

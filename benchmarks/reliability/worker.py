@@ -139,10 +139,13 @@ def log_reaps(study: hs.Study, log: Log) -> None:
     storage = study._storage
     fail_stale, enqueue = storage.fail_stale_trials, storage.enqueue_trial
 
-    def fail_stale_trials(study_id, older_than):
-        got = fail_stale(study_id, older_than)
+    def fail_stale_trials(study_id, older_than, retries=0):
+        got = fail_stale(study_id, older_than, retries)
         if got:
             log.write("reaped", ",".join(str(t.number) for t in got), os.getpid())
+            for t in got:  # retries queued in the same transaction as the failure
+                if "requeued_as" in t.system_attrs:
+                    log.write("requeued", t.number, t.system_attrs["requeued_as"], os.getpid())
         return got
 
     def enqueue_trial(study_id, params, distributions, user_attrs=None, system_attrs=None):

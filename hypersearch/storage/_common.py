@@ -105,6 +105,22 @@ def parse_state(v: int | TrialState) -> TrialState:
     return TrialState(int(v))
 
 
+def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
+    """System attributes of the retry of ``failed`` (a trial whose worker died), or
+    ``None`` when it has no retries left: ``max(retries, its recorded
+    max_retries)`` bounds the chain of retries.  A retry resumes from the failed
+    trial's last checkpoint where there is one."""
+    done = int(failed.system_attrs.get("retry", 0) or 0)
+    allowed = max(int(retries), int(failed.system_attrs.get("max_retries", 0) or 0))
+    if done >= allowed or not failed.params:
+        return None
+    system: dict[str, Any] = {"retry_of": failed.number, "retry": done + 1, "max_retries": allowed}
+    if failed.system_attrs.get("checkpoint") is not None:
+        system["checkpoint"] = failed.system_attrs["checkpoint"]
+        system["resume_step"] = failed.last_step or 0
+    return system
+
+
 def stale_reason(last_beat) -> str:
     """``fail_reason`` of a trial whose worker stopped sending heartbeats."""
     stamp = last_beat.isoformat(timespec="seconds") if last_beat is not None else "never"

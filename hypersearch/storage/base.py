@@ -194,11 +194,19 @@ class BaseStorage:
         """Record that the RUNNING trials ``trial_ids`` are alive (one write for all)."""
         raise NotImplementedError
 
-    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+    def fail_stale_trials(
+        self, study_id: int, older_than: _dt.datetime, retries: int = 0
+    ) -> list[FrozenTrial]:
         """Mark RUNNING trials whose last heartbeat (or write) is older than
         ``older_than`` as FAIL, with the reason in their ``fail_reason`` system
         attribute, and return them as they are now stored.  Exactly one of several
-        concurrent callers fails a given trial."""
+        concurrent callers fails a given trial.
+
+        In the same transaction, each failed trial with retries left (see
+        :func:`~hypersearch.storage._common.retry_attrs`) is queued again with
+        the same parameters, and the retry's number is recorded in the failed
+        trial's ``requeued_as`` attribute: a caller killed at any point leaves
+        either both or neither."""
         raise NotImplementedError
 
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:

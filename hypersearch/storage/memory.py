@@ -14,7 +14,7 @@ from typing import Any
 
 from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
 from hypersearch.space.distributions import BaseDistribution
-from hypersearch.storage._common import stale_reason, summarize_study
+from hypersearch.storage._common import retry_attrs, stale_reason, summarize_study
 from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
@@ -213,11 +213,11 @@ class InMemoryStorage(BaseStorage):
                     if t.state == TrialState.RUNNING:
                         self._beats[tid] = t0
 
-    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime, retries: int = 0) -> list[FrozenTrial]:
         out = []
         with self._lock:
             st = self._study(study_id)
-            for t in st.trials:
+            for t in list(st.trials):
                 if t.state != TrialState.RUNNING:
                     continue
                 last = self._beats.get(t.trial_id, t.datetime_start)
@@ -225,6 +225,11 @@ class InMemoryStorage(BaseStorage):
                     t.state = TrialState.FAIL
                     t.datetime_complete = now()
                     t.system_attrs["fail_reason"] = stale_reason(last)
+                    retry = retry_attrs(t, retries)
+                    if retry is not None:
+                        t.system_attrs["requeued_as"] = self.enqueue_trial(
+                            study_id, t.params, t.distributions, {}, retry
+                        )
                     out.append(t.copy())
         return out
 

@@ -54,6 +54,7 @@ from hypersearch.storage._common import (
     loads,
     nan_to_none,
     none_to_nan,
+    retry_attrs,
     stale_reason,
 )
 from hypersearch.storage.base import _MAX_NUMBER, BaseStorage, StudyInfo, StudySummary, now
@@ -685,7 +686,7 @@ class SQLStorage(BaseStorage):
                 .values(heartbeat=now())
             )
 
-    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime) -> list[FrozenTrial]:
+    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime, retries: int = 0) -> list[FrozenTrial]:
         with self._tx() as conn:
             rows = conn.execute(
                 sa.select(_trials.c.id, _trials.c.number, _trials.c.heartbeat, _trials.c.system_attrs_json)
@@ -710,7 +711,28 @@ class SQLStorage(BaseStorage):
                     numbers.append(r.number)
             if not numbers:
                 return []
-            return self._read(conn, study_id, _MAX_NUMBER, numbers, None)
+            failed = self._read(conn, study_id, _MAX_NUMBER, numbers, None)
+            by_number = {r.number: r.id for r in rows}
+            for t in failed:  # the retries, in the same transaction as the failures
+                retry = retry_attrs(t, retries)
+                if retry is None:
+                    continue
+                _, number = self._insert_trial(
+                    conn,
+                    study_id,
+                    state=int(TrialState.WAITING),
+                    params_json=dumps(t.params),
+                    distributions_json=dists_to_json(t.distributions),
+                    user_attrs_json="{}",
+                    system_attrs_json=dumps(retry),
+                )
+                t.system_attrs["requeued_as"] = number
+                conn.execute(
+                    _trials.update()
+                    .where(_trials.c.id == by_number[t.number])
+                    .values(system_attrs_json=dumps(t.system_attrs))
+                )
+            return failed
 
     def get_trials(
         self,

@@ -15,7 +15,7 @@ from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
 from hypersearch.storage import BaseStorage, StudySummary, get_storage
-from hypersearch.storage._common import check_json_value, check_key
+from hypersearch.storage._common import check_json_value, check_key, retry_attrs
 from hypersearch.study._direction import StudyDirection
 from hypersearch.study._history import TrialHistory
 from hypersearch.trial._frozen import FrozenTrial
@@ -415,19 +415,15 @@ class Study:
         """Queue a trial whose worker died again, with the same parameters, while it
         has retries left; it resumes from the failed trial's last checkpoint (the
         ``checkpoint`` and ``resume_step`` system attributes) where there is one."""
-        done = int(failed.system_attrs.get("retry", 0))
-        allowed = max(int(retries), int(failed.system_attrs.get("max_retries", 0) or 0))
-        if done >= allowed or not failed.params:
+        system = retry_attrs(failed, retries)
+        if system is None:
             return None
-        system: dict[str, Any] = {"retry_of": failed.number, "retry": done + 1, "max_retries": allowed}
-        if failed.system_attrs.get("checkpoint") is not None:
-            system["checkpoint"] = failed.system_attrs["checkpoint"]
-            system["resume_step"] = failed.last_step or 0
         number = self._storage.enqueue_trial(
             self._study_id, dict(failed.params), dict(failed.distributions), {}, system
         )
         _log.warning(
-            "trial %d is queued again as trial %d (retry %d of %d)", failed.number, number, done + 1, allowed
+            "trial %d is queued again as trial %d (retry %d of %d)",
+            failed.number, number, system["retry"], system["max_retries"],
         )
         return number
 
@@ -442,14 +438,21 @@ class Study:
         if grace is None:
             return []
         cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=grace)
-        stale = [t for t in self._storage.fail_stale_trials(self._study_id, cutoff) if t.number not in self._live]
+        # The failures and their retries are written in one transaction, so a reaper
+        # killed half-way leaves no failed trial without its retry.  A worker killed
+        # before its trial's first write never recorded the trial's retries: this
+        # process's own setting applies then.
+        stale = [
+            t
+            for t in self._storage.fail_stale_trials(self._study_id, cutoff, retries=self._max_retries)
+            if t.number not in self._live
+        ]
         if stale:
             self.history.ingest(stale)
             for t in stale:
                 _log.warning("trial %d failed: %s", t.number, t.system_attrs.get("fail_reason"))
-                # A worker killed before its trial's first write never recorded the
-                # trial's retries: this process's own setting applies then.
-                self._requeue(t, self._max_retries)
+                if "requeued_as" in t.system_attrs:
+                    _log.warning("trial %d is queued again as trial %d", t.number, t.system_attrs["requeued_as"])
         return stale
 
     # -- adding trials from elsewhere ---------------------------------------------------

@@ -232,3 +232,26 @@ def test_heartbeats_and_stale_trials(storage):
     assert storage.get_trial(sid, done.number).state == TrialState.COMPLETE
     assert storage.fail_stale_trials(sid, cutoff) == []  # once
     storage.heartbeat([])
+    # the retry was queued in the same call: same parameters, linked both ways
+    retry = storage.get_trial(sid, t.system_attrs["requeued_as"])
+    assert retry.state == TrialState.WAITING and retry.params == {"x": 1.0}
+    assert retry.system_attrs["retry_of"] == dead.number and retry.system_attrs["retry"] == 1
+    assert storage.get_trial(sid, dead.number).system_attrs["requeued_as"] == retry.number
+
+
+def test_stale_trials_are_retried_with_the_callers_retries(storage):
+    """A trial that never recorded its retries gets the reaper's; one without
+    parameters (it never got as far as sampling) is not queued again."""
+    import datetime as dt
+    import time
+
+    sid = storage.create_study("s", MIN).study_id
+    bare, sampled = storage.start_trial(sid), storage.start_trial(sid)
+    storage.write_trial(sampled.trial_id, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)})
+    time.sleep(0.01)
+    failed = storage.fail_stale_trials(sid, dt.datetime.now(dt.timezone.utc), retries=1)
+    by = {t.number: t for t in failed}
+    assert set(by) == {bare.number, sampled.number}
+    assert "requeued_as" not in by[bare.number].system_attrs
+    retry = storage.get_trial(sid, by[sampled.number].system_attrs["requeued_as"])
+    assert retry.params == {"x": 0.5} and retry.system_attrs["max_retries"] == 1

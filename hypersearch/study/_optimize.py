@@ -339,6 +339,7 @@ def run_optimize(
     heart = _Heartbeat(study, heartbeat_interval, heartbeat_grace)
     bar = _ProgressBar(study, n_trials, timeout, show_progress_bar)
     slots: list = []
+    study._optimizing += 1  # asks in this loop are beaten by `heart`, not the ask heartbeat
     try:
         heart.start()
         if ex is None:
@@ -379,6 +380,7 @@ def run_optimize(
                                 pass
                         raise
     finally:
+        study._optimizing -= 1
         heart.stop()
         bar.close()
         study._max_retries = 0

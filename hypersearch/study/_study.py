@@ -6,6 +6,8 @@ import copy
 import datetime as _dt
 import logging
 import math
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,9 @@ _log = logging.getLogger("hypersearch")
 
 #: System attribute naming the worker that ran a trial (``host:pid:thread``).
 WORKER_ATTR = "worker"
+
+#: Seconds between heartbeats of trials driven by ask/tell (optimize's default too).
+ASK_HEARTBEAT_INTERVAL = 30.0
 
 
 def _worker_label() -> str:
@@ -75,6 +80,10 @@ class Study:
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
         self._live: dict[int, Trial] = {}  # trials running in this process
+        # Heartbeat of trials driven by ask/tell outside optimize (see _keep_beating).
+        self._beat_lock = threading.Lock()
+        self._beat_thread: threading.Thread | None = None
+        self._optimizing = 0  # optimize calls in progress in this process
         self._max_retries = 0  # of the optimize call in progress (see _requeue)
         #: hs.tune result rows by trial number, recorded as workers report them
         self._tune_rows: dict[int, list[dict[str, Any]]] = {}
@@ -204,6 +213,8 @@ class Study:
         self.history.ingest([frozen])
         trial = Trial(self, frozen)
         self._live[trial.number] = trial
+        if not self._optimizing:  # optimize runs its own heartbeat
+            self._keep_beating()
         # Who ran the trial (host:pid:thread), for the timeline plot and for failure
         # reports; written with the trial's first write, so it costs no round trip.
         trial._system_attrs[WORKER_ATTR] = _worker_label()
@@ -426,6 +437,31 @@ class Study:
             failed.number, number, system["retry"], system["max_retries"],
         )
         return number
+
+    def _keep_beating(self) -> None:
+        """Heartbeat this process's running trials while there are any, also when
+        they are driven by ask/tell outside ``optimize`` (otherwise workers elsewhere
+        would fail them as lost after their grace time).  One daemon thread per
+        study, ended when no trial is left running here; a beat every
+        ``ASK_HEARTBEAT_INTERVAL`` seconds (optimize's own heartbeat beats too)."""
+        with self._beat_lock:
+            if self._beat_thread is not None:
+                return
+
+            def loop() -> None:
+                while True:
+                    time.sleep(ASK_HEARTBEAT_INTERVAL)
+                    with self._beat_lock:
+                        if not self._live:
+                            self._beat_thread = None
+                            return
+                    try:
+                        self._beat()
+                    except Exception as e:  # a storage hiccup must not kill the thread
+                        _log.warning("heartbeat failed: %s", e)
+
+            self._beat_thread = threading.Thread(target=loop, name="hypersearch-ask-heartbeat", daemon=True)
+            self._beat_thread.start()
 
     def _beat(self) -> None:
         ids = [t._trial_id for t in list(self._live.values())]

@@ -218,3 +218,23 @@ def test_a_trial_whose_finishing_write_failed_is_retried_not_kept_running(tmp_pa
     retried = [t for t in trials if t.system_attrs.get("retry_of") == 0]
     assert len(retried) == 1 and retried[0].state == hs.TrialState.COMPLETE
     assert not study.running_trials()
+
+
+def test_ask_tell_trials_are_heartbeaten_so_other_workers_leave_them_alone(tmp_path, monkeypatch):
+    """A trial driven by ask/tell outside optimize beats too: another worker's stale
+    check must not fail it while it runs, and it ends as its caller says."""
+    import hypersearch.study._study as study_mod
+
+    monkeypatch.setattr(study_mod, "ASK_HEARTBEAT_INTERVAL", 0.05)
+    url = f"sqlite:///{tmp_path}/a.db"
+    study = hs.create_study("a", url, sampler=hs.samplers.RandomSampler(seed=0))
+    t = study.ask()
+    x = t.suggest_float("x", 0, 1)
+    other = hs.load_study("a", url)  # another worker's view of the study
+    for _ in range(6):
+        time.sleep(0.1)
+        assert other._fail_stale_trials(0.3) == []
+    study.tell(t, x)
+    assert study.trials[0].state == hs.TrialState.COMPLETE
+    time.sleep(0.2)  # no trial left running here: the heartbeat thread ends
+    assert study._beat_thread is None

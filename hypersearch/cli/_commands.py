@@ -27,6 +27,7 @@ from hypersearch.cli._output import (
     write_csv,
 )
 from hypersearch.cli._parser import DEFAULT_STORAGE, STORAGE_ENV, TRIAL_STATES
+from hypersearch.trial._json import trial_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.storage.base import BaseStorage
@@ -115,17 +116,7 @@ def _duration_s(t: FrozenTrial) -> float | None:
 
 def trial_object(t: FrozenTrial, n_objectives: int) -> dict[str, Any]:
     """A trial as a JSON object (nested params and user attributes)."""
-    obj: dict[str, Any] = {"number": t.number, "state": t.state.name}
-    if n_objectives == 1:
-        obj["value"] = t.values[0] if t.values else None
-    obj["values"] = list(t.values) if t.values is not None else None
-    obj["params"] = dict(t.params)
-    obj["user_attrs"] = dict(t.user_attrs)
-    obj["datetime_start"] = t.datetime_start
-    obj["datetime_complete"] = t.datetime_complete
-    obj["duration_s"] = _duration_s(t)
-    obj["fail_reason"] = t.fail_reason
-    return obj
+    return trial_dict(t, n_objectives)
 
 
 def trials_table(trials: list[FrozenTrial], n_objectives: int) -> str:

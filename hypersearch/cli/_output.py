@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
+
+from hypersearch.trial._json import jsonable
 
 MISSING = "-"
 
@@ -112,19 +113,6 @@ def render_fields(items: Sequence[tuple[str, Any]]) -> str:
 
 
 # -- machine-readable output ----------------------------------------------------------
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with datetimes as ISO 8601 strings and NaN/inf as ``None`` (strict JSON)."""
-    if isinstance(obj, _dt.datetime):
-        return obj.isoformat()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    return obj
 
 
 def dump_json(obj: Any, out: TextIO) -> None:

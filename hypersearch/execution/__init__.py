@@ -49,8 +49,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hypersearch.execution' has no attribute {name!r}")
 
 
+EXECUTOR_NAMES = ("process", "thread", "ray")
+
+
+def check_executor(executor: Any) -> None:
+    """``ValueError`` unless ``executor`` is ``None``, a name in
+    :data:`EXECUTOR_NAMES` or an executor object (checked without starting one)."""
+    if not (executor is None or isinstance(executor, BaseExecutor) or executor in EXECUTOR_NAMES):
+        raise ValueError(
+            f"executor must be 'process', 'thread', 'ray' or an executor object, got {executor!r}"
+        )
+
+
 def get_executor(executor: str | BaseExecutor | None) -> BaseExecutor:
     """An executor from ``"process"``, ``"thread"``, ``"ray"`` or an instance."""
+    check_executor(executor)
     if isinstance(executor, BaseExecutor):
         return executor
     if executor in (None, "process"):
@@ -59,10 +72,6 @@ def get_executor(executor: str | BaseExecutor | None) -> BaseExecutor:
         return ProcessExecutor()
     if executor == "thread":
         return ThreadExecutor()
-    if executor == "ray":
-        from hypersearch.execution.ray import RayExecutor
+    from hypersearch.execution.ray import RayExecutor  # "ray", the last name left
 
-        return RayExecutor()
-    raise ValueError(
-        f"executor must be 'process', 'thread', 'ray' or an executor object, got {executor!r}"
-    )
+    return RayExecutor()

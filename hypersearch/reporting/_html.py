@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.reporting._figures import available_plots
+from hypersearch.trial._json import jsonable, trial_dict
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -87,42 +87,9 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def _finite(x: Any) -> Any:
-    """NaN/inf become ``None`` (JSON has no such numbers)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, float):
-        return _finite(v)
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if v is None or isinstance(v, (bool, int, str)):
-        return v
-    return str(v)
-
-
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
-    """A trial as plain JSON-compatible data (for the report table and the
-    dashboard's API)."""
-    dur = t.duration
-    return {
-        "number": t.number,
-        "state": t.state.name,
-        "values": [_finite(float(v)) for v in t.values] if t.values is not None else None,
-        "params": _plain(t.params),
-        "user_attrs": _plain(t.user_attrs),
-        "intermediate": {str(k): _finite(float(v)) for k, v in sorted(t.intermediate_values.items())},
-        "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
-        "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
-        "duration_s": dur.total_seconds() if dur is not None else None,
-        "fail_reason": t.fail_reason,
-        "worker": t.system_attrs.get("worker"),
-    }
+    """A trial as strict JSON data (for the report table and the dashboard's API)."""
+    return trial_dict(t)
 
 
 def study_summary(study: Study) -> dict[str, Any]:
@@ -138,7 +105,7 @@ def study_summary(study: Study) -> dict[str, Any]:
         "state_counts": counts,
         "best": [],
         "datetime_start": min((t.datetime_start for t in trials if t.datetime_start), default=None),
-        "test_evaluations": _plain(study.test_evaluations),
+        "test_evaluations": jsonable(study.test_evaluations),
     }
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
     if done:

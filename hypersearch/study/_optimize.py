@@ -67,28 +67,6 @@ class _Budget:
             return True
 
 
-def _validate(n_trials, timeout, n_jobs, catch) -> tuple[int, tuple[type[BaseException], ...]]:
-    if n_trials is not None:
-        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
-            raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
-    if n_jobs == -1:
-        n_jobs = os.cpu_count() or 1
-    if isinstance(catch, type):
-        catch = (catch,)
-    if not isinstance(catch, Iterable) or isinstance(catch, (str, bytes)):
-        raise TypeError(f"catch must be an exception class or a tuple of them, got {catch!r}")
-    catch = tuple(catch)
-    for c in catch:
-        if not (isinstance(c, type) and issubclass(c, BaseException)):
-            raise TypeError(f"catch must hold exception classes, got {c!r}")
-    return n_jobs, catch
-
-
 def check_run_options(
     *,
     n_trials: int | None,
@@ -105,15 +83,29 @@ def check_run_options(
     """Validate the options of an optimize / tune run before anything is written
     (a bad option must not leave a half-started study behind); returns the
     normalised ``n_jobs``, ``catch`` and ``resources_per_trial``."""
-    from hypersearch.execution.base import BaseExecutor
+    from hypersearch.execution import check_executor
     from hypersearch.execution.resources import check_resources
 
-    n_jobs, catch_t = _validate(n_trials, timeout, n_jobs, catch)
+    if n_trials is not None:
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
+            raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    if isinstance(catch, type):
+        catch = (catch,)
+    if not isinstance(catch, Iterable) or isinstance(catch, (str, bytes)):
+        raise TypeError(f"catch must be an exception class or a tuple of them, got {catch!r}")
+    catch_t = tuple(catch)
+    for c in catch_t:
+        if not (isinstance(c, type) and issubclass(c, BaseException)):
+            raise TypeError(f"catch must hold exception classes, got {c!r}")
     resources = check_resources(resources_per_trial) or None
-    if not (executor is None or isinstance(executor, BaseExecutor) or executor in ("process", "thread", "ray")):
-        raise ValueError(
-            f"executor must be 'process', 'thread', 'ray' or an executor object, got {executor!r}"
-        )
+    check_executor(executor)
     if trial_timeout is not None and (
         isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or not trial_timeout > 0
     ):

@@ -6,6 +6,8 @@ import copy
 import datetime as _dt
 import logging
 import math
+import os
+import socket
 import threading
 import time
 import uuid
@@ -36,12 +38,17 @@ WORKER_ATTR = "worker"
 ASK_HEARTBEAT_INTERVAL = 30.0
 
 
-def _worker_label() -> str:
-    import os
-    import socket
-    import threading
+_HOST_PID: tuple[int, str] | None = None
 
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+def _worker_label() -> str:
+    """``host:pid:thread`` of the caller; host and pid looked up once per process
+    (asked on every trial)."""
+    global _HOST_PID
+    pid = os.getpid()
+    if _HOST_PID is None or _HOST_PID[0] != pid:  # a forked child has a new pid
+        _HOST_PID = (pid, f"{socket.gethostname()}:{pid}")
+    return f"{_HOST_PID[1]}:{threading.current_thread().name}"
 
 ObjectiveFn = Callable[[Trial], Any]
 

@@ -93,6 +93,11 @@ class BaseSampler:
     #: Seed used by the sampler; recorded in the study so that a resumed study
     #: continues the same random streams.
     seed: int
+    #: Whether the sampler reads finished trials from ``study.history`` after its
+    #: ``on_trial_finished`` has seen them.  Samplers that do not (random and
+    #: quasi-random search) set it to ``False``, and the study then drops finished
+    #: trials from memory, so a long-lived worker does not grow with the study.
+    needs_finished_trials: bool = True
 
     def infer_relative_search_space(
         self, study: Study, trial: Trial

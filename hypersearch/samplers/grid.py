@@ -41,6 +41,8 @@ class GridSampler(BaseSampler):
         seed: Seed for the shuffle and for parameters outside the grid.
     """
 
+    needs_finished_trials = False  # reads nothing back from the history
+
     #: The study should not create new trials once the grid is used up.
     waiting_only = True
 

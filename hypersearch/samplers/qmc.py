@@ -34,6 +34,8 @@ class QMCSampler(BaseSampler):
         max_dims: Dimension of the sequence.
     """
 
+    needs_finished_trials = False  # reads nothing back from the history
+
     def __init__(
         self,
         *,

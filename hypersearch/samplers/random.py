@@ -26,6 +26,8 @@ class RandomSampler(BaseSampler):
             records it, so a resumed study continues the same streams).
     """
 
+    needs_finished_trials = False  # reads nothing back from the history
+
     def __init__(self, seed: int | None = None) -> None:
         self.seed = draw_seed() if seed is None else int(seed)
         self._explicit_seed = seed is not None

@@ -40,6 +40,10 @@ class BaseScheduler:
     """
 
     mode: StudyDirection | None = None
+    #: Whether the scheduler reads finished trials from ``study.history`` (see
+    #: :attr:`BaseSampler.needs_finished_trials`); schedulers that index reports
+    #: as they arrive do not.
+    needs_finished_trials: bool = False
 
     def direction(self, study: Study) -> StudyDirection:
         """Direction of the reported metric."""

@@ -61,6 +61,8 @@ class PopulationBasedTraining(BaseScheduler):
             with a copy of the donor's).
     """
 
+    needs_finished_trials = True  # reads donors and the population from the history
+
     def __init__(
         self,
         metric: str | None = None,

@@ -159,7 +159,8 @@ class BaseStorage:
         intermediate: dict[int, float] | None = None,
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
-    ) -> None:
+        retry: dict[str, Any] | None = None,
+    ) -> int | None:
         """Update a RUNNING trial in one step.
 
         ``params``, ``distributions``, ``user_attrs`` and ``system_attrs`` replace
@@ -168,6 +169,12 @@ class BaseStorage:
         ``values``) finishes the trial, or pauses it (``PAUSED``).  Raises
         :class:`~hypersearch.exceptions.TrialStateError` if the trial is no longer
         RUNNING, so a result is never recorded twice.
+
+        ``retry`` (with a finishing ``state``; see ``retry_attrs``) queues a
+        WAITING copy of the trial's parameters with these system attributes in
+        the same transaction, records its number as the finished trial's
+        ``requeued_as`` system attribute and returns it: a failure and its retry
+        are stored together or not at all.  Otherwise returns ``None``.
         """
         raise NotImplementedError
 

@@ -174,7 +174,8 @@ class InMemoryStorage(BaseStorage):
         intermediate: dict[int, float] | None = None,
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
-    ) -> None:
+        retry: dict[str, Any] | None = None,
+    ) -> int | None:
         with self._lock:
             try:
                 sid, number = self._trial_index[trial_id]
@@ -202,6 +203,11 @@ class InMemoryStorage(BaseStorage):
                 t.state = state
                 if state.is_finished():
                     t.datetime_complete = now()
+            if retry is not None and state is not None and state.is_finished():
+                queued = self.enqueue_trial(sid, t.params, t.distributions, {}, retry)
+                t.system_attrs["requeued_as"] = queued
+                return queued
+            return None
 
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
         t0 = now()

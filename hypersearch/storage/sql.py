@@ -637,7 +637,8 @@ class SQLStorage(BaseStorage):
         intermediate: dict[int, float] | None = None,
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
-    ) -> None:
+        retry: dict[str, Any] | None = None,
+    ) -> int | None:
         upd: dict[str, Any] = {}
         if params is not None:
             upd["params_json"] = dumps(params)
@@ -668,13 +669,41 @@ class SQLStorage(BaseStorage):
                     raise KeyError(f"no trial with id {trial_id}")
                 if _retry_state.active and state is not None and row.state == int(state):
                     # This write committed before the connection dropped and is being
-                    # retried: the result is stored once already.
-                    return
+                    # retried: the result (and the retry it queued) is stored once already.
+                    if retry is None:
+                        return None
+                    attrs = conn.execute(
+                        sa.select(_trials.c.system_attrs_json).where(_trials.c.id == trial_id)
+                    ).scalar_one()
+                    return (loads(attrs) or {}).get("requeued_as")
                 raise TrialStateError(
                     f"trial {row.number} is {TrialState(row.state).name}, not RUNNING; "
                     "it cannot be changed"
                 )
             _insert_intermediate(conn, trial_id, intermediate)
+            if retry is None or state is None or not state.is_finished():
+                return None
+            row = conn.execute(
+                sa.select(
+                    _trials.c.study_id, _trials.c.params_json, _trials.c.distributions_json,
+                    _trials.c.system_attrs_json,
+                ).where(_trials.c.id == trial_id)
+            ).one()
+            _, queued = self._insert_trial(
+                conn,
+                row.study_id,
+                state=int(TrialState.WAITING),
+                params_json=row.params_json,
+                distributions_json=row.distributions_json,
+                user_attrs_json="{}",
+                system_attrs_json=dumps(retry),
+            )
+            attrs = loads(row.system_attrs_json) or {}
+            attrs["requeued_as"] = queued
+            conn.execute(
+                _trials.update().where(_trials.c.id == trial_id).values(system_attrs_json=dumps(attrs))
+            )
+            return queued
 
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
         if not trial_ids:

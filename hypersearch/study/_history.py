@@ -11,6 +11,15 @@ trials never change, so they are fetched once.
 Listeners (the sampler's ``on_trial_finished``) are called once for every trial
 seen finishing, whichever worker ran it, so that samplers can maintain
 statistics incrementally too.
+
+Keeping every finished trial in memory makes a long-lived worker grow with the
+study (about 1.5 KB per trial).  When neither the sampler nor the scheduler
+needs finished trials again once their listeners have seen them (random
+search, quasi-random sequences), the study turns ``keep_finished`` off: a
+finished trial is then handed to the listeners and dropped, only the best
+trial (or the Pareto front) is kept, and the rare reader of all trials gets
+them from the storage instead, so a worker's memory stays flat however large
+the study grows.
 """
 
 from __future__ import annotations
@@ -56,12 +65,23 @@ class TrialHistory:
     """The trials of one study as seen by this process, kept up to date incrementally.
 
     Attributes:
-        trials: All known trials, indexed by number.
-        completed: COMPLETE trials in the order this view saw them finish.
+        trials: Known trials, indexed by number (``None``: not read yet or, with
+            ``keep_finished`` off, finished and dropped; use :meth:`get` and
+            :meth:`all_trials`, which read dropped trials from the storage).
+        completed: COMPLETE trials in the order this view saw them finish (kept
+            only with ``keep_finished``).
         version: Increases whenever the view changes (cheap cache key for samplers).
+        keep_finished: Whether finished trials stay in memory (see the module
+            docstring); turning it on again re-reads the dropped ones.
     """
 
-    def __init__(self, storage: BaseStorage, study_id: int, directions: list[StudyDirection]) -> None:
+    def __init__(
+        self,
+        storage: BaseStorage,
+        study_id: int,
+        directions: list[StudyDirection],
+        keep_finished: bool = True,
+    ) -> None:
         self._storage = storage
         self._study_id = study_id
         self.directions = list(directions)
@@ -80,6 +100,69 @@ class TrialHistory:
         self._front: list[FrozenTrial] = []
         self._listeners: list[Callable[[FrozenTrial], None]] = []
         self.version = 0
+        self._keep = bool(keep_finished)
+        self._dropped = 0  # finished trials not kept in memory
+
+    # -- retention -------------------------------------------------------------------
+    @property
+    def keep_finished(self) -> bool:
+        return self._keep
+
+    @keep_finished.setter
+    def keep_finished(self, keep: bool) -> None:
+        with self._lock:
+            keep = bool(keep)
+            if keep and not self._keep and self._dropped:
+                self._restore_dropped()
+            elif not keep and self._keep:  # the listeners have seen these already
+                for n, t in enumerate(self.trials):
+                    if t is not None and t.state.is_finished():
+                        self.trials[n] = None
+                        self._dropped += 1
+                self.completed = []
+            self._keep = keep
+
+    def _restore_dropped(self) -> None:
+        """Read the dropped finished trials back (listeners have seen them already)."""
+        for t in self._storage.get_trials(self._study_id):
+            n = t.number
+            if n < len(self.trials) and self._is_dropped(n):
+                self.trials[n] = t
+        self.completed = [t for t in self.trials if t is not None and t.state == TrialState.COMPLETE]
+        self._dropped = 0
+        self.version += 1
+
+    def _is_dropped(self, n: int) -> bool:
+        # Slots for numbers not read yet are added to _unfinished, so an empty slot
+        # outside _unfinished and _paused is a finished trial that was dropped.
+        return self.trials[n] is None and n not in self._unfinished and n not in self._paused
+
+    def _stored_trials(self) -> list[FrozenTrial]:
+        """Every trial this view has seen, the dropped ones read from the storage."""
+        if not self._dropped:
+            return [t for t in self.trials if t is not None]
+        known = len(self.trials)
+        out = []
+        for t in self._storage.get_trials(self._study_id):
+            if t.number >= known:
+                break
+            mine = self.trials[t.number]
+            out.append(t if mine is None else mine)
+        return out
+
+    def get(self, number: int) -> FrozenTrial | None:
+        """Trial ``number`` as this view knows it (a dropped one is read from the
+        storage); ``None`` if the view has not seen it."""
+        with self._lock:
+            if number < 0 or number >= len(self.trials):
+                return None
+            t = self.trials[number]
+            if t is not None or not self._is_dropped(number):
+                return t
+        try:
+            return self._storage.get_trial(self._study_id, number)
+        except KeyError:
+            return None
 
     # -- updates -------------------------------------------------------------------
     def add_listener(self, fn: Callable[[FrozenTrial], None]) -> None:
@@ -87,8 +170,8 @@ class TrialHistory:
         once, for every trial already finished)."""
         with self._lock:
             self._listeners.append(fn)
-            for t in self.trials:
-                if t is not None and t.state.is_finished():
+            for t in self._stored_trials():
+                if t.state.is_finished():
                     fn(t)
 
     def watermark(self) -> tuple[int, list[int]]:
@@ -151,7 +234,7 @@ class TrialHistory:
                 self.trials.append(None)
                 self._unfinished.add(len(self.trials) - 1)
             old = self.trials[n]
-            if old is not None and old.state.is_finished():
+            if (old is not None and old.state.is_finished()) or self._is_dropped(n):
                 continue  # finished trials never change
             self.trials[n] = t
             if t.state == TrialState.PAUSED:
@@ -162,9 +245,12 @@ class TrialHistory:
             if t.state.is_finished():
                 self._unfinished.discard(n)
                 self._finished_count += 1
-                newly_finished.append(t)
+                newly_finished.append(t)  # the listeners get it even if it is dropped
                 if t.state == TrialState.COMPLETE:
                     self._add_complete(t)
+                if not self._keep:
+                    self.trials[n] = None
+                    self._dropped += 1
             else:
                 self._unfinished.add(n)
         if changed:
@@ -172,7 +258,8 @@ class TrialHistory:
         return newly_finished
 
     def _add_complete(self, t: FrozenTrial) -> None:
-        self.completed.append(t)
+        if self._keep:
+            self.completed.append(t)
         if t.values is None or not is_feasible(t):
             return  # an infeasible trial (constraint values > 0) is never best
         if len(self.directions) == 1:
@@ -234,8 +321,10 @@ class TrialHistory:
             ]
 
     def all_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        """Every trial this view has seen, by number (optionally only those in
+        ``states``); dropped finished trials are read from the storage."""
         with self._lock:
-            ts = [t for t in self.trials if t is not None]
+            ts = self._stored_trials()
         if states is not None:
             sset = set(states)
             ts = [t for t in ts if t.state in sset]

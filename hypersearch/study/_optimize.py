@@ -152,11 +152,10 @@ def run_trial(
             study._record_failure(trial, KeyboardInterrupt())
         raise
     except (WorkerDied, TrialTimeout) as e:
-        frozen = study._record_failure(trial, e)
         _log.warning("trial %d failed: %s", trial.number, e)
-        if isinstance(e, WorkerDied) and frozen is not None:
-            if study._requeue(frozen, retries) is not None and on_requeue is not None:
-                on_requeue()
+        frozen = study._record_failure(trial, e, retries if isinstance(e, WorkerDied) else None)
+        if frozen is not None and frozen.system_attrs.get("requeued_as") is not None and on_requeue is not None:
+            on_requeue()
         return frozen  # type: ignore[return-value]
     except BaseException as e:
         frozen = study._record_failure(trial, e)
@@ -168,7 +167,8 @@ def run_trial(
             return frozen  # type: ignore[return-value]
         raise
     if trial._finished:  # the objective told its own trial
-        return study.get_trials(deepcopy=False)[trial.number]
+        study.history.refresh()
+        return study.history.get(trial.number)  # type: ignore[return-value]
     return study.tell(trial, result)
 
 

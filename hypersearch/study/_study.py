@@ -91,7 +91,7 @@ class Study:
         self._beat_lock = threading.Lock()
         self._beat_thread: threading.Thread | None = None
         self._optimizing = 0  # optimize calls in progress in this process
-        self._max_retries = 0  # of the optimize call in progress (see _requeue)
+        self._max_retries = 0  # of the optimize call in progress (retries of lost trials)
         #: hs.tune result rows by trial number, recorded as workers report them
         self._tune_rows: dict[int, list[dict[str, Any]]] = {}
         self.history.refresh()
@@ -99,6 +99,11 @@ class Study:
         self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t))
         if self.scheduler is not None:
             self.scheduler.attach(self)
+        # Finished trials stay in memory only for those that read them again.
+        self.history.keep_finished = bool(
+            getattr(self.sampler, "needs_finished_trials", True)
+            or getattr(self.scheduler, "needs_finished_trials", False)
+        )
 
     # -- basic properties ------------------------------------------------------------
     @property
@@ -350,14 +355,16 @@ class Study:
             out.append(f)
         return out, ""
 
-    def _finish(self, t: Trial, state: TrialState, values: list[float] | None) -> FrozenTrial:
+    def _finish(
+        self, t: Trial, state: TrialState, values: list[float] | None, retry: dict[str, Any] | None = None
+    ) -> FrozenTrial:
         if not t._finished:
             try:
                 self.sampler.before_finish(self, t, state, values)
             except Exception as e:  # a sampler's bookkeeping must not lose the result
                 _log.warning("trial %d: %s.before_finish failed: %s", t.number, type(self.sampler).__name__, e)
         try:
-            t._finish(state, values)
+            t._finish(state, values, retry)
         except BaseException:
             # The finishing write failed for good (e.g. a full disk, an outage longer
             # than the storage's retry time): the trial stays RUNNING in the storage.
@@ -372,7 +379,12 @@ class Study:
         self.sampler.after_trial(self, frozen)
         return frozen.copy()
 
-    def _record_failure(self, t: Trial, exc: BaseException) -> FrozenTrial | None:
+    def _record_failure(
+        self, t: Trial, exc: BaseException, retries: int | None = None
+    ) -> FrozenTrial | None:
+        """Record ``t`` as FAIL with the reason; with ``retries`` (its worker died),
+        queue its retry while it has retries left, in the same storage write, so
+        that no crash in between can lose the retry."""
         if t._finished:
             return None
         if isinstance(exc, KeyboardInterrupt):
@@ -380,7 +392,14 @@ class Study:
         else:
             reason = f"{type(exc).__name__}: {exc}"
         t._system_attrs["fail_reason"] = reason
-        return self._finish(t, TrialState.FAIL, None)
+        retry = retry_attrs(t._snapshot(), retries) if retries is not None else None
+        frozen = self._finish(t, TrialState.FAIL, None, retry)
+        if retry is not None:
+            _log.warning(
+                "trial %d is queued again as trial %s (retry %d of %d)",
+                t.number, frozen.system_attrs.get("requeued_as"), retry["retry"], retry["max_retries"],
+            )
+        return frozen
 
     # -- held-out evaluation ------------------------------------------------------------
     def evaluate_best(self, test_fn: Callable[[dict[str, Any]], float], *, trial: int | None = None) -> float:
@@ -400,7 +419,8 @@ class Study:
         if trial is None:
             chosen = self.best_trial
         else:
-            chosen = self.get_trials(deepcopy=False)[trial] if 0 <= trial < len(self.get_trials(deepcopy=False)) else None
+            self.history.refresh()
+            chosen = self.history.get(trial)
             if chosen is None:
                 raise ValueError(f"study {self.study_name!r} has no trial number {trial}")
         earlier = list(self._system_attrs.get("test_evaluations", []))
@@ -429,22 +449,6 @@ class Study:
         return copy.deepcopy(list(self._system_attrs.get("test_evaluations", [])))
 
     # -- failures of workers ----------------------------------------------------------
-    def _requeue(self, failed: FrozenTrial, retries: int = 0) -> int | None:
-        """Queue a trial whose worker died again, with the same parameters, while it
-        has retries left; it resumes from the failed trial's last checkpoint (the
-        ``checkpoint`` and ``resume_step`` system attributes) where there is one."""
-        system = retry_attrs(failed, retries)
-        if system is None:
-            return None
-        number = self._storage.enqueue_trial(
-            self._study_id, dict(failed.params), dict(failed.distributions), {}, system
-        )
-        _log.warning(
-            "trial %d is queued again as trial %d (retry %d of %d)",
-            failed.number, number, system["retry"], system["max_retries"],
-        )
-        return number
-
     def _keep_beating(self) -> None:
         """Heartbeat this process's running trials while there are any, also when
         they are driven by ask/tell outside ``optimize`` (otherwise workers elsewhere

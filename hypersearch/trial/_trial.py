@@ -210,7 +210,7 @@ class Trial:
         """``(donor trial, new configuration, donor's checkpoint path, donor's last
         step)`` of the population-based-training exploit just decided for this trial."""
         source, config = self.study.scheduler.take_plan(self.number)
-        donor = self.study.history.trials[source] if source != self.number else None
+        donor = self.study.history.get(source) if source != self.number else None
         if donor is None:
             return source, config, self._system_attrs.get("checkpoint"), None
         return source, config, donor.system_attrs.get("checkpoint"), donor.last_step
@@ -257,12 +257,19 @@ class Trial:
         if self._dirty or self._pending_intermediate:
             self._write(full=self._dirty)
 
-    def _finish(self, state: TrialState, values: Sequence[float] | None) -> None:
+    def _finish(
+        self, state: TrialState, values: Sequence[float] | None, retry: dict[str, Any] | None = None
+    ) -> int | None:
+        """Write the final state; with ``retry``, queue the trial's retry in the same
+        write and return its number (also kept as ``requeued_as``)."""
         self._check_active()
-        self._write(full=True, state=state, values=values)
+        queued = self._write(full=True, state=state, values=values, retry=retry)
         self._finished = True
+        if queued is not None:
+            self._system_attrs["requeued_as"] = queued
+        return queued
 
-    def _write(self, full: bool, **final: Any) -> None:
+    def _write(self, full: bool, **final: Any) -> int | None:
         """One storage write: new intermediate values, plus (``full``) the complete
         parameters and attributes, plus the final state and values if given."""
         kw: dict[str, Any] = {}
@@ -273,11 +280,12 @@ class Trial:
                 user_attrs=self._user_attrs,
                 system_attrs=self._system_attrs,
             )
-        self.study._storage.write_trial(
+        out = self.study._storage.write_trial(
             self._trial_id, intermediate=self._pending_intermediate or None, **kw, **final
         )
         self._pending_intermediate = {}
         self._dirty = False
+        return out
 
     def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:
         return FrozenTrial(

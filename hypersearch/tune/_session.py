@@ -160,7 +160,21 @@ def report(metrics: Mapping[str, Any] | None = None, /, *, checkpoint: Any = Non
 
 
 def get_checkpoint() -> Any:
-    """The trial's latest checkpoint (``None`` when starting fresh)."""
+    """The trial's latest checkpoint (``None`` when starting fresh).
+
+    A checkpoint that was recorded but is gone from the disk (a deleted or lost
+    artifact directory) is treated like a trial paused without one: a warning,
+    the missing path kept in the ``checkpoint_lost`` system attribute, and
+    ``None``, so the trainable trains again from scratch instead of failing.
+    """
     s = current()
     path = s.trial.system_attrs.get("checkpoint")
-    return None if path is None else s.checkpoints.load(path)
+    if path is None:
+        return None
+    try:
+        return s.checkpoints.load(path)
+    except FileNotFoundError as e:
+        warnings.warn(f"trial {s.trial.number}: {e}; it trains again from scratch", stacklevel=2)
+        s.trial.set_system_attr("checkpoint_lost", path)
+        s.trial.set_system_attr("checkpoint", None)
+        return None

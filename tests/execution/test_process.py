@@ -54,6 +54,7 @@ def test_killed_worker_fails_its_trial_and_is_retried():
     assert "SIGKILL" in dead.fail_reason and "worker process" in dead.fail_reason
     retry = [t for t in trials if t.system_attrs.get("retry_of") == 2]
     assert len(retry) == 1 and retry[0].params == dead.params
+    assert dead.system_attrs["requeued_as"] == retry[0].number  # failure and retry: one write
     # the retry has another number, so it ran to completion in a fresh worker
     assert retry[0].state == hs.TrialState.COMPLETE
     assert sum(t.state == hs.TrialState.COMPLETE for t in trials) == 6

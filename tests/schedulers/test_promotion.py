@@ -193,3 +193,37 @@ def test_bad_variant_arguments():
         SuccessiveHalving(n_configs=9)
     with pytest.raises(ValueError, match="promotion"):
         Hyperband(synchronous=True, variant="stopping")
+
+
+def test_promoted_trials_whose_checkpoints_were_deleted_train_again_from_scratch(tmp_path):
+    """Paused trials whose checkpoint directory is gone (deleted, lost disk) are not
+    failed when promoted: they train again from epoch 1, with a warning and the
+    lost path recorded, as a trial paused without any checkpoint would."""
+    import shutil
+
+    url = f"sqlite:///{tmp_path}/lost.db"
+    ck = tmp_path / "ckpts"
+
+    def sched():
+        return SuccessiveHalving(metric="loss", mode="min", min_t=1, max_t=9, reduction_factor=3,
+                                 synchronous=True)
+
+    space = {"q": hs.grid(QS)}
+    with pytest.raises(KeyboardInterrupt):
+        hs.tune(Recorder(interrupt_at=(QS[-1], 1)), config=space, num_samples=1, scheduler=sched(),
+                storage=url, name="r", seed=0, storage_path=str(ck))
+    paused = [t.number for t in hs.load_study("r", url).trials if t.state == TrialState.PAUSED]
+    assert paused
+    shutil.rmtree(ck)
+    second = Recorder()
+    with pytest.warns(UserWarning, match="trains again from scratch"):
+        res = hs.tune(second, config=space, num_samples=1, scheduler=sched(), storage=url, name="r",
+                      resume=True, seed=0, storage_path=str(ck))
+    # every checkpoint restored in the second run was written in the second run
+    assert all(r in second.log for r in second.restored)
+    assert not [t for t in res.trials if t.state in (TrialState.FAIL, TrialState.PAUSED)]
+    lost = [t for t in res.trials if "checkpoint_lost" in t.system_attrs]
+    assert lost and {t.number for t in lost} <= set(paused)
+    retrained = {t.params["q"] for t in lost}
+    assert all((q, 1) in second.log for q in retrained)  # trained again from epoch 1
+    assert res.get_best_config()["q"] == 0

@@ -239,6 +239,32 @@ def test_heartbeats_and_stale_trials(storage):
     assert storage.get_trial(sid, dead.number).system_attrs["requeued_as"] == retry.number
 
 
+def test_a_failure_and_its_retry_are_one_write(storage):
+    """Finishing a trial as FAIL with ``retry`` queues the retry in the same write
+    (a worker process that died: the driver must not be able to record one without
+    the other) and links both ways; without ``retry`` nothing is queued."""
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    dists = {"x": FloatDistribution(0, 2)}
+    storage.write_trial(t.trial_id, params={"x": 1.5}, distributions=dists, intermediate={3: 0.5})
+    retry = {"retry_of": t.number, "retry": 1, "max_retries": 2, "checkpoint": "trial_000000/checkpoint_000003",
+             "resume_step": 3}
+    queued = storage.write_trial(t.trial_id, system_attrs={"fail_reason": "WorkerDied: killed"},
+                                 state=TrialState.FAIL, retry=retry)
+    assert queued == t.number + 1
+    failed = storage.get_trial(sid, t.number)
+    assert failed.state == TrialState.FAIL and failed.system_attrs == {"fail_reason": "WorkerDied: killed",
+                                                                       "requeued_as": queued}
+    again = storage.get_trial(sid, queued)
+    assert again.state == TrialState.WAITING and again.params == {"x": 1.5} and again.distributions == dists
+    assert again.system_attrs == retry and again.user_attrs == {}
+    nxt = storage.start_trial(sid)  # the retry is what the next worker gets
+    assert nxt.number == queued
+    plain = storage.start_trial(sid)
+    assert storage.write_trial(plain.trial_id, state=TrialState.FAIL) is None
+    assert storage.count_trials(sid) == 3
+
+
 def test_stale_trials_are_retried_with_the_callers_retries(storage):
     """A trial that never recorded its retries gets the reaper's; one without
     parameters (it never got as far as sampling) is not queued again."""

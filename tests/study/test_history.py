@@ -117,3 +117,62 @@ def test_n_started_counts_every_trial_but_the_queued_ones():
     assert study.history.n_started() == 4
     study.tell(t, 1.0)
     assert study.history.n_started() == 4
+
+
+# -- retention: finished trials are dropped when nothing reads them back -------------------
+
+
+def _objective(t):
+    x = t.suggest_float("x", -1, 1)
+    if t.number % 5 == 4:
+        raise hs.TrialPruned()
+    return (x - 0.3) ** 2
+
+
+def test_random_search_keeps_no_finished_trial_in_memory_yet_reads_them_all(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = hs.create_study("s", url, sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(_objective, n_trials=40)
+    assert not study.history.keep_finished
+    assert all(t is None for t in study.history.trials)  # nothing held per trial
+    assert len(study.history.trials) == 40
+    trials = study.trials  # read from the storage instead
+    assert [t.number for t in trials] == list(range(40))
+    assert sum(t.state == hs.TrialState.PRUNED for t in trials) == 8
+    best = min((t for t in trials if t.state == hs.TrialState.COMPLETE), key=lambda t: t.value)
+    assert study.best_trial.number == best.number and study.best_value == best.value
+    assert study.history.n_finished == 40
+    assert study.history.get(7).params == trials[7].params
+    # a trial read again (e.g. by a worker that resumed it) is not counted twice
+    seen = []
+    study.history.add_listener(lambda t: seen.append(t.number))
+    assert sorted(seen) == list(range(40))  # a late listener still sees every finished trial
+    study.history.reread([3, 7])
+    study.history.refresh()
+    assert study.history.n_finished == 40 and len(seen) == 40
+    # a second worker's trials show up too
+    other = hs.load_study("s", url, sampler=hs.samplers.RandomSampler(seed=1))
+    other.optimize(_objective, n_trials=5)
+    assert len(study.trials) == 45 and len(seen) == 45
+
+
+def test_turning_retention_back_on_restores_the_dropped_trials():
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(_objective, n_trials=10)
+    assert study.history.completed == []
+    study.history.keep_finished = True
+    assert [t.number for t in study.history.trials] == list(range(10))
+    assert [t.number for t in study.history.completed] == [n for n in range(10) if n % 5 != 4]
+    study.optimize(_objective, n_trials=2)
+    assert study.history.trials[11] is not None
+
+
+def test_samplers_and_schedulers_that_read_the_history_keep_it():
+    tpe = hs.create_study(sampler=hs.samplers.TPESampler(seed=0))
+    tpe.optimize(_objective, n_trials=5)
+    assert tpe.history.keep_finished and all(t is not None for t in tpe.history.trials)
+    pbt = hs.schedulers.PopulationBasedTraining(
+        metric="loss", mode="min", perturbation_interval=2, hyperparam_mutations={"x": hs.uniform(0, 1)}
+    )
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0), scheduler=pbt)
+    assert study.history.keep_finished

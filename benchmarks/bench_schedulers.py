@@ -63,6 +63,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")  # one core per run: the machine is shared
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
@@ -96,7 +97,7 @@ SYNTH_METHODS = [
     "optuna-tpe-sha",
     "optuna-random-hyperband",
 ]
-MLP_METHODS = ["grid", "random", "hs-default", "hs-bohb", "hs-tpe-asha"]
+MLP_METHODS = ["grid", "random", "hs-default", "hs-hyperband", "hs-asha", "hs-bohb", "hs-tpe-asha"]
 ETA = 3
 PBT_POPULATION = 16
 PBT_INTERVAL = 3
@@ -370,10 +371,24 @@ def _run_optuna_synthetic(method: str, sim: _Sim, seed: int) -> None:
     study.optimize(objective, n_trials=1_000_000)
 
 
-def run_synthetic(method: str, instance: str, seed: int, budget: int) -> dict:
-    """One run: a method on an instance with a seed and a budget in epochs."""
+_PROBLEMS: dict[tuple[str, int | None], object] = {}
+
+
+def _problem(instance: str, max_t: int | None = None):
+    """The instance, with its full training length replaced by ``max_t`` when given
+    (cached per process, so its optimum is computed once)."""
+    key = (instance, max_t)
+    if key not in _PROBLEMS:
+        base = CURVES[instance]
+        _PROBLEMS[key] = base if max_t in (None, base.max_t) else dataclasses.replace(base, max_t=max_t)
+    return _PROBLEMS[key]
+
+
+def run_synthetic(method: str, instance: str, seed: int, budget: int, max_t: int | None = None) -> dict:
+    """One run: a method on an instance with a seed and a budget in epochs (``max_t``
+    overrides the instance's full training length)."""
     _quiet()
-    problem = CURVES[instance]
+    problem = _problem(instance, max_t)
     rec = Recorder(budget, problem.max_t)
     sim = _Sim(problem, rec, seed)
     tmp = tempfile.mkdtemp(prefix="hs-bench-sched-")
@@ -417,10 +432,11 @@ def summarise_synthetic(runs: list[dict], methods: list[str], budget: int, max_t
     out: dict = {"instances": {}, "pooled": {}, "ratios": {}, "tests": {}}
     pooled: dict[str, dict[str, list]] = {m: {} for m in methods}
     for inst in instances:
-        opt = CURVES[inst].optimum_value
+        problem = _problem(inst, max_t)
+        opt = problem.optimum_value
         rand = [true_at(incumbent_trace(r["finished"]), ref_budget) for r in by.get((inst, "random"), [])]
         ref_random = float(np.nanmedian(rand)) if rand else math.nan
-        entry = {"optimum": opt, "optimum_config": CURVES[inst].optimum()[1],
+        entry = {"optimum": opt, "optimum_config": problem.optimum()[1],
                  "random_full_budget_median": ref_random, "methods": {}}
         for m in methods:
             rs = sorted(by.get((inst, m), []), key=lambda r: r["seed"])
@@ -495,6 +511,15 @@ def _ms(xs: list, fmt: str = ".1f", scale: float = 1.0) -> str:
     return f"{np.mean(v):{fmt}}+-{np.std(v):{fmt}}"
 
 
+def _rung_epochs(max_t: int) -> list[int]:
+    """The rungs below ``max_t`` (grace period 1, reduction factor ETA)."""
+    out, e = [], 1
+    while e < max_t:
+        out.append(e)
+        e *= ETA
+    return out
+
+
 def format_synthetic(summary: dict, methods: list[str], budget: int, max_t: int, fixed: list[int],
                      spearman: dict, ref_budget: int) -> str:
     lines = []
@@ -502,11 +527,12 @@ def format_synthetic(summary: dict, methods: list[str], budget: int, max_t: int,
     p(f"Learning-curve family, max_t={max_t}, budget {budget} epochs ({budget // max_t} x max_t) per run; "
       f"random search's full budget: {ref_budget} epochs ({ref_budget // max_t} full trainings)")
     p("Spearman correlation, 2000 random configurations: observed loss at epoch e vs noise-free final loss")
-    p(f"  {'instance':10s}" + "".join(f"{'e=' + str(e):>8s}" for e in (1, 3, 9))
-      + "".join(f"{'top10% e=' + str(e):>14s}" for e in (1, 3, 9)))
+    es = _rung_epochs(max_t)
+    p(f"  {'instance':10s}" + "".join(f"{'e=' + str(e):>8s}" for e in es)
+      + "".join(f"{'top10% e=' + str(e):>14s}" for e in es))
     for inst, sp in spearman.items():
-        p(f"  {inst:10s}" + "".join(f"{sp[str(e)]:8.2f}" for e in (1, 3, 9))
-          + "".join(f"{sp[str(e) + '_top10']:14.2f}" for e in (1, 3, 9)))
+        p(f"  {inst:10s}" + "".join(f"{sp[str(e)]:8.2f}" for e in es)
+          + "".join(f"{sp[str(e) + '_top10']:14.2f}" for e in es))
     p("")
     p(f"Optimum (noise-free final loss) and R = median random-search incumbent at {ref_budget} epochs:")
     for inst, e in summary["instances"].items():
@@ -617,11 +643,15 @@ def run_mlp(method: str, seed: int, budget: int, max_t: int) -> dict:
     rec = Recorder(budget, max_t)
     promotion = False
     test_errors: list[float] = []
+    curves: list[list[float]] = []  # validation error after each epoch of every model trained from scratch
 
     def trainable(config):
         ck = hs.get_checkpoint() if promotion else None
+        curve: list[float] | None = None
         if ck is None:
             rec.new_model()
+            curve = []
+            curves.append(curve)
             model = MLPClassifier(hidden_layer_sizes=(int(config["hidden"]),), alpha=config["alpha"],
                                   learning_rate_init=config["lr"], batch_size=int(config["batch_size"]),
                                   shuffle=False, random_state=seed)
@@ -637,6 +667,8 @@ def run_mlp(method: str, seed: int, budget: int, max_t: int) -> dict:
                 model.partial_fit(D["X_tr"][order], D["y_tr"][order], classes=D["classes"])
             epoch += 1
             err = 1.0 - model.score(D["X_va"], D["y_va"])
+            if curve is not None:
+                curve.append(err)
             if epoch >= max_t:
                 test_errors.append(1.0 - model.score(D["X_te"], D["y_te"]))
                 rec.finish(err, err)
@@ -652,6 +684,10 @@ def run_mlp(method: str, seed: int, budget: int, max_t: int) -> dict:
         sampler = None
     elif method == "hs-bohb":
         sampler, scheduler, n = None, S.BOHB(**kw, max_t=max_t, min_t=1, reduction_factor=ETA), 1_000_000
+    elif method == "hs-hyperband":
+        scheduler, n = S.Hyperband(**kw, max_t=max_t, min_t=1, reduction_factor=ETA), 1_000_000
+    elif method == "hs-asha":
+        scheduler, n = S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA), 1_000_000
     elif method == "hs-tpe-asha":
         sampler = hs.samplers.TPESampler(seed=seed)
         scheduler, n = S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA), 1_000_000
@@ -676,16 +712,41 @@ def run_mlp(method: str, seed: int, budget: int, max_t: int) -> dict:
     wall = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)
     return {"method": method, "seed": seed, "epochs": rec.epochs, "models": rec.models,
-            "finished": rec.finished, "test_errors": test_errors, "wall_s": wall, "compute_s": rec.compute,
+            "finished": rec.finished, "test_errors": test_errors, "curves": [c for c in curves if len(c) == max_t],
+            "wall_s": wall, "compute_s": rec.compute,
             "overhead_ms_per_trial": 1000 * (wall - rec.compute) / max(rec.models, 1), "error": error}
 
 
-def summarise_mlp(runs: list[dict], methods: list[str]) -> dict:
+def mlp_rank_correlations(curves: list[list[float]], epochs: list[int]) -> dict:
+    """Spearman correlation between the validation error at each early epoch and at
+    the last one, over all models trained to max_t (overall and within the best 10 %):
+    how faithful early ranks are on the real problem, in the synthetic table's terms."""
+    from scipy.stats import spearmanr
+
+    C = np.asarray(curves, dtype=float)
+    if C.ndim != 2 or len(C) < 20:
+        return {}
+    final = C[:, -1]
+    top = final <= np.quantile(final, 0.1)
+    out: dict = {"n_models": len(C)}
+    for e in epochs:
+        out[str(e)] = float(spearmanr(C[:, e - 1], final).statistic)
+        out[f"{e}_top10"] = float(spearmanr(C[top, e - 1], final[top]).statistic) if top.sum() >= 5 else math.nan
+    return out
+
+
+def summarise_mlp(runs: list[dict], methods: list[str], budget: int, max_t: int) -> dict:
     finals = [f[3] for r in runs for f in r["finished"]]
     best_err = min(finals) if finals else math.nan
     best_acc = 1.0 - best_err
     threshold = 1.0 - 0.99 * best_acc  # validation accuracy within 1 % (relative) of the best
-    out: dict = {"best_val_error_any": best_err, "target_val_error": threshold, "methods": {}}
+    rand = [true_at(incumbent_trace(r["finished"]), budget) for r in runs if r["method"] == "random"]
+    ref_random = float(np.nanmedian(rand)) if rand else math.nan
+    out: dict = {"best_val_error_any": best_err, "target_val_error": threshold,
+                 "random_full_budget_median": ref_random,
+                 "spearman": mlp_rank_correlations([c for r in runs if r["method"] == "random"
+                                                    for c in r.get("curves", [])], _rung_epochs(max_t)),
+                 "methods": {}, "ratios": {}}
     for m in methods:
         rs = sorted((r for r in runs if r["method"] == m), key=lambda r: r["seed"])
         if not rs:
@@ -702,6 +763,7 @@ def summarise_mlp(runs: list[dict], methods: list[str]) -> dict:
             "seeds": [r["seed"] for r in rs],
             "trials_to_target": [first_reaching(t, threshold, 2) for t in traces],
             "epochs_to_target": [first_reaching(t, threshold, 0) for t in traces],
+            "epochs_to_random_result": [first_reaching(t, ref_random, 0) for t in traces],
             "wall_s_to_target": [first_reaching(t, threshold, 1) for t in traces],
             "best_val_error": [t[-1][4] if t else math.nan for t in traces],
             "incumbent_test_error": inc_test,
@@ -712,6 +774,10 @@ def summarise_mlp(runs: list[dict], methods: list[str]) -> dict:
             "errors": [r["error"] for r in rs if r["error"]],
             "incumbent_traces": [[list(x) for x in t] for t in traces],
         }
+        if m != "random" and not math.isnan(ref_random):
+            med = _censored_median(out["methods"][m]["epochs_to_random_result"])
+            out["ratios"][m] = {"median_epochs_to_random_result": med,
+                                "ratio_to_random_budget": (med / budget) if med is not None else None}
     return out
 
 
@@ -740,6 +806,25 @@ def format_mlp(summary: dict, methods: list[str], budget: int, max_t: int) -> st
           f"{_ms([x for x in d['wall_s_to_target'] if x is not None], '.1f'):>18s}"
           f"{_ms(d['best_val_error'], '.4f'):>16s}{_ms(d['incumbent_test_error'], '.4f'):>16s}"
           f"{np.mean(d['trials']):8.1f}{np.mean(d['wall_s']):9.1f}{np.median(d['overhead_ms_per_trial']):10.1f}")
+    sp = summary.get("spearman") or {}
+    if sp:
+        es = _rung_epochs(max_t)
+        p("")
+        p(f"Spearman correlation over the {sp['n_models']} models random search trained to max_t: validation "
+          "error at epoch e vs at max_t (compare with the learning-curve family's table)")
+        p("  " + "".join(f"{'e=' + str(e):>8s}" for e in es) + "".join(f"{'top10% e=' + str(e):>14s}" for e in es))
+        p("  " + "".join(f"{sp[str(e)]:8.2f}" for e in es) + "".join(f"{sp[str(e) + '_top10']:14.2f}" for e in es))
+    if summary.get("ratios"):
+        p("")
+        p(f"Epochs to random search's full-budget result R = {summary['random_full_budget_median']:.4f} "
+          f"(median best validation error of random search after {budget} epochs), relative to {budget} "
+          "(target <= 0.20)")
+        for m, r in summary["ratios"].items():
+            med = r["median_epochs_to_random_result"]
+            hits = sum(x is not None for x in summary["methods"][m]["epochs_to_random_result"])
+            n = len(summary["methods"][m]["epochs_to_random_result"])
+            p(f"  {m:22s} median epochs {'>' + str(budget) if med is None else f'{med:6.0f}':>7s}  ratio "
+              f"{'-' if med is None else f'{med / budget:.2f}':>5s}  reached {hits}/{n}")
     return "\n".join(lines)
 
 
@@ -817,6 +902,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--instances", nargs="*", default=[n for n, p in CURVES.items() if p.crossing == 1.0],
                     help=f"learning-curve instances (default: the crossing ones; known: {', '.join(CURVES)})")
     ap.add_argument("--methods", nargs="*", default=SYNTH_METHODS)
+    ap.add_argument("--max-t", type=int, default=None,
+                    help="synthetic: epochs of a full training (default: the instances' own, 27)")
     ap.add_argument("--budget", type=int, default=60, help="synthetic: epochs per run, in multiples of max_t")
     ap.add_argument("--reference-budget", type=int, default=30,
                     help="synthetic: random search's full budget (x max_t), which defines R and the ratios")
@@ -836,16 +923,18 @@ def main(argv: list[str] | None = None) -> int:
     suffix = ("_" + args.tag if args.tag else "") + ("_quick" if args.quick else "")
 
     if args.part in ("synthetic", "all"):
-        max_t = CURVES[args.instances[0]].max_t
+        max_t = args.max_t or CURVES[args.instances[0]].max_t
         budget = args.budget * max_t
         ref_budget = min(args.reference_budget, args.budget) * max_t
         fixed = [b for b in args.fixed if b <= args.budget]
         print("computing optima and rank correlations ...", flush=True)
         spearman = {}
         for inst in args.instances:
-            CURVES[inst].optimum()
-            spearman[inst] = {str(k): v for k, v in rank_correlations(CURVES[inst], n=2000).items()}
-        jobs = [(m, inst, s, budget) for inst in args.instances for s in range(args.seeds) for m in args.methods]
+            problem = _problem(inst, max_t)
+            problem.optimum()
+            spearman[inst] = {str(k): v for k, v in
+                              rank_correlations(problem, epochs=_rung_epochs(max_t), n=2000).items()}
+        jobs = [(m, inst, s, budget, max_t) for inst in args.instances for s in range(args.seeds) for m in args.methods]
         print(f"synthetic: {len(jobs)} runs ({len(args.instances)} instances x {len(args.methods)} methods x "
               f"{args.seeds} seeds), budget {budget} epochs each, {args.jobs} process(es)", flush=True)
         start = time.perf_counter()
@@ -877,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
               f"budget {budget} epochs each, {args.jobs} process(es)", flush=True)
         start = time.perf_counter()
         runs = _pool_map(run_mlp, jobs, args.jobs, "mlp")
-        summary = summarise_mlp(runs, args.mlp_methods)
+        summary = summarise_mlp(runs, args.mlp_methods, budget, max_t)
         text = format_mlp(summary, args.mlp_methods, budget, max_t)
         print("\n" + text, flush=True)
         payload = {

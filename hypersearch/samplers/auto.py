@@ -38,6 +38,8 @@ class AutoSampler(BaseSampler):
         gp_max_trials: Completed trials after which TPE takes over.
     """
 
+    needs_finished_trials = False  # keeps its own statistics from on_trial_finished
+
     def __init__(self, *, seed: int | None = None, gp_max_dims: int = 16, gp_max_trials: int = 200) -> None:
         from hypersearch.samplers.gp import GPSampler
         from hypersearch.samplers.tpe import TPESampler

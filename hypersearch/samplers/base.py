@@ -94,9 +94,12 @@ class BaseSampler:
     #: continues the same random streams.
     seed: int
     #: Whether the sampler reads finished trials from ``study.history`` after its
-    #: ``on_trial_finished`` has seen them.  Samplers that do not (random and
-    #: quasi-random search) set it to ``False``, and the study then drops finished
-    #: trials from memory, so a long-lived worker does not grow with the study.
+    #: ``on_trial_finished`` has seen them.  The built-in samplers do not (they keep
+    #: their own compact statistics, or need none) and set it to ``False``; the
+    #: study then drops finished trials from memory, so a long-lived worker does
+    #: not grow with the study (``study.trials`` then reads them from the storage).
+    #: ``True`` by default, so that a custom sampler indexing ``history.trials``
+    #: keeps working.
     needs_finished_trials: bool = True
 
     def infer_relative_search_space(

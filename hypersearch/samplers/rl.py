@@ -72,6 +72,8 @@ class RLSampler(BaseSampler):
         seed: Seed of the draws.
     """
 
+    needs_finished_trials = False  # keeps its own statistics from on_trial_finished
+
     def __init__(
         self,
         *,

@@ -167,10 +167,27 @@ def test_turning_retention_back_on_restores_the_dropped_trials():
     assert study.history.trials[11] is not None
 
 
+def test_model_based_samplers_learn_from_dropped_trials_too():
+    """TPE keeps its own compact statistics: dropping the trials from the history
+    changes none of its proposals (same seed, same proposals as with the history kept)."""
+
+    def run(keep):
+        study = hs.create_study(sampler=hs.samplers.TPESampler(seed=3, n_startup_trials=5))
+        study.history.keep_finished = keep
+        study.optimize(_objective, n_trials=25)
+        return [t.params["x"] for t in study.trials]
+
+    assert run(False) == run(True)
+
+
 def test_samplers_and_schedulers_that_read_the_history_keep_it():
-    tpe = hs.create_study(sampler=hs.samplers.TPESampler(seed=0))
-    tpe.optimize(_objective, n_trials=5)
-    assert tpe.history.keep_finished and all(t is not None for t in tpe.history.trials)
+    class Custom(hs.samplers.RandomSampler):
+        needs_finished_trials = True  # e.g. indexes study.history.trials
+
+    custom = hs.create_study(sampler=Custom(seed=0))
+    custom.optimize(_objective, n_trials=5)
+    assert custom.history.keep_finished and all(t is not None for t in custom.history.trials)
+    assert not hs.create_study().history.keep_finished  # the default sampler keeps its own statistics
     pbt = hs.schedulers.PopulationBasedTraining(
         metric="loss", mode="min", perturbation_interval=2, hyperparam_mutations={"x": hs.uniform(0, 1)}
     )

@@ -257,6 +257,8 @@ class PopulationSampler(BaseSampler):
     implement ``_reset``, ``_add`` and ``_propose``.
     """
 
+    needs_finished_trials = False  # keeps its own statistics from on_trial_finished
+
     _name = "population"
     _onehot = False
     _multi_objective = False

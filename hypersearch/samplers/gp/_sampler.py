@@ -130,6 +130,8 @@ class GPSampler(BaseSampler):
             keeps only the queued top configurations of the earlier studies.
     """
 
+    needs_finished_trials = False  # keeps its own statistics from on_trial_finished
+
     def __init__(
         self,
         *,

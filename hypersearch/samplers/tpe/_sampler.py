@@ -158,6 +158,8 @@ class TPESampler(BaseSampler):
             records it, so a resumed study continues the same streams).
     """
 
+    needs_finished_trials = False  # keeps its own statistics from on_trial_finished
+
     def __init__(
         self,
         *,

@@ -102,6 +102,7 @@ class TrialHistory:
         self.version = 0
         self._keep = bool(keep_finished)
         self._dropped = 0  # finished trials not kept in memory
+        self._best_stale = False  # primed without reading finished trials (see prime)
 
     # -- retention -------------------------------------------------------------------
     @property
@@ -165,11 +166,48 @@ class TrialHistory:
             return None
 
     # -- updates -------------------------------------------------------------------
-    def add_listener(self, fn: Callable[[FrozenTrial], None]) -> None:
-        """Call ``fn(trial)`` for every trial seen finishing from now on (and, at
-        once, for every trial already finished)."""
+    def prime(self) -> None:
+        """Start the view without reading the finished trials: only how many trials
+        the study holds and its unfinished ones (running, queued, paused).
+
+        For a study that keeps no finished trial and whose listeners need no replay
+        (random search), so that opening a large study costs O(unfinished trials)
+        instead of O(study).  The best trial and the Pareto front are then found on
+        first use, by one read of the COMPLETE trials.
+        """
+        with self._lock:
+            if self.trials or self._keep:
+                raise RuntimeError("prime() starts an empty view that keeps no finished trial")
+            live_states = [TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED]
+            # count first: a trial that finishes between the two reads is then finished
+            # in both views of it, and one started after the count is read as new
+            n = self._storage.count_trials(self._study_id)
+            live = self._storage.get_trials(self._study_id, states=live_states)
+            self.trials = [None] * n
+            below = sum(1 for t in live if t.number < n)
+            self._dropped = self._finished_count = n - below
+            self._best_stale = self._dropped > 0
+            for t in live:
+                if t.number < n:
+                    self._unfinished.add(t.number)  # placeholder: _ingest fills it in
+            self._ingest(live)
+
+    def _resolve_best(self) -> None:
+        """Best trial / Pareto front of a primed view: one read of the COMPLETE trials."""
+        if not self._best_stale:
+            return
+        for t in self._storage.get_trials(self._study_id, states=[TrialState.COMPLETE]):
+            if t.number < len(self.trials) and self._is_dropped(t.number):
+                self._add_complete(t)
+        self._best_stale = False
+
+    def add_listener(self, fn: Callable[[FrozenTrial], None], replay: bool = True) -> None:
+        """Call ``fn(trial)`` for every trial seen finishing from now on (and, with
+        ``replay``, at once for every trial already finished)."""
         with self._lock:
             self._listeners.append(fn)
+            if not replay:
+                return
             for t in self._stored_trials():
                 if t.state.is_finished():
                     fn(t)
@@ -277,12 +315,16 @@ class TrialHistory:
     @property
     def best_trial(self) -> FrozenTrial | None:
         """Best COMPLETE trial of a single-objective study (``None`` if none)."""
+        if self._best_stale:
+            with self._lock:
+                self._resolve_best()
         return self._best
 
     @property
     def pareto_front(self) -> list[FrozenTrial]:
         """Non-dominated COMPLETE trials of a multi-objective study, by number."""
         with self._lock:
+            self._resolve_best()
             if len(self.directions) == 1:
                 return [self._best] if self._best is not None else []
             return sorted(self._front, key=lambda t: t.number)

@@ -94,16 +94,24 @@ class Study:
         self._max_retries = 0  # of the optimize call in progress (retries of lost trials)
         #: hs.tune result rows by trial number, recorded as workers report them
         self._tune_rows: dict[int, list[dict[str, Any]]] = {}
-        self.history.refresh()
-        self.sampler.attach(self)
-        self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t))
-        if self.scheduler is not None:
-            self.scheduler.attach(self)
         # Finished trials stay in memory only for those that read them again.
-        self.history.keep_finished = bool(
+        keep = bool(
             getattr(self.sampler, "needs_finished_trials", True)
             or getattr(self.scheduler, "needs_finished_trials", False)
         )
+        # Nothing needs the finished trials replayed either (random search without a
+        # scheduler): open the study without reading them at all.
+        replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
+        if not keep and not replay and self.scheduler is None:
+            self.history.keep_finished = False
+            self.history.prime()
+        else:
+            self.history.refresh()
+        self.sampler.attach(self)
+        self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t), replay=replay)
+        if self.scheduler is not None:
+            self.scheduler.attach(self)
+        self.history.keep_finished = keep
 
     # -- basic properties ------------------------------------------------------------
     @property

@@ -193,3 +193,35 @@ def test_samplers_and_schedulers_that_read_the_history_keep_it():
     )
     study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0), scheduler=pbt)
     assert study.history.keep_finished
+
+
+def test_random_search_opens_a_study_without_reading_its_finished_trials():
+    st = CountingStorage()
+    first = hs.create_study("s", st, sampler=hs.samplers.RandomSampler(seed=0))
+    first.optimize(_objective, n_trials=30)
+    running = first.ask()
+    first.enqueue_trial({"x": 0.5})
+    expected_best = min((t for t in first.trials if t.state == hs.TrialState.COMPLETE), key=lambda t: t.value)
+    st.rows_read.clear()
+    study = hs.load_study("s", st, sampler=hs.samplers.RandomSampler(seed=1))
+    assert sum(st.rows_read) == 2  # the running and the queued trial, nothing finished
+    assert study.history.n_finished == 30
+    assert [t.number for t in study.history.running()] == [running.number]
+    assert study.best_trial.number == expected_best.number  # found on first use
+    assert len(study.trials) == 32
+    study.optimize(_objective, n_trials=3)  # the queued trial first, then new numbers
+    trials = study.trials
+    assert trials[31].params == {"x": 0.5} and trials[31].state == hs.TrialState.COMPLETE
+    assert [t.number for t in trials] == list(range(34))
+    assert study.history.n_finished == 33
+    best = min((t for t in trials if t.state == hs.TrialState.COMPLETE), key=lambda t: t.value)
+    assert study.best_trial.number == best.number
+
+
+def test_a_primed_multi_objective_study_finds_its_pareto_front():
+    st = InMemoryStorage()
+    a = hs.create_study("m", st, directions=["minimize", "minimize"], sampler=hs.samplers.RandomSampler(seed=0))
+    a.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.suggest_float("x", 0, 1) ** 2), n_trials=20)
+    front = [t.number for t in a.best_trials]
+    b = hs.load_study("m", st, sampler=hs.samplers.RandomSampler(seed=0))
+    assert [t.number for t in b.best_trials] == front

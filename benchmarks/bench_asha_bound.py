@@ -23,7 +23,7 @@ algorithm: it should sit near the library's measured ratio.
 
 Usage::
 
-    python benchmarks/bench_asha_bound.py            # about a minute
+    python benchmarks/bench_asha_bound.py            # a few minutes
     python benchmarks/bench_asha_bound.py --seeds 10  # quicker
 
 Writes ``benchmarks/results/asha_bound.txt`` and ``.json``.

@@ -68,8 +68,10 @@ def asha_trace(p, seed: int, signal: str, budget: int, eta: int) -> list[tuple[i
             if epochs >= budget:
                 return trace
             true_r = float(p.curve(c, r))
-            v = {"observed": lambda: p.observe(true_r, rng), "noise-free": lambda: true_r,
-                 "oracle": lambda: final}[signal]()
+            if signal == "observed":
+                v = p.observe(true_r, rng)
+            else:
+                v = true_r if signal == "noise-free" else final
             recorded[r].append(v)
             vals = sorted(recorded[r])
             if len(vals) >= eta and v > vals[max(len(vals) // eta, 1) - 1]:

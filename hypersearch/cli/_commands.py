@@ -89,15 +89,19 @@ def _not_found(storage: BaseStorage, url: str, name: str) -> CLIError:
     return CLIError(msg)
 
 
-def load(args: argparse.Namespace, **kwargs: Any) -> Study:
+def load(args: argparse.Namespace, keep_trials: bool = True, **kwargs: Any) -> Study:
     """The study ``--study`` of ``--storage`` (``CLIError`` when absent).  Commands
     that only read get a sampler that costs nothing to attach (the default one
-    imports its models and replays the whole study)."""
+    imports its models and replays the whole study).  ``keep_trials=False`` opens
+    it without reading its finished trials (for commands that read a few trials or
+    only the best one: O(unfinished trials) instead of O(study))."""
     from hypersearch.exceptions import StudyNotFoundError
     from hypersearch.samplers.base import ReadOnlySampler
     from hypersearch.study._study import load_study
 
-    kwargs.setdefault("sampler", ReadOnlySampler())
+    if "sampler" not in kwargs:
+        kwargs["sampler"] = ReadOnlySampler()
+        kwargs["sampler"].needs_finished_trials = keep_trials
     url = storage_url(args)
     storage = open_storage(url)
     try:
@@ -144,11 +148,10 @@ def render_best(study: Study, fmt: str) -> str | None:
     has completed."""
     n = len(study.directions)
     if n == 1:
-        from hypersearch.trial._state import TrialState
-
-        if not study.get_trials([TrialState.COMPLETE], deepcopy=False):
+        study.history.refresh()
+        t = study.history.best_trial
+        if t is None:
             return None
-        t = study.best_trial
         if fmt == "json":
             return _json_text(trial_object(t, 1))
         items: list[tuple[str, Any]] = [
@@ -251,10 +254,11 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
-    study = load(args)
-    trials = study.get_trials(args.state, deepcopy=False)
+    study = load(args, keep_trials=args.limit is None)
     if args.limit is not None:
-        trials = trials[: args.limit]
+        trials = _first_trials(study, args.state, args.limit)
+    else:
+        trials = study.get_trials(args.state, deepcopy=False)
     n = len(study.directions)
     if args.format == "json":
         dump_json([trial_object(t, n) for t in trials], sys.stdout)
@@ -271,8 +275,27 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_trials(study: Study, states: list[str] | None, limit: int) -> list[FrozenTrial]:
+    """The first ``limit`` trials (in ``states``) by number, read in chunks of trial
+    numbers, so that listing a few trials of a large study reads a few rows."""
+    from hypersearch.storage.base import _MAX_NUMBER
+    from hypersearch.trial._state import TrialState
+
+    sset = None if states is None else [TrialState.parse(x) for x in states]
+    total = len(study.history.trials)
+    out: list[FrozenTrial] = []
+    start, chunk = 0, min(max(limit, 100), 500)
+    while len(out) < limit and start < total:
+        stop = min(start + chunk, total)
+        out += study._storage.get_trials(
+            study._study_id, after_number=_MAX_NUMBER, numbers=range(start, stop), states=sset
+        )
+        start, chunk = stop, min(chunk * 4, 500)  # bound parameters per query stay few
+    return out[:limit]
+
+
 def cmd_best_trial(args: argparse.Namespace) -> int:
-    study = load(args)
+    study = load(args, keep_trials=False)
     text = render_best(study, args.format)
     if text is None:
         raise _no_completed(study)

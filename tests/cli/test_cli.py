@@ -327,6 +327,44 @@ def test_trials_limit(capsys, url, demo):
     assert code == 0 and len(out.splitlines()) == 3  # header, dashes, one trial
 
 
+def test_trials_limit_reads_only_the_first_trials_of_a_large_study(capsys, url, monkeypatch):
+    """``--limit N`` lists the same trials as the full listing's first N, in every
+    state filter, without reading the whole study."""
+    study = hs.create_study("big", url, sampler=hs.samplers.RandomSampler(seed=0))
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        if t.number % 7 == 3:
+            raise hs.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=1300)
+    argv = ["trials", "--storage", url, "-s", "big", "-f", "json"]
+    code, out, _ = run(capsys, *argv)
+    full = json.loads(out)
+    from hypersearch.storage.sql import SQLStorage
+
+    rows = []
+    real = SQLStorage.get_trials
+
+    def counting(self, study_id, **kw):
+        got = real(self, study_id, **kw)
+        rows.append(len(got))
+        return got
+
+    monkeypatch.setattr(SQLStorage, "get_trials", counting)
+    for extra, n in [([], 5), (["--state", "PRUNED"], 150), (["--state", "PRUNED", "--state", "FAIL"], 3)]:
+        rows.clear()
+        code, out, _ = run(capsys, *argv, "--limit", str(n), *extra)
+        want = [t for t in full if not extra or t["state"] in extra[1::2]][:n]
+        assert code == 0 and json.loads(out) == want
+        assert sum(rows) < 1300  # not the whole study
+    rows.clear()
+    code, out, _ = run(capsys, "best-trial", "--storage", url, "-s", "big", "-f", "json")
+    best = min((t for t in full if t["state"] == "COMPLETE"), key=lambda t: t["values"][0])
+    assert code == 0 and json.loads(out)["number"] == best["number"]
+
+
 @pytest.mark.parametrize("bad", ["0", "-3", "many"])
 def test_trials_limit_must_be_positive(capsys, url, demo, bad):
     code, out, err = run(capsys, "trials", "--storage", url, "-s", "demo", "--limit", bad)

@@ -114,6 +114,7 @@ class TrialHistory:
         with self._lock:
             keep = bool(keep)
             if keep and not self._keep and self._dropped:
+                self._resolve_best()  # while the dropped slots still say which to read
                 self._restore_dropped()
             elif not keep and self._keep:  # the listeners have seen these already
                 for n, t in enumerate(self.trials):
@@ -121,6 +122,7 @@ class TrialHistory:
                         self.trials[n] = None
                         self._dropped += 1
                 self.completed = []
+                self.version += 1
             self._keep = keep
 
     def _restore_dropped(self) -> None:
@@ -138,18 +140,22 @@ class TrialHistory:
         # outside _unfinished and _paused is a finished trial that was dropped.
         return self.trials[n] is None and n not in self._unfinished and n not in self._paused
 
-    def _stored_trials(self) -> list[FrozenTrial]:
-        """Every trial this view has seen, the dropped ones read from the storage."""
+    def _stored_trials(self, states: list[TrialState] | None = None) -> list[FrozenTrial]:
+        """Every trial this view has seen (optionally only those in ``states``), the
+        dropped ones read from the storage (only those in ``states``)."""
         if not self._dropped:
-            return [t for t in self.trials if t is not None]
-        known = len(self.trials)
-        out = []
-        for t in self._storage.get_trials(self._study_id):
-            if t.number >= known:
-                break
-            mine = self.trials[t.number]
-            out.append(t if mine is None else mine)
-        return out
+            ts = [t for t in self.trials if t is not None]
+        else:
+            known = len(self.trials)
+            ts = []
+            for t in self._storage.get_trials(self._study_id, states=states):
+                if t.number >= known:
+                    break
+                mine = self.trials[t.number]
+                ts.append(t if mine is None else mine)
+        if states is not None:
+            ts = [t for t in ts if t.state in states]
+        return ts
 
     def get(self, number: int) -> FrozenTrial | None:
         """Trial ``number`` as this view knows it (a dropped one is read from the
@@ -200,6 +206,7 @@ class TrialHistory:
             if t.number < len(self.trials) and self._is_dropped(t.number):
                 self._add_complete(t)
         self._best_stale = False
+        self.version += 1
 
     def add_listener(self, fn: Callable[[FrozenTrial], None], replay: bool = True) -> None:
         """Call ``fn(trial)`` for every trial seen finishing from now on (and, with
@@ -208,9 +215,8 @@ class TrialHistory:
             self._listeners.append(fn)
             if not replay:
                 return
-            for t in self._stored_trials():
-                if t.state.is_finished():
-                    fn(t)
+            for t in self._stored_trials([s for s in TrialState if s.is_finished()]):
+                fn(t)
 
     def watermark(self) -> tuple[int, list[int]]:
         """``(largest known number, known unfinished numbers)``: what a storage read
@@ -366,8 +372,4 @@ class TrialHistory:
         """Every trial this view has seen, by number (optionally only those in
         ``states``); dropped finished trials are read from the storage."""
         with self._lock:
-            ts = self._stored_trials()
-        if states is not None:
-            sset = set(states)
-            ts = [t for t in ts if t.state in sset]
-        return ts
+            return self._stored_trials(None if states is None else list(states))

@@ -176,5 +176,11 @@ def get_checkpoint() -> Any:
     except FileNotFoundError as e:
         warnings.warn(f"trial {s.trial.number}: {e}; it trains again from scratch", stacklevel=2)
         s.trial.set_system_attr("checkpoint_lost", path)
-        s.trial.set_system_attr("checkpoint", None)
+        # Forget the checkpoint (so that PBT never picks this trial as a donor of a
+        # missing file) and where it would have resumed: a retry counts its steps
+        # from 0 again; a promoted trial goes on from its last report, as one paused
+        # without a checkpoint does.
+        for key in ("checkpoint", "resume_step"):
+            s.trial._system_attrs.pop(key, None)
+        s.iteration = max(s.trial.intermediate_values, default=0)
         return None

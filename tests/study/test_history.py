@@ -216,6 +216,12 @@ def test_random_search_opens_a_study_without_reading_its_finished_trials():
     assert study.history.n_finished == 33
     best = min((t for t in trials if t.state == hs.TrialState.COMPLETE), key=lambda t: t.value)
     assert study.best_trial.number == best.number
+    # a primed view asked to keep its trials again restores them and still knows its best
+    again = hs.load_study("s", st, sampler=hs.samplers.RandomSampler(seed=2))
+    again.history.keep_finished = True
+    assert again.history.best_trial.number == best.number
+    assert [t.number for t in again.history.trials] == list(range(34))
+    assert [t.number for t in again.get_trials(["COMPLETE"])] == [t.number for t in trials if t.state.name == "COMPLETE"]
 
 
 def test_a_primed_multi_objective_study_finds_its_pareto_front():

@@ -220,6 +220,16 @@ class BaseStorage:
         """Number of trials, optionally only those in ``states``."""
         raise NotImplementedError
 
+    def get_best_trials(self, study_id: int, minimize: bool, limit: int) -> list[FrozenTrial]:
+        """Up to ``limit`` COMPLETE trials with the best first objective value, best
+        first (ties: lower number first; trials without a value are left out).
+
+        Lets a study that keeps no trials in memory find its best trial without
+        reading them all.  This default reads every COMPLETE trial; backends with
+        an index of values override it."""
+        done = [t for t in self.get_trials(study_id, states=[TrialState.COMPLETE]) if _has_value(t)]
+        return sorted(done, key=lambda t: (t.values[0] if minimize else -t.values[0], t.number))[:limit]
+
     def close(self) -> None:
         """Release connections and other resources."""
 
@@ -227,3 +237,8 @@ class BaseStorage:
 def now() -> _dt.datetime:
     """Timezone-aware current time (UTC)."""
     return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _has_value(t: FrozenTrial) -> bool:
+    """Whether ``t`` has a first objective value that is a number (not NaN)."""
+    return bool(t.values) and t.values[0] is not None and t.values[0] == t.values[0]

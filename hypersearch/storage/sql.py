@@ -791,6 +791,24 @@ class SQLStorage(BaseStorage):
             ivs.setdefault(tid, {})[int(step)] = none_to_nan(value)
         return [self._row_to_trial(r, ivs.get(r.id, {})) for r in rows]
 
+    def get_best_trials(self, study_id: int, minimize: bool, limit: int) -> list[FrozenTrial]:
+        order = _trials.c.value0.asc() if minimize else _trials.c.value0.desc()
+        with self._tx(write=False) as conn:
+            numbers = conn.execute(
+                sa.select(_trials.c.number)
+                .where(
+                    _trials.c.study_id == study_id,
+                    _trials.c.state == int(TrialState.COMPLETE),
+                    _trials.c.value0.is_not(None),
+                )
+                .order_by(order, _trials.c.number.asc())
+                .limit(int(limit))
+            ).scalars().all()
+            if not numbers:
+                return []
+            got = {t.number: t for t in self._read(conn, study_id, _MAX_NUMBER, numbers, None)}
+        return [got[n] for n in numbers if n in got]
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         q = sa.select(sa.func.count()).select_from(_trials).where(_trials.c.study_id == study_id)
         if states is not None:
@@ -881,5 +899,6 @@ for _name in (
     "create_study", "get_study", "delete_study", "list_studies", "set_study_attrs", "get_study_attrs",
     "enqueue_trial", "enqueue_trials", "start_trial", "start_trial_and_read", "resume_trial",
     "add_trial", "write_trial", "heartbeat", "fail_stale_trials", "get_trials", "count_trials",
+    "get_best_trials",
 ):
     setattr(SQLStorage, _name, _with_retries(getattr(SQLStorage, _name)))

@@ -61,6 +61,11 @@ def is_feasible(t: FrozenTrial) -> bool:
         return False
 
 
+#: COMPLETE trials a primed view reads by value to find its best one (more are read
+#: only when all of these are infeasible).
+_BEST_CANDIDATES = 32
+
+
 class TrialHistory:
     """The trials of one study as seen by this process, kept up to date incrementally.
 
@@ -199,12 +204,26 @@ class TrialHistory:
             self._ingest(live)
 
     def _resolve_best(self) -> None:
-        """Best trial / Pareto front of a primed view: one read of the COMPLETE trials."""
+        """Best trial / Pareto front of a primed view, from the storage: the few best
+        rows by value (single objective; the first feasible one is the best), else
+        one read of the COMPLETE trials."""
         if not self._best_stale:
             return
-        for t in self._storage.get_trials(self._study_id, states=[TrialState.COMPLETE]):
-            if t.number < len(self.trials) and self._is_dropped(t.number):
-                self._add_complete(t)
+        seen = len(self.trials)
+
+        def consider(trials: Iterable[FrozenTrial]) -> None:
+            for t in trials:
+                if t.number < seen and self._is_dropped(t.number):
+                    self._add_complete(t)
+
+        top = []
+        if len(self.directions) == 1:
+            minimize = self._signs[0] > 0
+            top = self._storage.get_best_trials(self._study_id, minimize, _BEST_CANDIDATES)
+        if top and any(t.number < seen and is_feasible(t) for t in top):
+            consider(top)
+        else:  # several objectives, or every candidate infeasible or not seen yet
+            consider(self._storage.get_trials(self._study_id, states=[TrialState.COMPLETE]))
         self._best_stale = False
         self.version += 1
 
@@ -234,7 +253,8 @@ class TrialHistory:
             fresh = self._storage.get_trials(self._study_id, after_number=len(self.trials) - 1, numbers=nums)
             newly = self._ingest(fresh)
             self._paused_checked = time.monotonic()
-        self._notify(newly)
+            listeners = list(self._listeners)
+        self._notify(newly, listeners)
         return newly
 
     def refresh(self, paused_every: float | None = 5.0) -> list[FrozenTrial]:
@@ -247,7 +267,8 @@ class TrialHistory:
             after, numbers = self.watermark()
             fresh = self._storage.get_trials(self._study_id, after_number=after, numbers=numbers)
             newly = self._ingest(fresh)
-        self._notify(newly)
+            listeners = list(self._listeners)
+        self._notify(newly, listeners)
         return newly
 
     def ingest(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
@@ -255,15 +276,17 @@ class TrialHistory:
         finished) without a storage round trip."""
         with self._lock:
             newly = self._ingest(trials)
-        self._notify(newly)
+            listeners = list(self._listeners)
+        self._notify(newly, listeners)
         return newly
 
-    def _notify(self, newly: list[FrozenTrial]) -> None:
+    def _notify(self, newly: list[FrozenTrial], listeners: list[Callable[[FrozenTrial], None]]) -> None:
         # Listeners run outside the lock: a listener that takes a lock of its own
         # must not wait on a thread that holds that lock and asks the history.
-        # Each trial reaches the listeners once, since _ingest hands it out once.
+        # Each trial reaches each listener once: _ingest hands it out once, to the
+        # listeners registered when it was ingested (taken under the lock); one
+        # added later gets it from add_listener's replay instead.
         if newly:
-            listeners = list(self._listeners)
             for t in newly:
                 for fn in listeners:
                     fn(t)

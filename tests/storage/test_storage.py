@@ -281,3 +281,24 @@ def test_stale_trials_are_retried_with_the_callers_retries(storage):
     assert "requeued_as" not in by[bare.number].system_attrs
     retry = storage.get_trial(sid, by[sampled.number].system_attrs["requeued_as"])
     assert retry.params == {"x": 0.5} and retry.system_attrs["max_retries"] == 1
+
+
+def test_best_trials_by_value(storage):
+    """The few best COMPLETE trials by first objective value, best first, ties by
+    number, in either direction; other states and other studies are left out."""
+    sid = storage.create_study("s", MIN).study_id
+    other = storage.create_study("o", MIN).study_id
+    values = [3.0, -1.0, 7.5, -1.0, float("inf"), 0.25, -float("inf")]
+    for v in values:
+        storage.add_trial(sid, FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[v]))
+    storage.add_trial(sid, FrozenTrial(number=-1, state=TrialState.PRUNED, values=[-100.0]))
+    storage.add_trial(other, FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[-50.0]))
+    t = storage.start_trial(sid)
+    storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[-2.0], system_attrs={"constraints": [1.0]})
+    best = storage.get_best_trials(sid, True, 4)
+    assert [(x.number, x.values[0]) for x in best] == [(6, -float("inf")), (8, -2.0), (1, -1.0), (3, -1.0)]
+    assert best[1].system_attrs == {"constraints": [1.0]}  # full trials, attributes included
+    worst_first = storage.get_best_trials(sid, False, 3)
+    assert [x.number for x in worst_first] == [4, 2, 0]
+    assert len(storage.get_best_trials(sid, True, 100)) == 8
+    assert storage.get_best_trials(storage.create_study("e", MIN).study_id, True, 5) == []

@@ -231,3 +231,44 @@ def test_a_primed_multi_objective_study_finds_its_pareto_front():
     front = [t.number for t in a.best_trials]
     b = hs.load_study("m", st, sampler=hs.samplers.RandomSampler(seed=0))
     assert [t.number for t in b.best_trials] == front
+
+
+def test_a_listener_added_while_trials_are_handed_out_sees_each_trial_once():
+    """Another thread may register a listener between a trial being ingested and the
+    listeners being called: it gets the trial once (from the replay), not twice."""
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    h = study.history
+    late: list[int] = []
+    added: list[bool] = []
+    original = h._notify
+
+    def notify(newly, listeners):
+        if newly and not added:  # the other thread's registration lands here
+            added.append(True)
+            h.add_listener(lambda t: late.append(t.number))
+        original(newly, listeners)
+
+    h._notify = notify
+    study.optimize(_objective, n_trials=4)
+    assert late == [0, 1, 2, 3]
+
+
+def test_a_primed_study_skips_infeasible_trials_when_finding_its_best(tmp_path):
+    """The best trial of a lazily opened study comes from the storage's best rows; an
+    infeasible trial (constraint value > 0) is never best, even when more infeasible
+    trials than the rows read first are better than every feasible one."""
+    from hypersearch.trial import FrozenTrial
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    for n_infeasible in (3, 50):
+        name = f"c{n_infeasible}"
+        study = hs.create_study(name, url, sampler=hs.samplers.RandomSampler(seed=0))
+        st, sid = study._storage, study._study_id
+        for i in range(n_infeasible):
+            st.add_trial(sid, FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[-100.0 + i],
+                                          system_attrs={"constraints": [1.0]}))
+        for v in (5.0, 2.0, 9.0):
+            st.add_trial(sid, FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[v],
+                                          system_attrs={"constraints": [0.0]}))
+        loaded = hs.load_study(name, url, sampler=hs.samplers.RandomSampler(seed=0))
+        assert loaded.best_value == 2.0 and loaded.best_trial.number == n_infeasible + 1

@@ -92,6 +92,8 @@ SYNTH_METHODS = [
     "hs-hyperband-sync",  # classic synchronous Hyperband (promotion)
     "hs-bohb",  # Hyperband (async stopping) + BOHBSampler
     "hs-tpe-asha",  # TPESampler + ASHA stopping
+    "hs-auto-asha",  # the default sampler (AutoSampler) + ASHA stopping: what hs.tune(scheduler=ASHA) does
+    "hs-bohbs-asha",  # BOHBSampler (model on the largest budget with enough points) + ASHA stopping
     "hs-pbt",  # population-based training, population 16 in lockstep
     "optuna-tpe-hyperband",
     "optuna-tpe-sha",
@@ -273,6 +275,8 @@ def _run_hs_synthetic(method: str, sim: _Sim, seed: int, tmp: str) -> None:
                                                  synchronous=True),
         "hs-bohb": lambda: S.BOHB(**kw, max_t=max_t, min_t=1, reduction_factor=ETA),
         "hs-tpe-asha": lambda: S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA),
+        "hs-auto-asha": lambda: S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA),
+        "hs-bohbs-asha": lambda: S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA),
         "hs-pbt": lambda: S.PopulationBasedTraining(
             **kw, perturbation_interval=PBT_INTERVAL, quantile_fraction=0.25, seed=seed,
             hyperparam_mutations={
@@ -287,6 +291,10 @@ def _run_hs_synthetic(method: str, sim: _Sim, seed: int, tmp: str) -> None:
         sampler = None  # BOHB picks its multi-fidelity TPE sampler
     elif method == "hs-tpe-asha":
         sampler = hs.samplers.TPESampler(seed=seed)
+    elif method == "hs-auto-asha":
+        sampler = hs.samplers.AutoSampler(seed=seed)
+    elif method == "hs-bohbs-asha":
+        sampler = hs.samplers.BOHBSampler(seed=seed)
 
     if method == "hs-pbt":
         _run_hs_pbt(sim, scheduler, sampler, seed, tmp)

@@ -76,10 +76,10 @@ class BaseScheduler:
         """
         return None
 
-    def suggested_sampler(self, seed: int | None = None):
+    def suggested_sampler(self, seed: int | None = None, n_objectives: int = 1):
         """A sampler made for this scheduler (e.g. BOHB's multi-fidelity TPE), used
-        by :func:`~hypersearch.create_study` when no sampler is given; ``None``:
-        the usual default."""
+        by :func:`~hypersearch.create_study` when no sampler is given, for a study
+        with ``n_objectives`` objectives; ``None``: the usual default."""
         return None
 
     def should_prune(self, study: Study, trial: FrozenTrial) -> bool:

@@ -81,7 +81,8 @@ class Study:
         if scheduler is not None and not isinstance(scheduler, BaseScheduler):
             raise TypeError(f"scheduler must be a BaseScheduler, got {type(scheduler).__name__}")
         if sampler is None and scheduler is not None:
-            sampler = scheduler.suggested_sampler(seed)  # e.g. BOHB's multi-fidelity TPE
+            # e.g. BOHB's multi-fidelity TPE for the successive-halving schedulers
+            sampler = scheduler.suggested_sampler(seed, len(self.directions))
         self.sampler: BaseSampler = sampler if sampler is not None else AutoSampler(seed=seed)
         self.scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)

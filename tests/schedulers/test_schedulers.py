@@ -178,3 +178,32 @@ def test_a_scheduler_reused_for_another_study_forgets_the_first(make):
     second = hs.create_study(scheduler=sched)
     second.optimize(good_then_bad(100.0), n_trials=1)  # far worse, but alone in its study
     assert second.trials[0].state.name == "COMPLETE"
+
+
+def test_successive_halving_schedulers_pick_a_model_fitted_on_the_largest_budget():
+    """Without a sampler, ASHA / successive halving / Hyperband get BOHB's sampler
+    (a TPE fitted on the largest budget with enough points, which low-rung values
+    cannot mislead); multi-objective studies and other schedulers keep the default."""
+    from hypersearch.samplers.auto import AutoSampler
+    from hypersearch.samplers.bohb import BOHBSampler
+
+    S = hs.schedulers
+    for sched in (S.ASHA(max_t=9), S.SuccessiveHalving(max_t=9), S.Hyperband(max_t=9), S.BOHB(max_t=9)):
+        assert type(hs.create_study(scheduler=sched, seed=1).sampler) is BOHBSampler
+    mo = hs.create_study(directions=["minimize", "minimize"], scheduler=S.ASHA(metric="a", mode="min", max_t=9))
+    assert type(mo.sampler) is AutoSampler
+    assert type(hs.create_study(scheduler=S.MedianStoppingRule()).sampler) is AutoSampler
+    chosen = hs.samplers.RandomSampler(seed=0)
+    assert hs.create_study(sampler=chosen, scheduler=S.ASHA(max_t=9)).sampler is chosen
+
+    def objective(trial):
+        x = trial.suggest_float("x", -2, 2)
+        for step in range(1, 10):
+            trial.report((x - 0.5) ** 2 + 1.0 / step, step)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return (x - 0.5) ** 2
+
+    study = hs.create_study(scheduler=S.ASHA(max_t=9), seed=0)
+    study.optimize(objective, n_trials=60)
+    assert abs(study.best_params["x"] - 0.5) < 0.2

@@ -675,7 +675,10 @@ class SQLStorage(BaseStorage):
                     attrs = conn.execute(
                         sa.select(_trials.c.system_attrs_json).where(_trials.c.id == trial_id)
                     ).scalar_one()
-                    return (loads(attrs) or {}).get("requeued_as")
+                    queued = (loads(attrs) or {}).get("requeued_as")
+                    if queued is None:  # a reaper failed it first, without a retry: queue ours
+                        queued = self._queue_retry(conn, trial_id, retry)
+                    return queued
                 raise TrialStateError(
                     f"trial {row.number} is {TrialState(row.state).name}, not RUNNING; "
                     "it cannot be changed"
@@ -683,27 +686,31 @@ class SQLStorage(BaseStorage):
             _insert_intermediate(conn, trial_id, intermediate)
             if retry is None or state is None or not state.is_finished():
                 return None
-            row = conn.execute(
-                sa.select(
-                    _trials.c.study_id, _trials.c.params_json, _trials.c.distributions_json,
-                    _trials.c.system_attrs_json,
-                ).where(_trials.c.id == trial_id)
-            ).one()
-            _, queued = self._insert_trial(
-                conn,
-                row.study_id,
-                state=int(TrialState.WAITING),
-                params_json=row.params_json,
-                distributions_json=row.distributions_json,
-                user_attrs_json="{}",
-                system_attrs_json=dumps(retry),
-            )
-            attrs = loads(row.system_attrs_json) or {}
-            attrs["requeued_as"] = queued
-            conn.execute(
-                _trials.update().where(_trials.c.id == trial_id).values(system_attrs_json=dumps(attrs))
-            )
-            return queued
+            return self._queue_retry(conn, trial_id, retry)
+
+    def _queue_retry(self, conn: Connection, trial_id: int, retry: dict[str, Any]) -> int:
+        """Queue a WAITING copy of trial ``trial_id``'s parameters with the system
+        attributes ``retry`` and record its number as the trial's ``requeued_as``
+        (inside the caller's transaction)."""
+        row = conn.execute(
+            sa.select(
+                _trials.c.study_id, _trials.c.params_json, _trials.c.distributions_json,
+                _trials.c.system_attrs_json,
+            ).where(_trials.c.id == trial_id)
+        ).one()
+        _, queued = self._insert_trial(
+            conn,
+            row.study_id,
+            state=int(TrialState.WAITING),
+            params_json=row.params_json,
+            distributions_json=row.distributions_json,
+            user_attrs_json="{}",
+            system_attrs_json=dumps(retry),
+        )
+        attrs = loads(row.system_attrs_json) or {}
+        attrs["requeued_as"] = queued
+        conn.execute(_trials.update().where(_trials.c.id == trial_id).values(system_attrs_json=dumps(attrs)))
+        return queued
 
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
         if not trial_ids:

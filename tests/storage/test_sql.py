@@ -68,3 +68,31 @@ def test_forked_process_gets_its_own_connections(pg_url):
     assert p.exitcode == 0 and q.get(timeout=5) >= 7
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # parent still works
     assert len(study.trials) >= 9
+
+
+def test_a_replayed_failure_with_retry_queues_the_retry_once(tmp_path, monkeypatch):
+    """A ``write_trial(state=FAIL, retry=...)`` replayed after a dropped connection
+    returns the retry its first attempt queued; when a reaper failed the trial first
+    without queueing a retry, the replay queues it (the retry is never lost)."""
+    import datetime as dt
+
+    from hypersearch.space.distributions import FloatDistribution
+    from hypersearch.storage import sql as sqlmod
+    from hypersearch.trial import TrialState
+
+    st = SQLStorage(f"sqlite:///{tmp_path}/r.db")
+    sid = st.create_study("s", [hs.StudyDirection.MINIMIZE]).study_id
+    retry = {"retry_of": 0, "retry": 1, "max_retries": 1}
+    dist = {"x": FloatDistribution(0, 1)}
+    a, b = st.start_trial(sid), st.start_trial(sid)
+    for t in (a, b):
+        st.write_trial(t.trial_id, params={"x": 0.5}, distributions=dist)
+    first = st.write_trial(a.trial_id, state=TrialState.FAIL, retry=retry)  # committed, then "dropped"
+    st.fail_stale_trials(sid, dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1), retries=0)  # reaps b
+    assert "requeued_as" not in st.get_trial(sid, b.number).system_attrs
+    monkeypatch.setattr(sqlmod._retry_state, "active", True)  # what the retry wrapper sets on a replay
+    assert st.write_trial(a.trial_id, state=TrialState.FAIL, retry=retry) == first  # nothing new
+    queued = st.write_trial(b.trial_id, state=TrialState.FAIL, retry={**retry, "retry_of": b.number})
+    assert st.get_trial(sid, b.number).system_attrs["requeued_as"] == queued
+    assert st.get_trial(sid, queued).state == TrialState.WAITING
+    assert st.count_trials(sid, [TrialState.WAITING]) == 2  # one retry each, not three

@@ -63,8 +63,9 @@ ckpt-dir-deleted
     The checkpoint directory of a running ``hs.tune`` run (ASHA promotion
     variant, which pauses trials and resumes them from checkpoints; in the full
     run also population-based training, which copies checkpoints) is deleted.
-    Shows the run ends (no hang), the study stays consistent, and what reason
-    the affected trials carry.
+    Shows the run ends (no hang), the study stays consistent, and no trial
+    fails: a trial whose checkpoint is gone trains again from scratch (its
+    ``checkpoint_lost`` attribute says so).
 bad-inputs
     Random invalid calls of the public API (bounds, names, types, NaN/inf values,
     exceptions in user code, invalid optimize/tune/create_study arguments) on
@@ -624,6 +625,17 @@ def _orphan_temp_files(root: Path, states: dict[int, str]) -> dict[str, int]:
     return dict(out)
 
 
+def _tune_job_args(url: str, name: str, cp: Path, n_ids: int, *, max_t: int, grace: float,
+                   extra: list[str]) -> list[str]:
+    """Command line of ``tune_job.py``: ``n_ids`` configurations, 2 at a time, checkpoints
+    under ``cp``, heartbeat every 0.5 s with ``grace`` seconds of grace, plus ``extra``."""
+    return [
+        str(HERE / "tune_job.py"), "--url", url, "--study", name, "--storage-path", str(cp),
+        "--ids", str(n_ids), "--concurrent", "2", "--max-t", str(max_t), *extra,
+        "--heartbeat-interval", "0.5", "--heartbeat-grace", str(grace),
+    ]
+
+
 def sc_ckpt_kill(ctx: Ctx, res: Result) -> None:
     q = ctx.quick
     url = ctx.url("sqlite", res.scenario)
@@ -634,27 +646,7 @@ def sc_ckpt_kill(ctx: Ctx, res: Result) -> None:
     out = ctx.tmp / f"{name}.out"
     cp = ctx.tmp / f"{name}-ckpt"
     env = {"HS_REL_TUNE_LOG": str(log), "HS_REL_P_KILL_SAVE": "0.06", "HS_REL_SLEEP": "0.08"}
-    base = [
-        str(HERE / "tune_job.py"),
-        "--url",
-        url,
-        "--study",
-        name,
-        "--storage-path",
-        str(cp),
-        "--ids",
-        str(n_ids),
-        "--concurrent",
-        "2",
-        "--max-t",
-        "6",
-        "--retries",
-        "50",
-        "--heartbeat-interval",
-        "0.5",
-        "--heartbeat-grace",
-        str(grace),
-    ]
+    base = _tune_job_args(url, name, cp, n_ids, max_t=6, grace=grace, extra=["--retries", "50"])
     driver_kills = 1 if q else 2
     killed = 0
     runs = 0
@@ -760,27 +752,7 @@ def sc_ckpt_rmdir(ctx: Ctx, res: Result) -> None:
         cp = ctx.tmp / f"{name}-ckpt"
         n_ids = 8 if q else 16
         env = {"HS_REL_TUNE_LOG": str(log), "HS_REL_SLEEP": "0.1"}
-        args = [
-            str(HERE / "tune_job.py"),
-            "--url",
-            url,
-            "--study",
-            name,
-            "--storage-path",
-            str(cp),
-            "--ids",
-            str(n_ids),
-            "--concurrent",
-            "2",
-            "--max-t",
-            "8",
-            "--scheduler",
-            sched,
-            "--heartbeat-interval",
-            "0.5",
-            "--heartbeat-grace",
-            "3",
-        ]
+        args = _tune_job_args(url, name, cp, n_ids, max_t=8, grace=3.0, extra=["--scheduler", sched])
         t0 = time.monotonic()
         p = ctx.procs.start(args, out, env=env)
         deleted_at = None
@@ -838,6 +810,11 @@ def sc_ckpt_rmdir(ctx: Ctx, res: Result) -> None:
         )
         for r, c in chk["fail_reasons"].items():
             res.notes.append(f"{sched}: {c} x FAIL '{r}'")
+        if chk["fail_reasons"]:
+            res.violations.append(
+                f"{sched}: {sum(chk['fail_reasons'].values())} trial(s) failed after the checkpoint directory "
+                "was deleted (a lost checkpoint must mean training again from scratch)"
+            )
     res.trials_run = total
 
 

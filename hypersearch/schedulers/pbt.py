@@ -133,7 +133,7 @@ class PopulationBasedTraining(BaseScheduler):
         top, bottom = ranked[:k], ranked[-k:]
         if trial.number not in bottom or trial.number in top:
             return Decision.CONTINUE
-        donors = [n for n in top if CHECKPOINT_ATTR in latest[n][1].system_attrs]
+        donors = [n for n in top if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None]
         if not donors:
             return Decision.CONTINUE
         rng = trial_rng(self.seed, trial.number, step)

@@ -751,23 +751,8 @@ class SQLStorage(BaseStorage):
             by_number = {r.number: r.id for r in rows}
             for t in failed:  # the retries, in the same transaction as the failures
                 retry = retry_attrs(t, retries)
-                if retry is None:
-                    continue
-                _, number = self._insert_trial(
-                    conn,
-                    study_id,
-                    state=int(TrialState.WAITING),
-                    params_json=dumps(t.params),
-                    distributions_json=dists_to_json(t.distributions),
-                    user_attrs_json="{}",
-                    system_attrs_json=dumps(retry),
-                )
-                t.system_attrs["requeued_as"] = number
-                conn.execute(
-                    _trials.update()
-                    .where(_trials.c.id == by_number[t.number])
-                    .values(system_attrs_json=dumps(t.system_attrs))
-                )
+                if retry is not None:
+                    t.system_attrs["requeued_as"] = self._queue_retry(conn, by_number[t.number], retry)
             return failed
 
     def get_trials(

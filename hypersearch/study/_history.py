@@ -80,13 +80,7 @@ class TrialHistory:
             docstring); turning it on again re-reads the dropped ones.
     """
 
-    def __init__(
-        self,
-        storage: BaseStorage,
-        study_id: int,
-        directions: list[StudyDirection],
-        keep_finished: bool = True,
-    ) -> None:
+    def __init__(self, storage: BaseStorage, study_id: int, directions: list[StudyDirection]) -> None:
         self._storage = storage
         self._study_id = study_id
         self.directions = list(directions)
@@ -105,7 +99,7 @@ class TrialHistory:
         self._front: list[FrozenTrial] = []
         self._listeners: list[Callable[[FrozenTrial], None]] = []
         self.version = 0
-        self._keep = bool(keep_finished)
+        self._keep = True
         self._dropped = 0  # finished trials not kept in memory
         self._best_stale = False  # primed without reading finished trials (see prime)
 
@@ -179,16 +173,18 @@ class TrialHistory:
     # -- updates -------------------------------------------------------------------
     def prime(self) -> None:
         """Start the view without reading the finished trials: only how many trials
-        the study holds and its unfinished ones (running, queued, paused).
+        the study holds and its unfinished ones (running, queued, paused).  Turns
+        ``keep_finished`` off.
 
         For a study that keeps no finished trial and whose listeners need no replay
         (random search), so that opening a large study costs O(unfinished trials)
         instead of O(study).  The best trial and the Pareto front are then found on
-        first use, by one read of the COMPLETE trials.
+        first use (:meth:`_resolve_best`).
         """
         with self._lock:
-            if self.trials or self._keep:
-                raise RuntimeError("prime() starts an empty view that keeps no finished trial")
+            if self.trials:
+                raise RuntimeError("prime() starts an empty view")
+            self._keep = False
             live_states = [TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED]
             # count first: a trial that finishes between the two reads is then finished
             # in both views of it, and one started after the count is read as new

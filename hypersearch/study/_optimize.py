@@ -166,8 +166,7 @@ def run_trial(
             _log.warning("trial %d failed with %s: %s (caught; continuing)", trial.number, type(e).__name__, e)
             return frozen  # type: ignore[return-value]
         raise
-    if trial._finished:  # the objective told its own trial
-        study.history.refresh()
+    if trial._finished:  # the objective told its own trial (tell ingested it)
         return study.history.get(trial.number)  # type: ignore[return-value]
     return study.tell(trial, result)
 

@@ -96,15 +96,13 @@ class Study:
         #: hs.tune result rows by trial number, recorded as workers report them
         self._tune_rows: dict[int, list[dict[str, Any]]] = {}
         # Finished trials stay in memory only for those that read them again.
-        keep = bool(
-            getattr(self.sampler, "needs_finished_trials", True)
-            or getattr(self.scheduler, "needs_finished_trials", False)
+        keep = self.sampler.needs_finished_trials or (
+            self.scheduler is not None and self.scheduler.needs_finished_trials
         )
         # Nothing needs the finished trials replayed either (random search without a
         # scheduler): open the study without reading them at all.
         replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
         if not keep and not replay and self.scheduler is None:
-            self.history.keep_finished = False
             self.history.prime()
         else:
             self.history.refresh()

@@ -82,7 +82,7 @@ class Session:
         if decision == Decision.CLONE:
             self._clone(step)
         if decision == Decision.PAUSE:
-            if not self.has_checkpoint and "checkpoint" not in self.trial.system_attrs:
+            if not self.has_checkpoint and self.trial.system_attrs.get("checkpoint") is None:
                 warnings.warn(
                     f"trial {self.trial.number} is paused at iteration {step} without a "
                     "checkpoint (hs.report(..., checkpoint=...)); when promoted it will train "
@@ -175,12 +175,13 @@ def get_checkpoint() -> Any:
         return s.checkpoints.load(path)
     except FileNotFoundError as e:
         warnings.warn(f"trial {s.trial.number}: {e}; it trains again from scratch", stacklevel=2)
-        s.trial.set_system_attr("checkpoint_lost", path)
-        # Forget the checkpoint (so that PBT never picks this trial as a donor of a
+        # Forget the checkpoint (None: PBT never picks this trial as a donor of a
         # missing file) and where it would have resumed: a retry counts its steps
         # from 0 again; a promoted trial goes on from its last report, as one paused
-        # without a checkpoint does.
-        for key in ("checkpoint", "resume_step"):
-            s.trial._system_attrs.pop(key, None)
+        # without a checkpoint does.  Through set_system_attr, so that it works on a
+        # trial proxied to a worker process too.
+        s.trial.set_system_attr("checkpoint_lost", path)
+        s.trial.set_system_attr("checkpoint", None)
+        s.trial.set_system_attr("resume_step", None)
         s.iteration = max(s.trial.intermediate_values, default=0)
         return None

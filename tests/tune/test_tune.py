@@ -171,10 +171,20 @@ def test_points_to_evaluate_run_first_and_are_validated(tmp_path):
         hs.tune(train, space, metric="loss", mode="min", num_samples=1, points_to_evaluate=[{"lr": 5.0}])
 
 
-def test_a_retry_whose_checkpoint_is_gone_starts_over_from_step_one(tmp_path):
+def _fresh_or_resumed(config):
+    """A trainable that records in a user attribute whether it got a checkpoint
+    (visible from the parent process, unlike a closure's list)."""
+    hs.report(loss=config["a"], started_from=repr(hs.get_checkpoint()), checkpoint={"epoch": 0})
+    for epoch in range(1, 5):
+        hs.report(loss=config["a"] / (epoch + 1), checkpoint={"epoch": epoch})
+
+
+@pytest.mark.parametrize("executor", [None, "process"])
+def test_a_retry_whose_checkpoint_is_gone_starts_over_from_step_one(tmp_path, executor):
     """A retry queued to resume from a checkpoint that no longer exists trains from
     scratch: its steps count from 1 again (not from the lost resume step), and the
-    missing checkpoint is forgotten, so that no other trial (PBT) copies it."""
+    missing checkpoint is forgotten, so that no other trial (PBT) copies it; also
+    when the trainable runs in a worker process."""
     url = f"sqlite:///{tmp_path}/r.db"
     study = hs.create_study("r", url)
     study._storage.enqueue_trial(
@@ -182,20 +192,20 @@ def test_a_retry_whose_checkpoint_is_gone_starts_over_from_step_one(tmp_path):
         {"retry_of": 0, "retry": 1, "max_retries": 1, "checkpoint": "trial_000000/checkpoint_000040.pkl",
          "resume_step": 40},
     )
-    starts = []
-
-    def trainable(config):
-        ckpt = hs.get_checkpoint()
-        starts.append(ckpt)
-        for epoch in range(5):
-            hs.report(loss=config["a"] / (epoch + 1), checkpoint={"epoch": epoch})
-
-    with pytest.warns(UserWarning, match="trains again from scratch"):
-        res = hs.tune(trainable, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1,
-                      storage=url, name="r", resume=True, storage_path=str(tmp_path / "art"))
+    kw = {} if executor is None else {"executor": executor}
+    with pytest.warns(UserWarning, match="trains again from scratch") if executor is None else _no_check():
+        res = hs.tune(_fresh_or_resumed, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1,
+                      storage=url, name="r", resume=True, storage_path=str(tmp_path / "art"), **kw)
     t = res.trials[0]
-    assert starts == [None] and t.state == hs.TrialState.COMPLETE
+    assert t.state == hs.TrialState.COMPLETE, t.fail_reason
+    assert res.dataframe["started_from"].dropna().tolist() == ["None"]
     assert sorted(t.intermediate_values) == [1, 2, 3, 4, 5]
     assert t.system_attrs["checkpoint_lost"] == "trial_000000/checkpoint_000040.pkl"
-    assert "resume_step" not in t.system_attrs
+    assert t.system_attrs["resume_step"] is None
     assert t.system_attrs["checkpoint"].startswith("trial_000000/")  # its own new checkpoint
+
+
+def _no_check():
+    import contextlib
+
+    return contextlib.nullcontext()  # the warning is raised in the worker process

@@ -1,7 +1,9 @@
 """Population-based training (Jaderberg et al., 2017).
 
 Every ``perturbation_interval`` steps a trial compares its reported value with
-the values the rest of the population reported at the same step.  A trial in the bottom
+the values the rest of the population reported at the same step (a trial that
+gets there first is compared again at its next reports, until every member still
+training has caught up).  A trial in the bottom
 ``quantile_fraction`` *exploits* a trial of the top fraction: it copies that
 trial's latest checkpoint and configuration, then *explores* by perturbing the
 configuration (multiplying numbers by 0.8 or 1.2, stepping categoricals to a
@@ -102,14 +104,42 @@ class PopulationBasedTraining(BaseScheduler):
             raise ValueError("perturbation_factors must be positive numbers")
         self.seed = draw_seed() if seed is None else int(seed)
         self._plans: dict[int, tuple[int, dict[str, Any]]] = {}
+        # trial -> the perturbation step it was compared at before the whole
+        # population reached it (an optimisation of when to look again; a resumed
+        # study compares at the next perturbation step instead)
+        self._pending: dict[int, int] = {}
 
     # -- decisions -------------------------------------------------------------------
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
         step = trial.last_step
-        if step is None or step == 0 or step % self.perturbation_interval != 0:
+        n = trial.number
+        if step is None or step == 0:
             return Decision.CONTINUE
         if self.max_t is not None and step >= self.max_t:
+            self._pending.pop(n, None)
             return Decision.CONTINUE  # the trial ends here: keep its own final result
+        if step % self.perturbation_interval == 0:
+            at = step
+        else:
+            # A trial that reached its perturbation step before the rest of the
+            # population was compared with part of it only; it is compared again at
+            # each report until every member still training has reached that step.
+            # Without this the member that runs ahead (often the same thread or
+            # worker every time) would never be compared with anyone.
+            pending = self._pending.get(n)
+            if pending is None:
+                return Decision.CONTINUE
+            at = pending
+        decision, everyone = self._exploit_at(study, trial, at)
+        if decision == Decision.CLONE or everyone:
+            self._pending.pop(n, None)
+        else:
+            self._pending[n] = at
+        return decision
+
+    def _exploit_at(self, study: Study, trial: FrozenTrial, step: int) -> tuple[Decision, bool]:
+        """Whether ``trial`` exploits, judged by the population's values at ``step``,
+        and whether every member still training has reached ``step``."""
         sign = self.direction(study).sign()
         study.history.refresh()
         # Trials are compared at equal progress: each one's value at this step.
@@ -119,29 +149,36 @@ class PopulationBasedTraining(BaseScheduler):
         # Only trials still training take part (as in Ray Tune): a finished trial's
         # latest checkpoint is its fully trained model, not its state at this step.
         latest: dict[int, tuple[float, FrozenTrial]] = {}
+        everyone = True
         for t in study.history.running():
-            if t.number == trial.number or step not in t.intermediate_values:
+            if t.number == trial.number:
+                continue
+            if step not in t.intermediate_values:
+                if t.last_step is None or t.last_step < step:
+                    everyone = False
                 continue
             v = sign * t.intermediate_values[step]
             latest[t.number] = (math.inf if v != v else v, t)
+        if step not in trial.intermediate_values:
+            return Decision.CONTINUE, True  # e.g. it was cloned past this step meanwhile
         own = sign * trial.intermediate_values[step]
         latest[trial.number] = (math.inf if own != own else own, trial)
         if len(latest) < 2:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, everyone
         ranked = sorted(latest, key=lambda n: latest[n][0])
         k = max(1, int(math.floor(len(ranked) * self.quantile_fraction)))
         top, bottom = ranked[:k], ranked[-k:]
         if trial.number not in bottom or trial.number in top:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, everyone
         donors = [n for n in top if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None]
         if not donors:
-            return Decision.CONTINUE
+            return Decision.CONTINUE, everyone
         rng = trial_rng(self.seed, trial.number, step)
         source = donors[int(rng.integers(len(donors)))]
         src = latest[source][1]
         config = dict(src.system_attrs.get(CONFIG_ATTR) or src.user_attrs.get("config") or {})
         self._plans[trial.number] = (source, self._explore(study, trial, config, rng))
-        return Decision.CLONE
+        return Decision.CLONE, True
 
     def _explore(self, study: Study, trial: FrozenTrial, config: dict[str, Any], rng) -> dict[str, Any]:
         """The new configuration of an exploiting trial (PB2 overrides this)."""

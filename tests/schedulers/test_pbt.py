@@ -76,7 +76,8 @@ def test_pbt_exploits_and_records_the_schedule():
     assert exploited, "some bottom trials must have exploited a top trial"
     for n in exploited:
         for entry in schedules[n]:
-            assert entry["step"] % 4 == 0 and entry["source"] != n
+            # at a perturbation step, or later when the trial got there before the rest
+            assert entry["step"] >= 4 and entry["source"] != n
             assert 0.0 <= entry["config"]["lr"] <= 1.0
     # exploiting trials continued from the donor's state, so nobody ends far behind
     final = sorted(t.user_attrs["last_result"]["score"] for t in trials)
@@ -208,3 +209,42 @@ def test_no_exploit_at_the_last_step():
         assert pbt.on_report(study, step_trial) == expected, (max_t, step_trial.last_step)
     with pytest.raises(ValueError, match="max_t"):
         PopulationBasedTraining(hyperparam_mutations={"lr": hs.uniform(0, 1)}, max_t=0)
+
+
+def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
+    """The worst member reaches step 4 before anyone else: alone there it cannot be
+    ranked, so it is compared again at its next reports and exploits as soon as
+    the others have reported step 4 (it used to keep training unranked whenever
+    it ran ahead, e.g. on the fastest worker)."""
+    from hypersearch.schedulers.base import Decision
+
+    study = hs.create_study(direction="maximize")
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=4,
+                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    trials = [study.ask() for _ in range(4)]
+    for i, t in enumerate(trials):
+        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint_000004.pkl")
+        t.set_system_attr("pbt:config", {"lr": 0.1 * (i + 1)})
+    worst = trials[0]
+    for step in (1, 2, 3, 4):
+        worst.report(0.0, step)
+    worst.flush()
+    assert pbt.on_report(study, worst._snapshot()) == Decision.CONTINUE  # nobody to compare with
+    worst.report(0.0, 5)
+    worst.flush()
+    assert pbt.on_report(study, worst._snapshot()) == Decision.CONTINUE  # still nobody at step 4
+    for i, t in enumerate(trials[1:], start=1):
+        for step in (1, 2, 3, 4):
+            t.report(float(i), step)
+        t.flush()
+    worst.report(0.0, 6)
+    worst.flush()
+    assert pbt.on_report(study, worst._snapshot()) == Decision.CLONE
+    source, config = pbt.take_plan(worst.number)
+    assert source == trials[3].number and 0.0 <= config["lr"] <= 1.0
+    # once judged against everyone, a member that is not the worst is not looked at again
+    mid = trials[2]
+    assert pbt.on_report(study, mid._snapshot()) == Decision.CONTINUE
+    mid.report(2.0, 5)
+    mid.flush()
+    assert mid.number not in pbt._pending

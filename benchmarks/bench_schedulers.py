@@ -95,6 +95,7 @@ SYNTH_METHODS = [
     "hs-auto-asha",  # the default sampler (AutoSampler) + ASHA stopping: what hs.tune(scheduler=ASHA) does
     "hs-bohbs-asha",  # BOHBSampler (model on the largest budget with enough points) + ASHA stopping
     "hs-pbt",  # population-based training, population 16 in lockstep
+    "hs-gp-full",  # GPSampler, every trial to max_t (Bayesian optimisation without early stopping)
     "optuna-tpe-hyperband",
     "optuna-tpe-sha",
     "optuna-random-hyperband",
@@ -267,6 +268,7 @@ def _run_hs_synthetic(method: str, sim: _Sim, seed: int, tmp: str) -> None:
     kw = dict(metric="loss", mode="min")
     scheduler = {
         "random": lambda: None,
+        "hs-gp-full": lambda: None,
         "hs-hyperband": lambda: S.Hyperband(**kw, max_t=max_t, min_t=1, reduction_factor=ETA),
         "hs-asha": lambda: S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA),
         "hs-asha-promotion": lambda: S.ASHA(**kw, max_t=max_t, grace_period=1, reduction_factor=ETA,
@@ -295,6 +297,8 @@ def _run_hs_synthetic(method: str, sim: _Sim, seed: int, tmp: str) -> None:
         sampler = hs.samplers.AutoSampler(seed=seed)
     elif method == "hs-bohbs-asha":
         sampler = hs.samplers.BOHBSampler(seed=seed)
+    elif method == "hs-gp-full":
+        sampler = hs.samplers.GPSampler(seed=seed)
 
     if method == "hs-pbt":
         _run_hs_pbt(sim, scheduler, sampler, seed, tmp)
@@ -312,7 +316,7 @@ def _run_hs_synthetic(method: str, sim: _Sim, seed: int, tmp: str) -> None:
             epoch += 1
             hs.report(loss=obs, checkpoint={"state": state, "epoch": epoch} if ckpt else None)
 
-    n = 1_000_000 if method != "random" else sim.rec.budget // max_t
+    n = 1_000_000 if method not in ("random", "hs-gp-full") else sim.rec.budget // max_t
     hs.tune(trainable, _hs_space(), metric="loss", mode="min", num_samples=n, scheduler=scheduler,
             sampler=sampler, seed=seed, max_concurrent=1, storage_path=tmp, show_progress_bar=False)
 
@@ -487,7 +491,8 @@ def summarise_synthetic(runs: list[dict], methods: list[str], budget: int, max_t
             "epochs_to_random_result_vs_random": _mwu(e, rnd["epochs_to_random_result"]),
         }
     pairs = [("hs-bohb", "optuna-tpe-hyperband"), ("hs-tpe-asha", "optuna-tpe-sha"),
-             ("hs-hyperband", "optuna-random-hyperband"), ("hs-asha", "random"), ("hs-bohb", "random")]
+             ("hs-hyperband", "optuna-random-hyperband"), ("hs-asha", "random"), ("hs-bohb", "random"),
+             ("hs-gp-full", "hs-bohb"), ("hs-gp-full", "random")]
     for x, y in pairs:
         if x not in pooled or y not in pooled or not pooled[x] or not pooled[y]:
             continue

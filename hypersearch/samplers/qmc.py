@@ -21,8 +21,8 @@ class QMCSampler(BaseSampler):
     sequence in ``max_dims`` dimensions, mapped through each parameter's
     unit-interval encoding (log scales, steps and choices included).  Each
     parameter name is bound to one coordinate of the sequence in order of first
-    appearance (taken from the study's history when the sampler is attached, so
-    a resumed study keeps the binding), which lets conditional and dynamic
+    appearance (taken from the study's history at the first draw, so a resumed
+    study keeps the binding), which lets conditional and dynamic
     parameters work like any other.  Parameters beyond ``max_dims`` fall back to
     pseudo-random draws.
 
@@ -56,12 +56,26 @@ class QMCSampler(BaseSampler):
         self._dims: dict[str, int] = {}
         self._lock = threading.Lock()
         self._cache: tuple[int, Any] | None = None
+        self._bind_lock = threading.Lock()
 
     def attach(self, study: Study) -> None:
         super().attach(study)
-        for t in study.history.all_trials():
-            for name in t.params:
-                self._dim(name)
+        self._bound = False  # the history's bindings are read on the first draw
+
+    def _bind(self, study: Study) -> None:
+        """Bind the parameters of the study's trials to coordinates, in order of
+        first appearance, once (on the first draw, so that opening a large study
+        reads nothing; a model-based sampler that starts with QMC draws may never
+        need them)."""
+        if getattr(self, "_bound", True):
+            return
+        with self._bind_lock:
+            if self._bound:
+                return
+            for t in study.history.all_trials():
+                for name in t.params:
+                    self._dim(name)
+            self._bound = True
 
     def _dim(self, name: str) -> int:
         with self._lock:
@@ -91,6 +105,7 @@ class QMCSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
+        self._bind(study)
         d = self._dim(name)
         if d >= self.max_dims or trial.attempt > 0:
             # beyond the sequence's dimensions, and for constraint re-draws (jumping far

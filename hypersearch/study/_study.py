@@ -99,18 +99,43 @@ class Study:
         keep = self.sampler.needs_finished_trials or (
             self.scheduler is not None and self.scheduler.needs_finished_trials
         )
-        # Nothing needs the finished trials replayed either (random search without a
-        # scheduler): open the study without reading them at all.
+        # Without a scheduler and with a sampler that keeps its own statistics, the
+        # study opens without reading its finished trials: only the count and the
+        # unfinished ones.  The sampler is fed the finished trials on the first
+        # ask (Study._listen), so opening a large study to look at it (best trial,
+        # a few trials, the CLI) costs O(unfinished trials), not O(study).
         replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
-        if not keep and not replay and self.scheduler is None:
+        self._listen_lock = threading.Lock()
+        self._listening = False
+        if not keep and self.scheduler is None:
             self.history.prime()
+            self.sampler.attach(self)
+            if not replay:
+                self._listening = True  # nothing to feed
+            elif not self.history.trials:
+                self._listen()  # a new study: nothing to read, listen at once
         else:
             self.history.refresh()
-        self.sampler.attach(self)
-        self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t), replay=replay)
+            self.sampler.attach(self)
+            self._listen()
         if self.scheduler is not None:
             self.scheduler.attach(self)
         self.history.keep_finished = keep
+
+    def _listen(self) -> None:
+        """Feed the sampler every finished trial, then each trial seen finishing
+        from now on (once per study; the history reads dropped trials back)."""
+        if self._listening:
+            return
+        with self._listen_lock:
+            if self._listening:
+                return
+            replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
+            # bring the view up to date first: a trial ingested after the replay is
+            # then handed to the listener by the view, one replayed is not ingested again
+            self.history.refresh()
+            self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t), replay=replay)
+            self._listening = True
 
     # -- basic properties ------------------------------------------------------------
     @property
@@ -219,6 +244,7 @@ class Study:
         ``fixed_distributions`` are suggested at once, so a caller driving its own
         loop can read ``trial.params`` immediately.
         """
+        self._listen()
         after, numbers = self.history.watermark()
         frozen, fresh = self._storage.start_trial_and_read(
             self._study_id,
@@ -544,6 +570,7 @@ class Study:
         ``distributions`` default to a one-choice categorical per parameter,
         which model-based samplers treat as known points.
         """
+        self._listen()  # the sampler sees it, as it sees every finished trial
         system_attrs: dict[str, Any] = {}
         start = complete = None
         if isinstance(params, FrozenTrial):

@@ -110,6 +110,7 @@ def test_resume_from_sqlite_restores_the_state_and_the_proposals(tmp_path):
     part.optimize(mixed, n_trials=19)  # stops in the middle of generation 3
     sampler = CmaEsSampler(seed=5, popsize=5)
     resumed = hs.load_study("part", url, sampler=sampler)
+    resumed._listen()  # what the first ask does: feed the sampler the stored trials
     assert sampler._run.gen == 3 and len(sampler._run.buffer) == 3  # 18 CMA trials = 3 gens + 3
     resumed.optimize(mixed, n_trials=14)
     assert [t.params for t in resumed.trials] == [t.params for t in full.trials]

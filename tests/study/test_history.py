@@ -224,6 +224,43 @@ def test_random_search_opens_a_study_without_reading_its_finished_trials():
     assert [t.number for t in again.get_trials(["COMPLETE"])] == [t.number for t in trials if t.state.name == "COMPLETE"]
 
 
+def test_a_model_based_sampler_is_fed_the_stored_trials_on_the_first_ask():
+    """Opening a study whose sampler keeps its own statistics (the default, TPE, GP,
+    CMA-ES, ...) reads no finished trial; the first ask feeds each one to the
+    sampler exactly once, and proposals are those of a sampler fed at once."""
+
+    class Recording(hs.samplers.TPESampler):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.fed: list[int] = []
+
+        def on_trial_finished(self, study, trial):
+            self.fed.append(trial.number)
+            super().on_trial_finished(study, trial)
+
+    st = CountingStorage()
+    first = hs.create_study("m", st, sampler=hs.samplers.TPESampler(seed=0, n_startup_trials=5))
+    first.optimize(_objective, n_trials=20)
+    stored = first.trials
+    st.rows_read.clear()
+    sampler = Recording(seed=3, n_startup_trials=5)
+    study = hs.load_study("m", st, sampler=sampler)
+    assert sum(st.rows_read) == 0 and sampler.fed == []  # opening read nothing finished
+    assert study.best_trial.value == first.best_trial.value  # found on first use
+    t = study.ask()
+    assert sampler.fed == list(range(20))  # every stored trial, once, before proposing
+    study.tell(t, _objective(t))
+    assert sampler.fed == list(range(21))
+    eager = hs.create_study("m2", st, sampler=hs.samplers.TPESampler(seed=0, n_startup_trials=5))
+    for old in stored:
+        eager.add_trial(old)
+    fresh = Recording(seed=3, n_startup_trials=5)
+    reopened = hs.load_study("m2", st, sampler=fresh)
+    a = reopened.ask()
+    a.suggest_float("x", -1, 1)
+    assert a.params == t.params  # the same history gives the same proposal
+
+
 def test_a_primed_multi_objective_study_finds_its_pareto_front():
     st = InMemoryStorage()
     a = hs.create_study("m", st, directions=["minimize", "minimize"], sampler=hs.samplers.RandomSampler(seed=0))

@@ -119,27 +119,29 @@ class PopulationBasedTraining(BaseScheduler):
             self._pending.pop(n, None)
             return Decision.CONTINUE  # the trial ends here: keep its own final result
         if step % self.perturbation_interval == 0:
-            at = step
+            at, late = step, False
         else:
             # A trial that reached its perturbation step before the rest of the
-            # population was compared with part of it only; it is compared again at
-            # each report until every member still training has reached that step.
-            # Without this the member that runs ahead (often the same thread or
-            # worker every time) would never be compared with anyone.
+            # population was compared with part of it only; it is looked at again at
+            # each report and judged once every member still training has reached
+            # that step.  Without this the member that runs ahead (often the same
+            # thread or worker every time) would never be compared with anyone.
             pending = self._pending.get(n)
             if pending is None:
                 return Decision.CONTINUE
-            at = pending
-        decision, everyone = self._exploit_at(study, trial, at)
-        if decision == Decision.CLONE or everyone:
+            at, late = pending, True
+        decision, settled = self._exploit_at(study, trial, at, late)
+        if settled:
             self._pending.pop(n, None)
         else:
             self._pending[n] = at
         return decision
 
-    def _exploit_at(self, study: Study, trial: FrozenTrial, step: int) -> tuple[Decision, bool]:
+    def _exploit_at(self, study: Study, trial: FrozenTrial, step: int, late: bool) -> tuple[Decision, bool]:
         """Whether ``trial`` exploits, judged by the population's values at ``step``,
-        and whether every member still training has reached ``step``."""
+        and whether that judgement is final (else it is made again at the trial's
+        next report).  ``late``: the trial is past ``step`` and is judged only
+        against the whole population."""
         sign = self.direction(study).sign()
         study.history.refresh()
         # Trials are compared at equal progress: each one's value at this step.
@@ -150,7 +152,9 @@ class PopulationBasedTraining(BaseScheduler):
         # latest checkpoint is its fully trained model, not its state at this step.
         latest: dict[int, tuple[float, FrozenTrial]] = {}
         everyone = True
+        running = set()
         for t in study.history.running():
+            running.add(t.number)
             if t.number == trial.number:
                 continue
             if step not in t.intermediate_values:
@@ -159,8 +163,12 @@ class PopulationBasedTraining(BaseScheduler):
                 continue
             v = sign * t.intermediate_values[step]
             latest[t.number] = (math.inf if v != v else v, t)
+        for gone in [m for m in self._pending if m not in running and m != trial.number]:
+            self._pending.pop(gone, None)  # finished, paused or failed meanwhile
         if step not in trial.intermediate_values:
             return Decision.CONTINUE, True  # e.g. it was cloned past this step meanwhile
+        if late and not everyone:
+            return Decision.CONTINUE, False  # not judged on part of the population twice
         own = sign * trial.intermediate_values[step]
         latest[trial.number] = (math.inf if own != own else own, trial)
         if len(latest) < 2:
@@ -170,9 +178,18 @@ class PopulationBasedTraining(BaseScheduler):
         top, bottom = ranked[:k], ranked[-k:]
         if trial.number not in bottom or trial.number in top:
             return Decision.CONTINUE, everyone
-        donors = [n for n in top if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None]
+        # A donor must be at least as far as this trial: copying the checkpoint of
+        # one that is behind would move this trial's training backwards while its
+        # step counter goes on (possible when the trial is judged late).
+        own_step = trial.last_step or step
+        donors = [
+            n for n in top
+            if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None
+            and (latest[n][1].last_step or 0) >= own_step
+        ]
         if not donors:
-            return Decision.CONTINUE, everyone
+            # the donors may catch up by the trial's next report
+            return Decision.CONTINUE, everyone and not late
         rng = trial_rng(self.seed, trial.number, step)
         source = donors[int(rng.integers(len(donors)))]
         src = latest[source][1]

@@ -213,9 +213,10 @@ def test_no_exploit_at_the_last_step():
 
 def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
     """The worst member reaches step 4 before anyone else: alone there it cannot be
-    ranked, so it is compared again at its next reports and exploits as soon as
-    the others have reported step 4 (it used to keep training unranked whenever
-    it ran ahead, e.g. on the fastest worker)."""
+    ranked, so it is looked at again at its next reports and judged once the whole
+    population has reported step 4 (it used to keep training unranked whenever it
+    ran ahead, e.g. on the fastest worker).  It is never judged late against part
+    of the population, and never copies a donor that is behind it."""
     from hypersearch.schedulers.base import Decision
 
     study = hs.create_study(direction="maximize")
@@ -223,28 +224,58 @@ def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
                                   hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
     trials = [study.ask() for _ in range(4)]
     for i, t in enumerate(trials):
-        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint_000004.pkl")
+        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint.pkl")
         t.set_system_attr("pbt:config", {"lr": 0.1 * (i + 1)})
-    worst = trials[0]
-    for step in (1, 2, 3, 4):
-        worst.report(0.0, step)
-    worst.flush()
-    assert pbt.on_report(study, worst._snapshot()) == Decision.CONTINUE  # nobody to compare with
-    worst.report(0.0, 5)
-    worst.flush()
-    assert pbt.on_report(study, worst._snapshot()) == Decision.CONTINUE  # still nobody at step 4
-    for i, t in enumerate(trials[1:], start=1):
-        for step in (1, 2, 3, 4):
-            t.report(float(i), step)
+
+    def run(t, value, steps):
+        for step in steps:
+            t.report(value, step)
         t.flush()
-    worst.report(0.0, 6)
-    worst.flush()
-    assert pbt.on_report(study, worst._snapshot()) == Decision.CLONE
+        return pbt.on_report(study, t._snapshot())
+
+    worst, mid, good, best = trials
+    assert run(worst, 0.0, (1, 2, 3, 4)) == Decision.CONTINUE  # nobody to compare with
+    assert run(worst, 0.0, (5,)) == Decision.CONTINUE  # still nobody at step 4
+    run(best, 3.0, (1, 2, 3, 4))  # part of the population: worst is last of two, but is
+    assert run(worst, 0.0, (6,)) == Decision.CONTINUE  # not judged late on part of it
+    run(mid, 1.0, (1, 2, 3, 4))
+    run(good, 2.0, (1, 2, 3, 4))
+    # everyone has reached 4 and worst is last, but the best member is at 4, behind it
+    assert run(worst, 0.0, (7,)) == Decision.CONTINUE
+    run(best, 3.0, (5, 6, 7))
+    # best got ahead (7) but worst is already at 8, its next perturbation step: it is
+    # judged there instead, when the others get there
+    assert run(worst, 0.0, (8,)) == Decision.CONTINUE
+    assert pbt._pending.get(worst.number) == 8
+
+
+def test_a_late_judgement_clones_once_the_donor_has_caught_up():
+    from hypersearch.schedulers.base import Decision
+
+    study = hs.create_study(direction="maximize")
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=4,
+                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    trials = [study.ask() for _ in range(4)]
+    for i, t in enumerate(trials):
+        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint.pkl")
+        t.set_system_attr("pbt:config", {"lr": 0.1 * (i + 1)})
+
+    def run(t, value, steps):
+        for step in steps:
+            t.report(value, step)
+        t.flush()
+        return pbt.on_report(study, t._snapshot())
+
+    worst, mid, good, best = trials
+    assert run(worst, 0.0, (1, 2, 3, 4)) == Decision.CONTINUE  # alone at step 4
+    assert run(worst, 0.0, (5,)) == Decision.CONTINUE
+    run(mid, 1.0, (1, 2, 3, 4))
+    run(good, 2.0, (1, 2, 3, 4))
+    run(best, 3.0, (1, 2, 3, 4, 5, 6))
+    assert run(worst, 0.0, (6,)) == Decision.CLONE  # judged against all four at step 4
     source, config = pbt.take_plan(worst.number)
-    assert source == trials[3].number and 0.0 <= config["lr"] <= 1.0
-    # once judged against everyone, a member that is not the worst is not looked at again
-    mid = trials[2]
-    assert pbt.on_report(study, mid._snapshot()) == Decision.CONTINUE
-    mid.report(2.0, 5)
-    mid.flush()
+    assert source == best.number and 0.0 <= config["lr"] <= 1.0
+    assert worst.number not in pbt._pending
+    # a member that is not the worst, once judged against everyone, is not looked at again
+    assert run(mid, 1.0, (5,)) == Decision.CONTINUE
     assert mid.number not in pbt._pending

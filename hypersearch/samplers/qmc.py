@@ -57,6 +57,7 @@ class QMCSampler(BaseSampler):
         self._lock = threading.Lock()
         self._cache: tuple[int, Any] | None = None
         self._bind_lock = threading.Lock()
+        self._bound = True  # nothing to read until attached to a study
 
     def attach(self, study: Study) -> None:
         super().attach(study)
@@ -67,7 +68,7 @@ class QMCSampler(BaseSampler):
         first appearance, once (on the first draw, so that opening a large study
         reads nothing; a model-based sampler that starts with QMC draws may never
         need them)."""
-        if getattr(self, "_bound", True):
+        if self._bound:
             return
         with self._bind_lock:
             if self._bound:

@@ -104,25 +104,22 @@ class Study:
         # unfinished ones.  The sampler is fed the finished trials on the first
         # ask (Study._listen), so opening a large study to look at it (best trial,
         # a few trials, the CLI) costs O(unfinished trials), not O(study).
-        replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
+        self._replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
         self._listen_lock = threading.Lock()
         self._listening = False
-        if not keep and self.scheduler is None:
+        primed = not keep and self.scheduler is None
+        if primed:
             self.history.prime()
-            self.sampler.attach(self)
-            if not replay:
-                self._listening = True  # nothing to feed
-            elif not self.history.trials:
-                self._listen()  # a new study: nothing to read, listen at once
         else:
             self.history.refresh()
-            self.sampler.attach(self)
-            self._listen()
+        self.sampler.attach(self)
+        if not (primed and self._replay and self.history.trials):  # nothing stored to feed later
+            self._listen(refresh=False)
         if self.scheduler is not None:
             self.scheduler.attach(self)
         self.history.keep_finished = keep
 
-    def _listen(self) -> None:
+    def _listen(self, refresh: bool = True) -> None:
         """Feed the sampler every finished trial, then each trial seen finishing
         from now on (once per study; the history reads dropped trials back)."""
         if self._listening:
@@ -130,11 +127,11 @@ class Study:
         with self._listen_lock:
             if self._listening:
                 return
-            replay = type(self.sampler).on_trial_finished is not BaseSampler.on_trial_finished
-            # bring the view up to date first: a trial ingested after the replay is
-            # then handed to the listener by the view, one replayed is not ingested again
-            self.history.refresh()
-            self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t), replay=replay)
+            if refresh:
+                # bring the view up to date first: a trial ingested after the replay is
+                # then handed to the listener by the view, one replayed is not ingested again
+                self.history.refresh()
+            self.history.add_listener(lambda t: self.sampler.on_trial_finished(self, t), replay=self._replay)
             self._listening = True
 
     # -- basic properties ------------------------------------------------------------

@@ -211,14 +211,10 @@ def test_no_exploit_at_the_last_step():
         PopulationBasedTraining(hyperparam_mutations={"lr": hs.uniform(0, 1)}, max_t=0)
 
 
-def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
-    """The worst member reaches step 4 before anyone else: alone there it cannot be
-    ranked, so it is looked at again at its next reports and judged once the whole
-    population has reported step 4 (it used to keep training unranked whenever it
-    ran ahead, e.g. on the fastest worker).  It is never judged late against part
-    of the population, and never copies a donor that is behind it."""
-    from hypersearch.schedulers.base import Decision
-
+def _hand_driven_population():
+    """Four trials with checkpoints, a PBT scheduler (interval 4), and
+    ``run(trial, value, steps)``: report ``value`` at ``steps``, then the
+    scheduler's decision at the last one."""
     study = hs.create_study(direction="maximize")
     pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=4,
                                   hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
@@ -233,7 +229,18 @@ def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
         t.flush()
         return pbt.on_report(study, t._snapshot())
 
-    worst, mid, good, best = trials
+    return pbt, trials, run
+
+
+def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
+    """The worst member reaches step 4 before anyone else: alone there it cannot be
+    ranked, so it is looked at again at its next reports and judged once the whole
+    population has reported step 4 (it used to keep training unranked whenever it
+    ran ahead, e.g. on the fastest worker).  It is never judged late against part
+    of the population, and never copies a donor that is behind it."""
+    from hypersearch.schedulers.base import Decision
+
+    pbt, (worst, mid, good, best), run = _hand_driven_population()
     assert run(worst, 0.0, (1, 2, 3, 4)) == Decision.CONTINUE  # nobody to compare with
     assert run(worst, 0.0, (5,)) == Decision.CONTINUE  # still nobody at step 4
     run(best, 3.0, (1, 2, 3, 4))  # part of the population: worst is last of two, but is
@@ -252,21 +259,7 @@ def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
 def test_a_late_judgement_clones_once_the_donor_has_caught_up():
     from hypersearch.schedulers.base import Decision
 
-    study = hs.create_study(direction="maximize")
-    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=4,
-                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
-    trials = [study.ask() for _ in range(4)]
-    for i, t in enumerate(trials):
-        t.set_system_attr("checkpoint", f"trial_{t.number:06d}/checkpoint.pkl")
-        t.set_system_attr("pbt:config", {"lr": 0.1 * (i + 1)})
-
-    def run(t, value, steps):
-        for step in steps:
-            t.report(value, step)
-        t.flush()
-        return pbt.on_report(study, t._snapshot())
-
-    worst, mid, good, best = trials
+    pbt, (worst, mid, good, best), run = _hand_driven_population()
     assert run(worst, 0.0, (1, 2, 3, 4)) == Decision.CONTINUE  # alone at step 4
     assert run(worst, 0.0, (5,)) == Decision.CONTINUE
     run(mid, 1.0, (1, 2, 3, 4))

@@ -309,3 +309,17 @@ def test_a_primed_study_skips_infeasible_trials_when_finding_its_best(tmp_path):
                                           system_attrs={"constraints": [0.0]}))
         loaded = hs.load_study(name, url, sampler=hs.samplers.RandomSampler(seed=0))
         assert loaded.best_value == 2.0 and loaded.best_trial.number == n_infeasible + 1
+
+
+def test_a_sampler_assigned_later_hears_of_new_finished_trials():
+    fed = []
+
+    class Recording(hs.samplers.RandomSampler):
+        def on_trial_finished(self, study, trial):
+            fed.append(trial.number)
+
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(_objective, n_trials=2)
+    study.sampler = Recording(seed=1)
+    study.optimize(_objective, n_trials=3)
+    assert fed == [2, 3, 4]

@@ -31,6 +31,7 @@ process, or after a crash) has the same rungs and the same promotions.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from typing import TYPE_CHECKING
@@ -96,8 +97,14 @@ class _RungScheduler(BaseScheduler):
             self._starts = np.cumsum([0, *self._capacities])
         # (bracket key, rung index) -> {trial number: value in minimisation form}
         self._table: dict[tuple[int, int], dict[int, float]] = {}
+        # the same entries as sorted (value, number) lists: rank and quantile lookups
+        # cost O(log n) instead of a sort of the rung per decision
+        self._ranked: dict[tuple[int, int], list[tuple[float, int]]] = {}
+        # (bracket key, rung index) -> sorted (value, number) of the trials PAUSED there
+        self._paused_at: dict[tuple[int, int], list[tuple[float, int]]] = {}
         # bracket key -> {trial number: (state, highest rung index reached or -1)}
         self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
+        self._max_number = -1
         self._lock = threading.Lock()
         self._sign = 1.0
         self._view = ReportedView(self._index, self._forget)
@@ -109,7 +116,10 @@ class _RungScheduler(BaseScheduler):
     def _forget(self) -> None:
         with self._lock:
             self._table = {}
+            self._ranked = {}
+            self._paused_at = {}
             self._members = {}
+            self._max_number = -1
 
     def attach(self, study: Study) -> None:
         # Brackets follow the study's recorded seed, so every process of a study
@@ -163,13 +173,31 @@ class _RungScheduler(BaseScheduler):
             out[k] = math.inf if v != v else v
         return out
 
-    def _index(self, t: FrozenTrial, finished: bool) -> None:
+    def _index(self, t: FrozenTrial, finished: bool, state: TrialState | None = None) -> None:
+        """Record ``t``'s rung values and state (``state`` overrides ``t.state``)."""
+        state = t.state if state is None else state
         b = self.bracket_of(t.number)
+        n = t.number
         vals = self._rung_values(t) if t.intermediate_values else {}
         with self._lock:
+            members = self._members.setdefault(b, {})
+            old = members.get(n)
+            if old is not None and old[0] == TrialState.PAUSED and old[1] >= 0:
+                _remove(self._paused_at[(b, old[1])], (self._table[(b, old[1])][n], n))
             for k, v in vals.items():
-                self._table.setdefault((b, k), {})[t.number] = v
-            self._members.setdefault(b, {})[t.number] = (t.state, max(vals, default=-1))
+                row = self._table.setdefault((b, k), {})
+                before = row.get(n)
+                if before != v:
+                    ranked = self._ranked.setdefault((b, k), [])
+                    if before is not None:
+                        _remove(ranked, (before, n))
+                    bisect.insort(ranked, (v, n))
+                    row[n] = v
+            level = max(vals, default=-1)
+            members[n] = (state, level)
+            if state == TrialState.PAUSED and level >= 0:
+                bisect.insort(self._paused_at.setdefault((b, level), []), (vals[level], n))
+            self._max_number = max(self._max_number, n)
 
     # -- decisions ----------------------------------------------------------------------------------
     def _crossed(self, trial: FrozenTrial) -> tuple[int, list[int]]:
@@ -193,11 +221,15 @@ class _RungScheduler(BaseScheduler):
         own = self._rung_values(trial)
         for k in crossed:
             with self._lock:
-                values = np.fromiter(self._table.get((b, k), {}).values(), dtype=float)
-            if values.size == 0:
+                ranked = self._ranked.get((b, k), [])
+                cutoff = _quantile(ranked, 1.0 / self.reduction_factor)
+                best = ranked[0][0] if ranked else math.inf
+            if cutoff is None:
                 continue
-            cutoff = float(np.percentile(values, 100.0 / self.reduction_factor))
-            if own[k] > cutoff:
+            # A NaN/inf report ranks last: it is never within the best 1/eta while
+            # some trial reported a finite value there (the interpolated cutoff can
+            # be +inf when the value above the quantile is one).
+            if own[k] > cutoff or (own[k] == math.inf and best < math.inf):
                 return Decision.STOP
         return Decision.CONTINUE
 
@@ -212,9 +244,7 @@ class _RungScheduler(BaseScheduler):
         if not crossed:
             return Decision.CONTINUE
         self._view.update(study)
-        paused = trial.copy()
-        paused.state = TrialState.PAUSED
-        self._index(paused, False)  # as if paused here: would it be promoted at once?
+        self._index(trial, False, TrialState.PAUSED)  # as if paused here: would it be promoted at once?
         choice = self._choose(can_start=False, sync_can_start=True)
         self._index(trial, False)
         return Decision.CONTINUE if choice == trial.number else Decision.PAUSE
@@ -227,52 +257,80 @@ class _RungScheduler(BaseScheduler):
         return self._choose(can_start=can_start, sync_can_start=can_start)
 
     def _top(self, key: int, k: int) -> list[int]:
-        vals = self._table.get((key, k), {})
-        n_top = int(math.floor(len(vals) / self.reduction_factor + 1e-9))
-        return sorted(vals, key=lambda n: (vals[n], n))[:n_top]
+        """The best ``floor(n_k / eta)`` trials of rung ``k`` (by value, then number)."""
+        ranked = self._ranked.get((key, k), [])
+        return [n for _, n in ranked[: self._n_top(len(ranked))]]
+
+    def _n_top(self, n: int) -> int:
+        return int(math.floor(n / self.reduction_factor + 1e-9))
+
+    def _promotable(self, key: int, k: int) -> tuple[float, int] | None:
+        """``(value, number)`` of the best trial PAUSED at rung ``k`` of bracket ``key``
+        if it is within the rung's top ``floor(n_k / eta)``, else ``None``.  The best
+        paused trial has the smallest rank of the paused ones, so when it is not in
+        the top none is: one binary search instead of a scan of the rung."""
+        paused = self._paused_at.get((key, k))
+        if not paused:
+            return None
+        ranked = self._ranked[(key, k)]
+        if bisect.bisect_left(ranked, paused[0]) < self._n_top(len(ranked)):
+            return paused[0]
+        return None
 
     def _choose(self, *, can_start: bool, sync_can_start: bool) -> int | None:
         with self._lock:
             if self.synchronous:
                 return self._choose_sync(sync_can_start)
             best: tuple[float, float, int] | None = None  # (-milestone, value, number)
-            for key, members in self._members.items():
-                rungs = self.rungs[self._type(key)]
-                for k in range(len(rungs)):
-                    vals = self._table.get((key, k), {})
-                    for n in self._top(key, k):
-                        if members.get(n) == (TrialState.PAUSED, k):
-                            cand = (-rungs[k], vals[n], n)
-                            if best is None or cand < best:
-                                best = cand
+            for (key, k), paused in self._paused_at.items():
+                if not paused:
+                    continue
+                cand = self._promotable(key, k)
+                if cand is not None:
+                    full = (-self.rungs[self._type(key)][k], *cand)
+                    if best is None or full < best:
+                        best = full
             return None if best is None else best[2]
 
     def _choose_sync(self, can_start: bool) -> int | None:
-        best: tuple[int, float, int] | None = None  # (bracket, value, number)
-        n_known = max((n for m in self._members.values() for n in m), default=-1)
-        for key in sorted(self._members):
-            members = self._members[key]
+        for key in sorted(self._members):  # oldest bracket first
+            rungs = self.rungs[self._type(key)]
+            cands = [(k, c) for k in range(len(rungs)) if (c := self._promotable(key, k)) is not None]
+            if not cands:
+                continue  # nothing to promote (e.g. a bracket that has finished)
             last = self._last_number(key)
-            closed = not can_start if last is None else (n_known >= last or not can_start)
+            closed = not can_start if last is None else (self._max_number >= last or not can_start)
             if not closed:
                 continue
-            rungs = self.rungs[self._type(key)]
-            running_levels = [lv for st, lv in members.values() if st == TrialState.RUNNING]
-            for k in range(len(rungs)):
-                if any(lv < k for lv in running_levels):
-                    break  # rung k is still filling
-                top = self._top(key, k)
-                cands = [n for n in top if members.get(n) == (TrialState.PAUSED, k)]
-                if cands:
-                    vals = self._table[(key, k)]
-                    n = min(cands, key=lambda n: (vals[n], n))
-                    cand = (key, vals[n], n)
-                    if best is None or cand < best:
-                        best = cand
-                    break
-            if best is not None:
-                break  # oldest bracket first
-        return None if best is None else best[2]
+            k, (_, n) = cands[0]
+            # rung k is promoted only once no trial of the bracket runs below it
+            if all(lv >= k for st, lv in self._members[key].values() if st == TrialState.RUNNING):
+                return n
+        return None
+
+
+def _remove(ranked: list[tuple[float, int]], item: tuple[float, int]) -> None:
+    """Remove ``item`` from the sorted list ``ranked`` (no-op when absent)."""
+    i = bisect.bisect_left(ranked, item)
+    if i < len(ranked) and ranked[i] == item:
+        del ranked[i]
+
+
+def _quantile(ranked: list[tuple[float, int]], q: float) -> float | None:
+    """The ``q`` quantile of the values of a sorted ``(value, number)`` list, linearly
+    interpolated between order statistics as ``numpy.percentile`` does by default;
+    ``None`` for an empty list."""
+    if not ranked:
+        return None
+    h = (len(ranked) - 1) * q
+    lo = int(math.floor(h))
+    a = ranked[lo][0]
+    if lo + 1 >= len(ranked):
+        return a
+    b = ranked[lo + 1][0]
+    if a == b or h == lo:
+        return a
+    return a + (h - lo) * (b - a)
 
 
 def _model_on_largest_budget(seed: int | None, n_objectives: int):

@@ -201,6 +201,15 @@ class PopulationBasedTraining(BaseScheduler):
         """The new configuration of an exploiting trial (PB2 overrides this)."""
         return self.explore(config, rng)
 
+    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
+        """Define-by-run view: a trial that cannot load another's checkpoint is never
+        cloned, so a CLONE decision only drops its plan (it would otherwise stay
+        for as long as the scheduler lives)."""
+        decision = self.decide(study, trial)
+        if decision == Decision.CLONE:
+            self._plans.pop(trial.number, None)
+        return decision == Decision.STOP
+
     def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
         """The ``(source trial, new configuration)`` decided for ``number``."""
         return self._plans.pop(number)
@@ -496,6 +505,15 @@ class PBTReplay(BaseScheduler):
             self._plans[trial.number] = (trial.number, due[-1])
             return Decision.CLONE
         return Decision.CONTINUE
+
+    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
+        """Define-by-run view: a trial that cannot load another's checkpoint is never
+        cloned, so a CLONE decision only drops its plan (it would otherwise stay
+        for as long as the scheduler lives)."""
+        decision = self.decide(study, trial)
+        if decision == Decision.CLONE:
+            self._plans.pop(trial.number, None)
+        return decision == Decision.STOP
 
     def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
         return self._plans.pop(number)

@@ -94,6 +94,10 @@ class TrialHistory:
         # reread() refreshes them when that matters (a failed resume, periodically).
         self._paused: set[int] = set()
         self._paused_checked = 0.0
+        # Unfinished trials (running, queued, paused) in the order of their last
+        # change, each with the change number: what changed_since() walks back over.
+        self._touched: dict[int, int] = {}
+        self._change = 0
         self._finished_count = 0
         self._best: FrozenTrial | None = None
         self._front: list[FrozenTrial] = []
@@ -300,6 +304,10 @@ class TrialHistory:
             if (old is not None and old.state.is_finished()) or self._is_dropped(n):
                 continue  # finished trials never change
             self.trials[n] = t
+            self._touched.pop(n, None)
+            if not t.state.is_finished():
+                self._change += 1
+                self._touched[n] = self._change  # re-inserted: now the most recent
             if t.state == TrialState.PAUSED:
                 self._unfinished.discard(n)
                 self._paused.add(n)
@@ -386,6 +394,29 @@ class TrialHistory:
                 if (t := self.trials[n]) is not None
                 and t.state in (TrialState.RUNNING, TrialState.PAUSED)
             ]
+
+    def changed_since(self, change: int) -> tuple[int, list[FrozenTrial]]:
+        """RUNNING and PAUSED trials ingested after change number ``change`` (0: every
+        one this view knows), by number, and the latest change number to pass next
+        time.
+
+        What an incremental reader of unfinished trials (a scheduler's view of the
+        rungs, the optimize loop looking for interrupted trials) calls instead of
+        :meth:`active`: its cost is the number of trials that changed, not the
+        number of paused trials a long promotion run accumulates.  A trial counts
+        as changed whenever the storage was read for it, whether or not anything
+        in it differs.
+        """
+        with self._lock:
+            out = []
+            for n, c in reversed(self._touched.items()):
+                if c <= change:
+                    break
+                t = self.trials[n]
+                if t is not None and t.state in (TrialState.RUNNING, TrialState.PAUSED):
+                    out.append(t)
+            out.sort(key=lambda t: t.number)
+            return self._change, out
 
     def all_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
         """Every trial this view has seen, by number (optionally only those in

@@ -272,3 +272,16 @@ def test_a_late_judgement_clones_once_the_donor_has_caught_up():
     # a member that is not the worst, once judged against everyone, is not looked at again
     assert run(mid, 1.0, (5,)) == Decision.CONTINUE
     assert mid.number not in pbt._pending
+
+
+def test_as_a_pruner_a_clone_decision_leaves_no_plan_behind():
+    # A define-by-run trial cannot load another trial's checkpoint: should_prune says
+    # "go on", and the exploit decided for it must not stay in the scheduler.
+    pbt, (worst, mid, good, best), run = _hand_driven_population()
+    for t, v in ((mid, 1.0), (good, 2.0), (best, 3.0)):
+        run(t, v, (1, 2, 3, 4))
+    for step in (1, 2, 3, 4):
+        worst.report(0.0, step)
+    worst.flush()
+    assert pbt.should_prune(worst.study, worst._snapshot()) is False
+    assert pbt._plans == {}

@@ -227,3 +227,67 @@ def test_promoted_trials_whose_checkpoints_were_deleted_train_again_from_scratch
     retrained = {t.params["q"] for t in lost}
     assert all((q, 1) in second.log for q in retrained)  # trained again from epoch 1
     assert res.get_best_config()["q"] == 0
+
+
+def _reference_choice(sched, trials):
+    """The promotion rule computed from scratch: the best paused trial within the top
+    floor(n_k / eta) of its rung k (ties by number), highest rung first."""
+    sign = 1.0
+    best = None
+    table: dict = defaultdict(dict)
+    level: dict = {}
+    for t in trials:
+        key = sched.bracket_of(t.number)
+        steps = sorted(t.intermediate_values)
+        level[t.number] = -1
+        for k, m in enumerate(sched.rungs[sched._type(key)]):
+            at = [s for s in steps if s >= m - 1e-9]
+            if not at:
+                break
+            v = sign * t.intermediate_values[at[0]]
+            table[(key, k)][t.number] = float("inf") if v != v else v
+            level[t.number] = k
+    by_number = {t.number: t for t in trials}
+    for (key, k), vals in table.items():
+        n_top = int(len(vals) // sched.reduction_factor)
+        for n in sorted(vals, key=lambda n: (vals[n], n))[:n_top]:
+            if by_number[n].state == TrialState.PAUSED and level[n] == k:
+                cand = (-sched.rungs[sched._type(key)][k], vals[n], n)
+                best = cand if best is None or cand < best else best
+    return None if best is None else best[2]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ASHA(metric="loss", mode="min", max_t=27, grace_period=1, reduction_factor=3, variant="promotion"),
+    lambda: Hyperband(metric="loss", mode="min", max_t=27, min_t=1, reduction_factor=3, variant="promotion"),
+])
+def test_promotions_follow_the_rule_computed_from_scratch_over_a_long_run(make):
+    # The scheduler keeps sorted rungs and a list of paused trials per rung, so a
+    # decision does not rescan the run; every choice must still be the one the
+    # rule gives on all the trials (ties, NaN reports and repeated values included).
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    checked = []
+
+    class Checked(type(make())):
+        def choose_paused(self, study, *, can_start):
+            got = super().choose_paused(study, can_start=can_start)
+            want = _reference_choice(self, study.history.all_trials())
+            checked.append(got == want)
+            return got
+
+    sched = make()
+    sched.__class__ = Checked
+
+    def trainable(config):
+        ckpt = hs.get_checkpoint()
+        epoch = ckpt["epoch"] if ckpt else 0
+        while epoch < 27:
+            epoch += 1
+            v = round(config["q"] + 1.0 / epoch, 1) if rng.random() > 0.02 else float("nan")
+            hs.report(loss=v, checkpoint={"epoch": epoch})
+
+    hs.tune(trainable, {"q": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=150,
+            scheduler=sched, sampler=hs.samplers.RandomSampler(seed=1), show_progress_bar=False)
+    assert len(checked) >= 150 and all(checked)

@@ -207,3 +207,65 @@ def test_successive_halving_schedulers_pick_a_model_fitted_on_the_largest_budget
     study = hs.create_study(scheduler=S.ASHA(max_t=9), seed=0)
     study.optimize(objective, n_trials=60)
     assert abs(study.best_params["x"] - 0.5) < 0.2
+
+
+def test_a_rung_view_update_reads_only_the_trials_that_changed():
+    # A promotion run leaves most trials PAUSED; the view of the rungs must not
+    # re-index them on every decision (that made the cost per trial grow).
+    from hypersearch.schedulers._common import ReportedView
+
+    study = hs.create_study()
+    for _ in range(50):
+        t = study.ask()
+        t.report(1.0, 1)
+        study._pause(t)
+    indexed = []
+    view = ReportedView(lambda t, finished: indexed.append((t.number, finished)))
+    view.update(study)
+    assert len(indexed) == 50  # the first update indexes every paused trial once
+    indexed.clear()
+    view.update(study)
+    assert indexed == []
+    t = study.ask()
+    t.report(2.0, 1)
+    view.update(study)
+    assert indexed == [(t.number, False)]
+    indexed.clear()
+    study.tell(t, 2.0)
+    view.update(study)
+    assert indexed == [(t.number, True)]  # through the history's listener, once
+
+
+def test_rung_quantile_matches_numpy_percentile():
+    from hypersearch.schedulers.asha import _quantile
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 7, 50):
+        for _ in range(20):
+            v = np.round(rng.normal(size=n), 1)  # ties included
+            ranked = sorted((float(x), i) for i, x in enumerate(v))
+            for q in (1 / 3, 1 / 4, 0.5):
+                assert _quantile(ranked, q) == pytest.approx(float(np.percentile(v, 100 * q)))
+    assert _quantile([], 0.5) is None
+    # A NaN report ranks last as +inf.  numpy's interpolation returns NaN next to an
+    # infinite value, which let every trial through; the cutoff is the order
+    # statistic itself when the quantile falls on it, +inf when it lies towards +inf.
+    inf = math.inf
+    assert _quantile([(1.0, 0), (2.0, 1), (inf, 2), (inf, 3)], 1 / 3) == 2.0
+    assert _quantile([(1.2, 0), (inf, 1), (inf, 2)], 1 / 3) == inf
+    assert _quantile([(1.2, 0), (inf, 1)], 0.0) == 1.2
+
+
+def test_asha_stops_a_trial_behind_the_cutoff_even_when_others_reported_nan():
+    asha = ASHA(grace_period=1, max_t=9, reduction_factor=3)
+    study = _study([{1: 1.0}, {1: 2.0}, {1: float("nan")}], state="pruned")
+    # rung 1 then holds 1.0, 2.0, NaN and the new 3.0: the cutoff is the 2nd value, 2.0
+    assert asha.on_report(study, _trial(3, {1: 3.0})) == Decision.STOP
+    assert asha.on_report(study, _trial(4, {1: 1.5})) == Decision.CONTINUE
+    # a trial reporting NaN stops although the interpolated cutoff is +inf here:
+    # rung 1 holds 1.0 and four NaNs, the cutoff lies between two NaNs
+    study = _study([{1: 1.0}] + [{1: float("nan")}] * 3, state="pruned")
+    assert asha.on_report(study, _trial(4, {1: float("nan")})) == Decision.STOP
+    # ... but one alone at a rung, or among NaNs only, has nothing better to lose to
+    assert ASHA(grace_period=1, max_t=9, reduction_factor=3).on_report(
+        hs.create_study(), _trial(0, {1: float("nan")})) == Decision.CONTINUE

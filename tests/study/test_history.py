@@ -323,3 +323,29 @@ def test_a_sampler_assigned_later_hears_of_new_finished_trials():
     study.sampler = Recording(seed=1)
     study.optimize(_objective, n_trials=3)
     assert fed == [2, 3, 4]
+
+
+def test_changed_since_hands_out_only_the_unfinished_trials_that_changed():
+    study = hs.create_study()
+    paused = []
+    for _ in range(20):
+        t = study.ask()
+        t.report(1.0, 1)
+        paused.append(study._pause(t).number)
+    change, first = study.history.changed_since(0)
+    assert [t.number for t in first] == paused  # everything once, by number
+    # nothing changed: nothing to hand out, however many trials are paused
+    study.history.refresh(paused_every=None)
+    assert study.history.changed_since(change) == (change, [])
+    # one trial resumed and reporting, one new trial: only those two
+    resumed = study.resume_trial(paused[4])
+    resumed.report(0.5, 3)
+    new = study.ask()
+    study.history.refresh(paused_every=None)
+    change2, changed = study.history.changed_since(change)
+    assert [t.number for t in changed] == [paused[4], new.number]
+    assert change2 > change
+    # a finished trial is not handed out again
+    study.tell(new, 1.0)
+    _, changed = study.history.changed_since(change2)
+    assert new.number not in [t.number for t in changed]

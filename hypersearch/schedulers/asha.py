@@ -105,6 +105,8 @@ class _RungScheduler(BaseScheduler):
         # bracket key -> {trial number: (state, highest rung index reached or -1)}
         self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
         self._max_number = -1
+        # synchronous bracket instances that can promote nothing ever again
+        self._settled: set[int] = set()
         self._lock = threading.Lock()
         self._sign = 1.0
         self._view = ReportedView(self._index, self._forget)
@@ -120,6 +122,7 @@ class _RungScheduler(BaseScheduler):
             self._paused_at = {}
             self._members = {}
             self._max_number = -1
+            self._settled = set()
 
     def attach(self, study: Study) -> None:
         # Brackets follow the study's recorded seed, so every process of a study
@@ -181,6 +184,7 @@ class _RungScheduler(BaseScheduler):
         vals = self._rung_values(t) if t.intermediate_values else {}
         with self._lock:
             members = self._members.setdefault(b, {})
+            self._settled.discard(b)
             old = members.get(n)
             if old is not None and old[0] == TrialState.PAUSED and old[1] >= 0:
                 _remove(self._paused_at[(b, old[1])], (self._table[(b, old[1])][n], n))
@@ -264,6 +268,18 @@ class _RungScheduler(BaseScheduler):
     def _n_top(self, n: int) -> int:
         return int(math.floor(n / self.reduction_factor + 1e-9))
 
+    def _settle(self, key: int) -> None:
+        """Mark a synchronous bracket instance that has nothing to promote as settled
+        when that can no longer change: all of its trials exist and none is running
+        (a later report of one of its trials unsettles it).  Settled brackets are
+        skipped, so a decision costs the open brackets, not every bracket so far."""
+        if self._capacities is None:
+            return
+        members = self._members[key]
+        capacity = self._capacities[key % len(self._capacities)]
+        if len(members) == capacity and all(st != TrialState.RUNNING for st, _ in members.values()):
+            self._settled.add(key)
+
     def _promotable(self, key: int, k: int) -> tuple[float, int] | None:
         """``(value, number)`` of the best trial PAUSED at rung ``k`` of bracket ``key``
         if it is within the rung's top ``floor(n_k / eta)``, else ``None``.  The best
@@ -294,10 +310,13 @@ class _RungScheduler(BaseScheduler):
 
     def _choose_sync(self, can_start: bool) -> int | None:
         for key in sorted(self._members):  # oldest bracket first
+            if key in self._settled:
+                continue
             rungs = self.rungs[self._type(key)]
             cands = [(k, c) for k in range(len(rungs)) if (c := self._promotable(key, k)) is not None]
             if not cands:
-                continue  # nothing to promote (e.g. a bracket that has finished)
+                self._settle(key)
+                continue  # nothing to promote now
             last = self._last_number(key)
             closed = not can_start if last is None else (self._max_number >= last or not can_start)
             if not closed:

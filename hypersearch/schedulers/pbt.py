@@ -178,17 +178,14 @@ class PopulationBasedTraining(BaseScheduler):
         top, bottom = ranked[:k], ranked[-k:]
         if trial.number not in bottom or trial.number in top:
             return Decision.CONTINUE, everyone
-        # A donor must be at least as far as this trial: copying the checkpoint of
-        # one that is behind would move this trial's training backwards while its
-        # step counter goes on (possible when the trial is judged late).
-        own_step = trial.last_step or step
-        donors = [
-            n for n in top
-            if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None
-            and (latest[n][1].last_step or 0) >= own_step
-        ]
+        # Donors have reached the judged step (they are ranked by their value there).
+        # A trial judged late may be a step or two past its donor: the clone then
+        # waits in the trial's worker for the donor's checkpoint at the trial's own
+        # step (hypersearch.tune._session._donor_caught_up), since copying an older
+        # one would move its training back while its step counter goes on.
+        donors = [n for n in top if latest[n][1].system_attrs.get(CHECKPOINT_ATTR) is not None]
         if not donors:
-            # the donors may catch up by the trial's next report
+            # the donors may have saved a checkpoint by the trial's next report
             return Decision.CONTINUE, everyone and not late
         rng = trial_rng(self.seed, trial.number, step)
         source = donors[int(rng.integers(len(donors)))]

@@ -94,6 +94,15 @@ class CheckpointStore:
         """:meth:`clone_with_step` without the donor's step."""
         return self.clone_with_step(rel, number, step)[0]
 
+    def newest_step(self, rel: str) -> int | None:
+        """Step of the newest checkpoint in the directory of checkpoint ``rel`` (its
+        trial keeps saving newer ones while it trains)."""
+        steps = [
+            s for p in self._resolve(rel).parent.iterdir()
+            if p.name.startswith("checkpoint_") and (s := _step_of(p.name)) is not None
+        ]
+        return max(steps, default=None)
+
     def clone_with_step(self, rel: str, number: int, step: int) -> tuple[str, int | None]:
         """Copy another trial's newest checkpoint (at least as new as ``rel``) to
         trial ``number`` as its checkpoint at ``step`` (population-based training);

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.schedulers.base import Decision
+from hypersearch.trial._state import TrialState
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
@@ -106,6 +108,8 @@ def _clone_into(session: Session, step: int) -> None:
         path = donor_ckpt
         schedule.append({"step": step, "source": source, "source_step": step, "config": _jsonable(config)})
     else:
+        if not _donor_caught_up(session, source, donor_ckpt, step):
+            return  # the donor stopped training behind this trial: no clone, go on
         path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step)
         if src_step is None:
             src_step = donor_step if donor_step is not None else step
@@ -118,6 +122,40 @@ def _clone_into(session: Session, step: int) -> None:
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()
     raise Restart(config)
+
+
+#: Longest wait, in seconds, for a donor's checkpoint to reach the cloning trial's step.
+DONOR_WAIT_S = 60.0
+
+
+def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step: int) -> bool:
+    """Wait until the donor has a checkpoint at ``step`` or later.
+
+    A trial judged after its perturbation step (it ran ahead of the population)
+    may have a donor a step or two behind it: in a population trained side by
+    side, the member that runs ahead is often ahead at every step, and refusing
+    such donors meant it never exploited anyone.  Copying a checkpoint older than
+    the trial's own step would move its training back while its step counter
+    goes on, so the clone waits (here, in the trial's worker, not in the
+    scheduler) for the donor's next checkpoints; it gives up when the donor stops
+    training (finished, paused, failed) or after :data:`DONOR_WAIT_S`.
+    """
+    if donor_ckpt is None:
+        return False
+    study = session.trial.study
+    deadline = time.monotonic() + DONOR_WAIT_S
+    delay = 0.002
+    while True:
+        newest = session.checkpoints.newest_step(donor_ckpt)
+        if newest is not None and newest >= step:
+            return True
+        study.history.reread([source])
+        donor = study.history.get(source)
+        if donor is None or donor.state != TrialState.RUNNING or time.monotonic() > deadline:
+            newest = session.checkpoints.newest_step(donor_ckpt)  # it may have saved one last
+            return newest is not None and newest >= step
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

@@ -209,3 +209,27 @@ def _no_check():
     import contextlib
 
     return contextlib.nullcontext()  # the warning is raised in the worker process
+
+
+def test_a_clone_waits_for_a_donor_behind_the_trial_and_gives_up_when_it_stops(tmp_path):
+    # A PBT trial judged after its perturbation step may be a step ahead of its
+    # donor: the clone waits for the donor's checkpoint at the trial's own step
+    # instead of copying an older one (which would move its training back).
+    import threading
+
+    from hypersearch.tune._checkpoint import CheckpointStore
+    from hypersearch.tune._session import Session, _donor_caught_up
+
+    study = hs.create_study()
+    donor, me = study.ask(), study.ask()
+    store = CheckpointStore(tmp_path)
+    rel = store.save(donor.number, 2, {"step": 2})
+    session = Session(me, "loss", None, None, store)
+    later = threading.Timer(0.05, lambda: store.save(donor.number, 3, {"step": 3}))
+    later.start()
+    assert _donor_caught_up(session, donor.number, rel, 3)
+    assert store.newest_step(rel) >= 3
+    later.join()
+    # the donor stops training at step 3: a clone at step 5 gives up at once
+    study.tell(donor, 1.0)
+    assert not _donor_caught_up(session, donor.number, rel, 5)

@@ -45,7 +45,27 @@ SCHEDULE_ATTR = "pbt:schedule"
 CHECKPOINT_ATTR = "checkpoint"
 
 
-class PopulationBasedTraining(BaseScheduler):
+class _ClonePlans:
+    """The CLONE decisions a scheduler made and the runner has not carried out yet:
+    ``(source trial, new configuration)`` by trial number."""
+
+    _plans: dict[int, tuple[int, dict[str, Any]]]
+
+    def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
+        """The ``(source trial, new configuration)`` decided for ``number``."""
+        return self._plans.pop(number)
+
+    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
+        """Define-by-run view: a trial that cannot load another's checkpoint is never
+        cloned, so a CLONE decision only drops its plan (it would otherwise stay
+        for as long as the scheduler lives)."""
+        decision = self.decide(study, trial)  # type: ignore[attr-defined]
+        if decision == Decision.CLONE:
+            self._plans.pop(trial.number, None)
+        return decision == Decision.STOP
+
+
+class PopulationBasedTraining(_ClonePlans, BaseScheduler):
     """Population-based training for :func:`hypersearch.tune`.
 
     Args:
@@ -197,19 +217,6 @@ class PopulationBasedTraining(BaseScheduler):
     def _explore(self, study: Study, trial: FrozenTrial, config: dict[str, Any], rng) -> dict[str, Any]:
         """The new configuration of an exploiting trial (PB2 overrides this)."""
         return self.explore(config, rng)
-
-    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
-        """Define-by-run view: a trial that cannot load another's checkpoint is never
-        cloned, so a CLONE decision only drops its plan (it would otherwise stay
-        for as long as the scheduler lives)."""
-        decision = self.decide(study, trial)
-        if decision == Decision.CLONE:
-            self._plans.pop(trial.number, None)
-        return decision == Decision.STOP
-
-    def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
-        """The ``(source trial, new configuration)`` decided for ``number``."""
-        return self._plans.pop(number)
 
     def explore(self, config: dict[str, Any], rng) -> dict[str, Any]:
         """Perturb the mutable keys of ``config``."""
@@ -459,7 +466,7 @@ def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:
     return out
 
 
-class PBTReplay(BaseScheduler):
+class PBTReplay(_ClonePlans, BaseScheduler):
     """Train one model along a recorded PBT schedule (see :func:`pbt_schedule`).
 
     Run it with :func:`hypersearch.tune` and ``num_samples=1``, starting from
@@ -502,15 +509,3 @@ class PBTReplay(BaseScheduler):
             self._plans[trial.number] = (trial.number, due[-1])
             return Decision.CLONE
         return Decision.CONTINUE
-
-    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
-        """Define-by-run view: a trial that cannot load another's checkpoint is never
-        cloned, so a CLONE decision only drops its plan (it would otherwise stay
-        for as long as the scheduler lives)."""
-        decision = self.decide(study, trial)
-        if decision == Decision.CLONE:
-            self._plans.pop(trial.number, None)
-        return decision == Decision.STOP
-
-    def take_plan(self, number: int) -> tuple[int, dict[str, Any]]:
-        return self._plans.pop(number)

@@ -43,6 +43,7 @@ _METHODS = frozenset(
         "flush",
         "_tune_report",
         "_pbt_plan",
+        "_trial_running",
     }
 )
 #: Read-only trial properties a worker may read.
@@ -157,6 +158,9 @@ class RemoteTrial:
 
     def _pbt_plan(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_pbt_plan", *args, **kwargs)
+
+    def _trial_running(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("_trial_running", *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name in _PROPERTIES:

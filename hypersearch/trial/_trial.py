@@ -215,6 +215,15 @@ class Trial:
             return source, config, self._system_attrs.get("checkpoint"), None
         return source, config, donor.system_attrs.get("checkpoint"), donor.last_step
 
+    def _trial_running(self, number: int) -> bool:
+        """Whether trial ``number`` of this study is RUNNING in the storage (a PBT clone
+        waits for its donor only while the donor trains).  One storage read; the
+        history view is left alone."""
+        try:
+            return self.study._storage.get_trial(self.study._study_id, number).state == TrialState.RUNNING
+        except KeyError:
+            return False
+
     # -- attributes -----------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach JSON-compatible metadata to the trial (stored with it)."""

@@ -10,7 +10,6 @@ from typing import Any
 
 from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.schedulers.base import Decision
-from hypersearch.trial._state import TrialState
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
@@ -137,23 +136,28 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
     such donors meant it never exploited anyone.  Copying a checkpoint older than
     the trial's own step would move its training back while its step counter
     goes on, so the clone waits (here, in the trial's worker, not in the
-    scheduler) for the donor's next checkpoints; it gives up when the donor stops
-    training (finished, paused, failed) or after :data:`DONOR_WAIT_S`.
+    scheduler) for the donor's next checkpoints.  It gives up, and the trial goes
+    on without cloning, when the donor stops training (finished, paused or
+    failed: its last checkpoint may be its fully trained model) or after
+    :data:`DONOR_WAIT_S`.  Works in worker processes too: the donor's state is
+    asked of the trial, which forwards the question to the driving process.
     """
     if donor_ckpt is None:
         return False
-    study = session.trial.study
+    trial = session.trial
     deadline = time.monotonic() + DONOR_WAIT_S
-    delay = 0.002
+    delay, next_check = 0.002, 0.0
     while True:
         newest = session.checkpoints.newest_step(donor_ckpt)
         if newest is not None and newest >= step:
-            return True
-        study.history.reread([source])
-        donor = study.history.get(source)
-        if donor is None or donor.state != TrialState.RUNNING or time.monotonic() > deadline:
-            newest = session.checkpoints.newest_step(donor_ckpt)  # it may have saved one last
-            return newest is not None and newest >= step
+            return trial._trial_running(source)  # not a fully trained model
+        now = time.monotonic()
+        if now > deadline:
+            return False
+        if now >= next_check:  # one storage read every 0.2 s at most
+            if not trial._trial_running(source):
+                return False
+            next_check = now + 0.2
         time.sleep(delay)
         delay = min(2 * delay, 0.05)
 

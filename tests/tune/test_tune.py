@@ -230,6 +230,8 @@ def test_a_clone_waits_for_a_donor_behind_the_trial_and_gives_up_when_it_stops(t
     assert _donor_caught_up(session, donor.number, rel, 3)
     assert store.newest_step(rel) >= 3
     later.join()
-    # the donor stops training at step 3: a clone at step 5 gives up at once
+    # the donor stops training at step 3: a clone at step 5 gives up at once, and
+    # one at step 3 does not copy what is now a fully trained model
     study.tell(donor, 1.0)
     assert not _donor_caught_up(session, donor.number, rel, 5)
+    assert not _donor_caught_up(session, donor.number, rel, 3)

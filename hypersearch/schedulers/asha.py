@@ -95,7 +95,8 @@ class _RungScheduler(BaseScheduler):
         if self._capacities is not None:
             self._cycle = int(sum(self._capacities))
             self._starts = np.cumsum([0, *self._capacities])
-        # (bracket key, rung index) -> {trial number: value in minimisation form}
+        # (bracket key, rung index) -> {trial number: value in minimisation form}: a
+        # trial's recorded value, to find its entry in the sorted lists below
         self._table: dict[tuple[int, int], dict[int, float]] = {}
         # the same entries as sorted (value, number) lists: rank and quantile lookups
         # cost O(log n) instead of a sort of the rung per decision
@@ -260,11 +261,6 @@ class _RungScheduler(BaseScheduler):
         self._view.update(study)
         return self._choose(can_start=can_start, sync_can_start=can_start)
 
-    def _top(self, key: int, k: int) -> list[int]:
-        """The best ``floor(n_k / eta)`` trials of rung ``k`` (by value, then number)."""
-        ranked = self._ranked.get((key, k), [])
-        return [n for _, n in ranked[: self._n_top(len(ranked))]]
-
     def _n_top(self, n: int) -> int:
         return int(math.floor(n / self.reduction_factor + 1e-9))
 
@@ -298,9 +294,7 @@ class _RungScheduler(BaseScheduler):
             if self.synchronous:
                 return self._choose_sync(sync_can_start)
             best: tuple[float, float, int] | None = None  # (-milestone, value, number)
-            for (key, k), paused in self._paused_at.items():
-                if not paused:
-                    continue
+            for key, k in self._paused_at:
                 cand = self._promotable(key, k)
                 if cand is not None:
                     full = (-self.rungs[self._type(key)][k], *cand)

@@ -74,7 +74,7 @@ class CheckpointStore:
                 p.unlink(missing_ok=True)
 
     def _prune(self, d: Path) -> None:
-        entries = sorted(p for p in d.iterdir() if p.name.startswith("checkpoint_"))
+        entries = _checkpoints_in(d)
         for old in entries[: max(len(entries) - self.keep, 0)]:
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
@@ -97,11 +97,8 @@ class CheckpointStore:
     def newest_step(self, rel: str) -> int | None:
         """Step of the newest checkpoint in the directory of checkpoint ``rel`` (its
         trial keeps saving newer ones while it trains)."""
-        steps = [
-            s for p in self._resolve(rel).parent.iterdir()
-            if p.name.startswith("checkpoint_") and (s := _step_of(p.name)) is not None
-        ]
-        return max(steps, default=None)
+        entries = _checkpoints_in(self._resolve(rel).parent)
+        return _step_of(entries[-1].name) if entries else None
 
     def clone_with_step(self, rel: str, number: int, step: int) -> tuple[str, int | None]:
         """Copy another trial's newest checkpoint (at least as new as ``rel``) to
@@ -115,9 +112,7 @@ class CheckpointStore:
         d = self._trial_dir(number)
         d.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
-            candidates = sorted(
-                (p for p in donor_dir.iterdir() if p.name.startswith("checkpoint_")), reverse=True
-            )
+            candidates = _checkpoints_in(donor_dir)[::-1]
             for src in candidates:
                 dst = d / (f"checkpoint_{step:06d}" + src.suffix)
                 try:
@@ -132,6 +127,12 @@ class CheckpointStore:
                 self._prune(d)
                 return str(dst.relative_to(self.root)), _step_of(src.name)
         raise FileNotFoundError(f"no checkpoint left to copy in {donor_dir}")
+
+
+def _checkpoints_in(d: Path) -> list[Path]:
+    """The checkpoints of a trial's directory, oldest first (the step in their names
+    is zero-padded, so the name order is the step order)."""
+    return sorted(p for p in d.iterdir() if p.name.startswith("checkpoint_"))
 
 
 def _step_of(name: str) -> int | None:

@@ -149,22 +149,12 @@ def test_pbt_clones_in_worker_processes(tmp_path):
     pbt = hs.schedulers.PopulationBasedTraining(
         metric="score", mode="max", perturbation_interval=4,
         hyperparam_mutations={"lr": hs.uniform(0.0, 1.0)}, quantile_fraction=0.25, seed=0)
-    res = hs.tune(objectives_pbt_train, config={"lr": hs.grid([0.05, 0.1, 0.5, 0.55])}, scheduler=pbt,
+    from ..schedulers.test_pbt import trainable  # importable by the workers; no barrier there
+
+    res = hs.tune(trainable, config={"lr": hs.grid([0.05, 0.1, 0.5, 0.55])}, scheduler=pbt,
                   max_concurrent=4, seed=0, storage_path=str(tmp_path))
     trials = res.trials
     assert [t.state for t in trials] == [hs.TrialState.COMPLETE] * 4, [t.system_attrs.get("fail_reason") for t in trials]
     clones = [e for t in trials for e in t.system_attrs.get("pbt:schedule", [])]
     assert clones and all(e["source_step"] >= e["step"] for e in clones)
 
-
-def objectives_pbt_train(config):
-    import time
-
-    ckpt = hs.get_checkpoint()
-    theta = 0.0 if ckpt is None else ckpt["theta"]
-    step = 0 if ckpt is None else ckpt["step"]
-    while step < 12:
-        step += 1
-        theta += 1.0 - abs(config["lr"] - 0.5)
-        time.sleep(0.02)
-        hs.report(score=theta, checkpoint={"theta": theta, "step": step})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -39,13 +41,20 @@ def check_number(name: str, value: object, *, minimum: float | None = None, excl
 class ReportedView:
     """What trials of a study reported, kept up to date incrementally.
 
-    ``index(trial, True)`` is registered as a history listener (each finished
-    trial once); running and paused trials that the history re-read since the
-    last :meth:`update` (:meth:`TrialHistory.changed_since`) are handed to
-    ``index(trial, False)`` when their state or number of reports changed.  An
+    ``index(trial, True)`` receives each finished trial once (the view listens to
+    the study's history); running and paused trials that the history re-read
+    since the last :meth:`update` (:meth:`TrialHistory.changed_since`) are handed
+    to ``index(trial, False)`` when their state or number of reports changed.  An
     update costs what changed, not what the study holds: a promotion run leaves
     most of its trials PAUSED, and rescanning them on every decision made the
     cost per trial grow with the run (``benchmarks/bench_scheduler_scaling.py``).
+
+    Snapshots reach ``index`` in the order the history took them: the change
+    feed is read and indexed under one lock, and finished trials (which the
+    history announces from whichever thread read them) are queued and indexed
+    after the feed, so a trial's older snapshot never overwrites a newer one
+    that another thread indexed first.  ``index`` is called with this view's
+    lock held: it must not call back into the view.
     """
 
     def __init__(
@@ -53,35 +62,45 @@ class ReportedView:
     ) -> None:
         self._index = index
         self._reset = reset  # forget what was indexed (the scheduler moved to another study)
-        self._attached: int | None = None
+        # the study followed; a weak reference, so a new study never passes for a
+        # collected one that happened to live at the same address
+        self._attached: weakref.ref[Study] | None = None
+        self._generation = 0  # bumped on every attach: listeners of an earlier study go quiet
         self._lock = threading.Lock()
         self._seen: dict[int, tuple[int, int]] = {}  # number -> (state, reports) indexed
         self._change = 0  # the history's change number this view has caught up with
+        self._finished_queue: deque[tuple[int, FrozenTrial]] = deque()
 
-    def _finished(self, t: FrozenTrial) -> None:
-        # no lock: update() registers this listener, whose replay calls it, under it
-        self._seen.pop(t.number, None)
-        self._index(t, True)
+    def _listener(self, generation: int) -> Callable[[FrozenTrial], None]:
+        def finished(t: FrozenTrial) -> None:
+            # No lock: the history calls this from any thread, sometimes under its
+            # own lock (replay) while update() holds this view's.  deque.append is
+            # atomic; update() indexes the queue in order.
+            self._finished_queue.append((generation, t))
+
+        return finished
 
     def update(self, study: Study) -> None:
+        """Index what changed in ``study`` since the last call."""
+        study.history.refresh()  # the storage read, outside the lock
         with self._lock:
-            if self._attached != id(study):
+            if self._attached is None or self._attached() is not study:
                 if self._attached is not None and self._reset is not None:
                     self._reset()  # one scheduler object reused for a second study
-                self._attached = id(study)
+                self._attached = weakref.ref(study)
+                self._generation += 1
                 self._seen.clear()
                 self._change = 0
-                study.history.add_listener(self._finished)
-            since = self._change
-        study.history.refresh()
-        change, changed = study.history.changed_since(since)
-        todo = []
-        with self._lock:
-            self._change = max(self._change, change)
+                self._finished_queue.clear()
+                study.history.add_listener(self._listener(self._generation))
+            self._change, changed = study.history.changed_since(self._change)
             for t in changed:
                 key = (int(t.state), len(t.intermediate_values))
                 if self._seen.get(t.number) != key:
                     self._seen[t.number] = key
-                    todo.append(t)
-        for t in todo:
-            self._index(t, False)
+                    self._index(t, False)
+            while self._finished_queue:
+                generation, t = self._finished_queue.popleft()
+                if generation == self._generation:
+                    self._seen.pop(t.number, None)
+                    self._index(t, True)

@@ -103,7 +103,7 @@ class _RungScheduler(BaseScheduler):
         self._ranked: dict[tuple[int, int], list[tuple[float, int]]] = {}
         # (bracket key, rung index) -> sorted (value, number) of the trials PAUSED there
         self._paused_at: dict[tuple[int, int], list[tuple[float, int]]] = {}
-        # bracket key -> {trial number: (state, highest rung index reached or -1)}
+        # bracket key -> {trial number: (state, highest rung index reached or -1, reports)}
         self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
         self._max_number = -1
         # synchronous bracket instances that can promote nothing ever again
@@ -179,30 +179,38 @@ class _RungScheduler(BaseScheduler):
 
     def _index(self, t: FrozenTrial, finished: bool, state: TrialState | None = None) -> None:
         """Record ``t``'s rung values and state (``state`` overrides ``t.state``)."""
-        state = t.state if state is None else state
-        b = self.bracket_of(t.number)
-        n = t.number
         vals = self._rung_values(t) if t.intermediate_values else {}
         with self._lock:
-            members = self._members.setdefault(b, {})
-            self._settled.discard(b)
-            old = members.get(n)
-            if old is not None and old[0] == TrialState.PAUSED and old[1] >= 0:
-                _remove(self._paused_at[(b, old[1])], (self._table[(b, old[1])][n], n))
-            for k, v in vals.items():
-                row = self._table.setdefault((b, k), {})
-                before = row.get(n)
-                if before != v:
-                    ranked = self._ranked.setdefault((b, k), [])
-                    if before is not None:
-                        _remove(ranked, (before, n))
-                    bisect.insort(ranked, (v, n))
-                    row[n] = v
-            level = max(vals, default=-1)
-            members[n] = (state, level)
-            if state == TrialState.PAUSED and level >= 0:
-                bisect.insort(self._paused_at.setdefault((b, level), []), (vals[level], n))
-            self._max_number = max(self._max_number, n)
+            self._put(t, vals, t.state if state is None else state)
+
+    def _put(self, t: FrozenTrial, vals: dict[int, float], state: TrialState) -> None:
+        """:meth:`_index` with the lock held.  A snapshot older than the one already
+        recorded (fewer reports, or unfinished after a finished one) is ignored:
+        the reporting worker and the view may index the same trial from two threads."""
+        b = self.bracket_of(t.number)
+        n = t.number
+        n_reports = len(t.intermediate_values)
+        members = self._members.setdefault(b, {})
+        old = members.get(n)
+        if old is not None and (n_reports < old[2] or (old[0].is_finished() and not state.is_finished())):
+            return
+        self._settled.discard(b)
+        if old is not None and old[0] == TrialState.PAUSED and old[1] >= 0:
+            _remove(self._paused_at[(b, old[1])], (self._table[(b, old[1])][n], n))
+        for k, v in vals.items():
+            row = self._table.setdefault((b, k), {})
+            before = row.get(n)
+            if before != v:
+                ranked = self._ranked.setdefault((b, k), [])
+                if before is not None:
+                    _remove(ranked, (before, n))
+                bisect.insort(ranked, (v, n))
+                row[n] = v
+        level = max(vals, default=-1)
+        members[n] = (state, level, n_reports)
+        if state == TrialState.PAUSED and level >= 0:
+            bisect.insort(self._paused_at.setdefault((b, level), []), (vals[level], n))
+        self._max_number = max(self._max_number, n)
 
     # -- decisions ----------------------------------------------------------------------------------
     def _crossed(self, trial: FrozenTrial) -> tuple[int, list[int]]:
@@ -249,9 +257,13 @@ class _RungScheduler(BaseScheduler):
         if not crossed:
             return Decision.CONTINUE
         self._view.update(study)
-        self._index(trial, False, TrialState.PAUSED)  # as if paused here: would it be promoted at once?
-        choice = self._choose(can_start=False, sync_can_start=True)
-        self._index(trial, False)
+        vals = self._rung_values(trial)
+        with self._lock:
+            # As if paused here: would it be promoted at once?  Under the lock, so no
+            # other worker sees (and resumes) a trial that is not really paused.
+            self._put(trial, vals, TrialState.PAUSED)
+            choice = self._choose_locked(can_start=False, sync_can_start=True)
+            self._put(trial, vals, trial.state)
         return Decision.CONTINUE if choice == trial.number else Decision.PAUSE
 
     def choose_paused(self, study: Study, *, can_start: bool) -> int | None:
@@ -273,7 +285,7 @@ class _RungScheduler(BaseScheduler):
             return
         members = self._members[key]
         capacity = self._capacities[key % len(self._capacities)]
-        if len(members) == capacity and all(st != TrialState.RUNNING for st, _ in members.values()):
+        if len(members) == capacity and all(st != TrialState.RUNNING for st, _, _ in members.values()):
             self._settled.add(key)
 
     def _promotable(self, key: int, k: int) -> tuple[float, int] | None:
@@ -291,16 +303,19 @@ class _RungScheduler(BaseScheduler):
 
     def _choose(self, *, can_start: bool, sync_can_start: bool) -> int | None:
         with self._lock:
-            if self.synchronous:
-                return self._choose_sync(sync_can_start)
-            best: tuple[float, float, int] | None = None  # (-milestone, value, number)
-            for key, k in self._paused_at:
-                cand = self._promotable(key, k)
-                if cand is not None:
-                    full = (-self.rungs[self._type(key)][k], *cand)
-                    if best is None or full < best:
-                        best = full
-            return None if best is None else best[2]
+            return self._choose_locked(can_start=can_start, sync_can_start=sync_can_start)
+
+    def _choose_locked(self, *, can_start: bool, sync_can_start: bool) -> int | None:
+        if self.synchronous:
+            return self._choose_sync(sync_can_start)
+        best: tuple[float, float, int] | None = None  # (-milestone, value, number)
+        for key, k in self._paused_at:
+            cand = self._promotable(key, k)
+            if cand is not None:
+                full = (-self.rungs[self._type(key)][k], *cand)
+                if best is None or full < best:
+                    best = full
+        return None if best is None else best[2]
 
     def _choose_sync(self, can_start: bool) -> int | None:
         for key in sorted(self._members):  # oldest bracket first
@@ -317,7 +332,7 @@ class _RungScheduler(BaseScheduler):
                 continue
             k, (_, n) = cands[0]
             # rung k is promoted only once no trial of the bracket runs below it
-            if all(lv >= k for st, lv in self._members[key].values() if st == TrialState.RUNNING):
+            if all(lv >= k for st, lv, _ in self._members[key].values() if st == TrialState.RUNNING):
                 return n
         return None
 

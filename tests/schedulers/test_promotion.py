@@ -101,8 +101,6 @@ def test_promotion_decisions_on_hand_made_reports():
     study = hs.create_study(direction="minimize")
     asha = ASHA(grace_period=1, max_t=9, reduction_factor=3, variant="promotion")
     study.scheduler = asha
-    for q in (5.0, 1.0, 3.0):  # three trials paused at rung 0 (epoch 1)
-        study.add_trial({"q": q}, None, state="running") if False else None
     trials = []
     for q in (5.0, 1.0):
         t = study.ask()
@@ -123,6 +121,47 @@ def test_promotion_decisions_on_hand_made_reports():
     # without pausing (define-by-run), the stopping rule decides
     assert asha.decide(study, FrozenTrial(number=99, state=TrialState.RUNNING,
                                           intermediate_values={1: 9.0}), pausable=False) == Decision.STOP
+
+
+def test_an_older_snapshot_of_a_trial_never_overwrites_a_newer_one():
+    # The reporting worker and the view of another thread can index the same trial;
+    # the one holding the older snapshot may get the lock last.
+    asha = ASHA(grace_period=1, max_t=9, reduction_factor=3, variant="promotion", mode="min")
+
+    def snap(n, state, values):
+        return FrozenTrial(number=n, state=state, intermediate_values=values)
+
+    for n, q in enumerate((5.0, 1.0, 3.0)):
+        asha._index(snap(n, TrialState.PAUSED, {1: q}), False)
+    assert asha._choose(can_start=True, sync_can_start=True) == 1
+    # trial 1 was resumed and reported epoch 2; then the snapshot read before the resume arrives
+    asha._index(snap(1, TrialState.RUNNING, {1: 1.0, 2: 0.9}), False)
+    asha._index(snap(1, TrialState.PAUSED, {1: 1.0}), False)
+    assert asha._choose(can_start=True, sync_can_start=True) is None  # not resumed a second time
+    # a trial seen finished is never taken for running again
+    asha._index(snap(1, TrialState.COMPLETE, {1: 1.0, 2: 0.9, 9: 0.5}), True)
+    asha._index(snap(1, TrialState.RUNNING, {1: 1.0, 2: 0.9, 9: 0.5}), False)
+    assert asha._members[0][1][0] == TrialState.COMPLETE
+
+
+def test_a_scheduler_moved_to_another_study_forgets_the_first():
+    asha = ASHA(grace_period=1, max_t=9, reduction_factor=3, variant="promotion", mode="min")
+    first = hs.create_study()
+    first.scheduler = asha
+    for q in (5.0, 1.0, 3.0):
+        t = first.ask()
+        t.report(q, 1)
+        asha.decide(first, t._snapshot(), pausable=True)
+        first._pause(t)
+    assert asha.choose_paused(first, can_start=True) == 1
+    second = hs.create_study()
+    second.scheduler = asha
+    assert asha.choose_paused(second, can_start=True) is None
+    t = first.ask()  # the first study's history goes on; the scheduler no longer listens
+    t.report(0.1, 1)
+    first.tell(t, 0.1)
+    assert asha.choose_paused(second, can_start=True) is None
+    assert asha._members == {}
 
 
 def test_define_by_run_falls_back_to_stopping():

@@ -220,6 +220,16 @@ class BaseStorage:
         """Number of trials, optionally only those in ``states``."""
         raise NotImplementedError
 
+    def get_trial_stamps(self, study_id: int, states: Iterable[TrialState]) -> dict[int, object]:
+        """``{number: stamp}`` of the trials in ``states``, where a trial's stamp
+        changes whenever the trial is written (started, resumed, reported on,
+        paused).  A poll that reads no trial data: a process watching many PAUSED
+        trials compares stamps to learn which ones another process resumed since
+        it read them, and re-reads only those.  This default reads the trials and
+        hands out stamps that never compare equal (everything looks changed);
+        backends override it with a query of numbers and write times."""
+        return {t.number: object() for t in self.get_trials(study_id, states=states)}
+
     def get_best_trials(self, study_id: int, minimize: bool, limit: int) -> list[FrozenTrial]:
         """Up to ``limit`` COMPLETE trials with the best first objective value, best
         first (ties: lower number first; trials without a value are left out).

@@ -256,6 +256,15 @@ class InMemoryStorage(BaseStorage):
                 out = [t for t in out if t.state in sset]
             return [t.copy() for t in out]
 
+    def get_trial_stamps(self, study_id: int, states: Iterable[TrialState]) -> dict[int, object]:
+        sset = set(states)
+        with self._lock:
+            return {
+                t.number: self._beats.get(t.trial_id, t.datetime_start)
+                for t in self._study(study_id).trials
+                if t.state in sset
+            }
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         with self._lock:
             st = self._study(study_id)

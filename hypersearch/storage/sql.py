@@ -801,6 +801,14 @@ class SQLStorage(BaseStorage):
             got = {t.number: t for t in self._read(conn, study_id, _MAX_NUMBER, numbers, None)}
         return [got[n] for n in numbers if n in got]
 
+    def get_trial_stamps(self, study_id: int, states: Iterable[TrialState]) -> dict[int, object]:
+        # every write of a trial row sets its heartbeat: the write time is the stamp
+        q = sa.select(_trials.c.number, _trials.c.heartbeat, _trials.c.datetime_start).where(
+            _trials.c.study_id == study_id, _trials.c.state.in_([int(s) for s in states])
+        )
+        with self._tx(write=False) as conn:
+            return {int(r.number): (r.heartbeat, r.datetime_start) for r in conn.execute(q)}
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         q = sa.select(sa.func.count()).select_from(_trials).where(_trials.c.study_id == study_id)
         if states is not None:
@@ -891,6 +899,6 @@ for _name in (
     "create_study", "get_study", "delete_study", "list_studies", "set_study_attrs", "get_study_attrs",
     "enqueue_trial", "enqueue_trials", "start_trial", "start_trial_and_read", "resume_trial",
     "add_trial", "write_trial", "heartbeat", "fail_stale_trials", "get_trials", "count_trials",
-    "get_best_trials",
+    "get_best_trials", "get_trial_stamps",
 ):
     setattr(SQLStorage, _name, _with_retries(getattr(SQLStorage, _name)))

@@ -94,6 +94,8 @@ class TrialHistory:
         # reread() refreshes them when that matters (a failed resume, periodically).
         self._paused: set[int] = set()
         self._paused_checked = 0.0
+        # paused trial -> its storage write stamp when this view last read it
+        self._paused_stamps: dict[int, object] = {}
         # Unfinished trials (running, queued, paused) in the order of their last
         # change, each with the change number: what changed_since() walks back over.
         self._touched: dict[int, int] = {}
@@ -244,15 +246,34 @@ class TrialHistory:
             return len(self.trials) - 1, sorted(self._unfinished)
 
     def reread(self, numbers: Iterable[int] | None = None) -> list[FrozenTrial]:
-        """Re-read trials by number (default: the PAUSED ones, which :meth:`refresh`
-        skips); return the trials newly seen finished."""
+        """Re-read trials by number; return the trials newly seen finished.
+
+        Without ``numbers``: the PAUSED trials that changed in the storage since
+        this view last read them.  One poll of their write stamps
+        (:meth:`Storage.get_trial_stamps`, no trial data) finds those another
+        process resumed, reported on or finished, and only they are read: a
+        promotion run accumulates thousands of paused trials, and reading them all
+        again cost tens of microseconds each per poll."""
         with self._lock:
-            nums = sorted(self._paused if numbers is None else set(numbers))
+            if numbers is not None:
+                nums = sorted(set(numbers))
+            else:
+                if not self._paused:
+                    return []
+                stamps = self._storage.get_trial_stamps(self._study_id, [TrialState.PAUSED])
+                self._paused_checked = time.monotonic()
+                nums = sorted(
+                    n for n in self._paused if n not in stamps or self._paused_stamps.get(n) != stamps[n]
+                )
+                # Stamps taken before the read below: a write between the two shows
+                # as a changed stamp at the next poll (read again, never missed).
+                for n in nums:
+                    if n in stamps:
+                        self._paused_stamps[n] = stamps[n]
             if not nums:
                 return []
             fresh = self._storage.get_trials(self._study_id, after_number=len(self.trials) - 1, numbers=nums)
             newly = self._ingest(fresh)
-            self._paused_checked = time.monotonic()
             listeners = list(self._listeners)
         self._notify(newly, listeners)
         return newly
@@ -313,6 +334,7 @@ class TrialHistory:
                 self._paused.add(n)
                 continue
             self._paused.discard(n)
+            self._paused_stamps.pop(n, None)
             if t.state.is_finished():
                 self._unfinished.discard(n)
                 self._finished_count += 1

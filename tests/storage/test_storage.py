@@ -207,6 +207,24 @@ def test_pause_and_resume_a_trial(storage):
     assert storage.count_trials(sid, [TrialState.PAUSED]) == 0
 
 
+def test_trial_stamps_change_when_a_paused_trial_is_run_again(storage):
+    """What a process polls to learn which of many paused trials another process
+    resumed: stamps of the trials in the asked states, equal while nothing wrote."""
+    sid = storage.create_study("s", MIN).study_id
+    ts = [storage.start_trial(sid) for _ in range(3)]
+    for i, t in enumerate(ts[:2]):
+        storage.write_trial(t.trial_id, intermediate={1: float(i)}, state=TrialState.PAUSED)
+    first = storage.get_trial_stamps(sid, [TrialState.PAUSED])
+    assert sorted(first) == [0, 1]
+    assert storage.get_trial_stamps(sid, [TrialState.PAUSED]) == first
+    assert storage.get_trial_stamps(sid, [TrialState.RUNNING]).keys() == {2}
+    resumed = storage.resume_trial(sid, 1)
+    storage.write_trial(resumed.trial_id, intermediate={3: 0.5}, state=TrialState.PAUSED)
+    second = storage.get_trial_stamps(sid, [TrialState.PAUSED])
+    assert second[0] == first[0]
+    assert second[1] != first[1]
+
+
 def test_heartbeats_and_stale_trials(storage):
     """A RUNNING trial whose heartbeat stopped is failed once, with the reason;
     trials that beat, and finished trials, are left alone."""

@@ -102,7 +102,21 @@ def test_paused_trials_are_not_reread_on_every_refresh():
     assert study.resume_trial(3) is None
     assert study.history.trials[3].state == hs.TrialState.RUNNING
     study.history.refresh(paused_every=0.0)
-    assert len(asked[-2]) == 29  # the periodic re-read of the paused ones
+    assert len(asked[-2]) == 29  # the first periodic poll reads each paused trial once
+    asked.clear()
+    study.history.refresh(paused_every=0.0)
+    assert asked == [[3]]  # the running trial; of the paused, only those whose storage stamp changed: none
+    # another process resumes trial 5, trains it one rung further and pauses it again
+    other = hs.load_study(study_name=study.study_name, storage=storage)
+    t5 = other.resume_trial(5)
+    t5.report(0.5, 3)
+    other._pause(t5)
+    assert study.history.trials[5].intermediate_values == {1: 1.0}
+    asked.clear()
+    study.history.refresh(paused_every=0.0)
+    assert asked == [[5], [3]]
+    assert study.history.trials[5].intermediate_values == {1: 1.0, 3: 0.5}
+    assert study.history.trials[5].state == hs.TrialState.PAUSED
 
 
 def test_n_started_counts_every_trial_but_the_queued_ones():

@@ -59,11 +59,12 @@ from hypersearch.space import (
     qrandint,
     quniform,
     randint,
+    sample_from,
     uniform,
 )
 from hypersearch.analysis.rigour import cross_validate, repeat
 from hypersearch.trial import FrozenTrial, Trial, TrialState
-from hypersearch.tune import TuneResult, get_checkpoint, report, tune
+from hypersearch.tune import TuneResult, get_checkpoint, report, tune, with_parameters
 
 __all__ = [
     "analysis",
@@ -109,11 +110,13 @@ __all__ = [
     "randint",
     "repeat",
     "report",
+    "sample_from",
     "samplers",
     "schedulers",
     "storage",
     "tune",
     "uniform",
+    "with_parameters",
 ]
 
 

@@ -12,6 +12,7 @@ from hypersearch.space.declarative import (
     qrandint,
     quniform,
     randint,
+    sample_from,
     uniform,
 )
 from hypersearch.space.distributions import (
@@ -39,5 +40,6 @@ __all__ = [
     "qrandint",
     "quniform",
     "randint",
+    "sample_from",
     "uniform",
 ]

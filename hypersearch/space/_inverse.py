@@ -19,6 +19,7 @@ from hypersearch.space.declarative import (
     Choice,
     Param,
     Quantile,
+    SampleFrom,
     SearchSpace,
     _has_domain,
     _is_scipy_frozen,
@@ -34,6 +35,8 @@ def _walk(node: Any, value: Any, path: str, out: dict[str, Any], problems: list[
     where = path or "the configuration"
     if _is_scipy_frozen(node):
         node = from_scipy(node)
+    if isinstance(node, SampleFrom):
+        return  # derived from the parameters, not one itself: any value
     if isinstance(node, Param):
         if node.distribution.contains(value):
             out[path] = node.distribution.validate_value(value)

@@ -54,6 +54,7 @@ __all__ = [
     "qrandint",
     "quniform",
     "randint",
+    "sample_from",
     "uniform",
 ]
 
@@ -139,6 +140,161 @@ class Quantile(Domain):
         return f"Quantile({self.frozen.dist.name})"
 
 
+class SampleFrom(Domain):
+    """A value computed from the rest of the configuration (Ray Tune's
+    ``sample_from``): ``func(spec)`` is called once the searched parameters are
+    drawn, with ``spec.config`` the configuration so far (attribute or item
+    access, nested dicts alike).  Not a parameter: samplers never see it, and it
+    is computed again whenever a configuration is drawn from the parameters (a
+    population-based-training explore step changes only the keys it mutates).
+    Derived values may depend on one another; they are computed in whatever
+    order their dependencies allow, and a cycle is reported as an error."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        if not callable(func):
+            raise TypeError(f"sample_from() needs a callable spec -> value, got {func!r}")
+        self.func = func
+
+    def suggest(self, trial: Any, name: str) -> Any:
+        return _Pending(self, name)
+
+    def __repr__(self) -> str:
+        return f"sample_from({getattr(self.func, '__name__', self.func)!r})"
+
+
+class _Pending:
+    """Placeholder of a :class:`SampleFrom` value not computed yet."""
+
+    def __init__(self, domain: SampleFrom, path: str) -> None:
+        self.domain = domain
+        self.path = path
+
+
+class _Unresolved(Exception):
+    """Raised inside a ``sample_from`` function that reads a value still pending."""
+
+
+class _SpecView:
+    """Read-only view of a configuration being built: ``view.a.b`` or ``view["a"]["b"]``;
+    reading a pending derived value raises :class:`_Unresolved` (tried again later)."""
+
+    def __init__(self, data: Any) -> None:
+        object.__setattr__(self, "_data", data)
+
+    @staticmethod
+    def _wrap(v: Any) -> Any:
+        if isinstance(v, _Pending):
+            raise _Unresolved(v.path)
+        if isinstance(v, Mapping):
+            return _SpecView(v)
+        if isinstance(v, (list, tuple)):
+            for x in v:
+                _SpecView._wrap(x)  # a pending value inside a list is pending too
+        return v
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._wrap(self._data[key])
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._wrap(self._data[key])
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._wrap(self._data[key]) if key in self._data else default
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._data
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def keys(self):
+        return self._data.keys()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise TypeError("the configuration seen by sample_from() is read-only")
+
+    def __repr__(self) -> str:
+        return f"spec.config({self._data!r})"
+
+
+class _Spec:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = _SpecView(config)
+
+
+def _pending_slots(node: Any, out: list[tuple[Any, Any, _Pending]]) -> None:
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return
+    for k, v in items:
+        if isinstance(v, _Pending):
+            out.append((node, k, v))
+        else:
+            _pending_slots(v, out)
+
+
+def _freeze_tuples(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _freeze_tuples(v) for k, v in node.items()}
+    if isinstance(node, _MutableTuple):
+        return tuple(_freeze_tuples(v) for v in node)
+    if isinstance(node, list):
+        return [_freeze_tuples(v) for v in node]
+    return node
+
+
+class _MutableTuple(list):
+    """A tuple of the space held as a list while derived values are filled in."""
+
+
+def _thaw_tuples(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _thaw_tuples(v) for k, v in node.items()}
+    if isinstance(node, tuple):
+        return _MutableTuple(_thaw_tuples(v) for v in node)
+    if isinstance(node, list):
+        return [_thaw_tuples(v) for v in node]
+    return node
+
+
+def _derive(config: dict[str, Any]) -> dict[str, Any]:
+    """Compute the :class:`SampleFrom` values of a freshly resolved configuration."""
+    thawed = _thaw_tuples(config)  # tuples held as lists, so slots inside them can be filled
+    slots: list[tuple[Any, Any, _Pending]] = []
+    _pending_slots(thawed, slots)
+    if not slots:
+        return config
+    config = thawed
+    spec = _Spec(config)
+    while slots:
+        waiting: list[tuple[Any, Any, _Pending]] = []
+        blocked: dict[str, str] = {}
+        for parent, key, pending in slots:
+            try:
+                parent[key] = pending.domain.func(spec)
+            except _Unresolved as e:
+                waiting.append((parent, key, pending))
+                blocked[pending.path] = str(e)
+            except Exception as e:
+                raise ValueError(
+                    f"sample_from() for {pending.path!r} raised {type(e).__name__}: {e}"
+                ) from e
+        if len(waiting) == len(slots):  # no progress: the dependencies form a cycle
+            cycle = ", ".join(f"{p!r} reads {d!r}" for p, d in blocked.items())
+            raise ValueError(f"sample_from() values depend on each other in a cycle: {cycle}")
+        slots = waiting
+    return _freeze_tuples(config)
+
+
 # -- constructors (Ray Tune / hyperopt style) ------------------------------------------
 # Each domain keeps a partial of a module-level builder (not a lambda), so spaces
 # can be pickled and copied (worker processes, scikit-learn's clone).
@@ -205,6 +361,13 @@ def grid(values: Sequence[Any]) -> Grid:
 
 
 grid_search = grid
+
+
+def sample_from(func: Callable[[Any], Any]) -> SampleFrom:
+    """A value computed from the others, as in Ray Tune:
+    ``{"a": hs.randint(1, 8), "b": hs.sample_from(lambda spec: spec.config.a * 2)}``.
+    Not searched (samplers see only ``a``); see :class:`SampleFrom`."""
+    return SampleFrom(func)
 
 
 def _excl(high: Any, low: Any, name: str | None) -> int:
@@ -366,7 +529,7 @@ class SearchSpace:
         rejected: dict[str, int] = {}
         last: dict[str, Any] | None = None
         for attempt in range(self.max_attempts):
-            config = _resolve(self.config, trial, "")
+            config = _derive(_resolve(self.config, trial, ""))
             failed = self._failed(config)
             if not failed:
                 _record_config(trial, config)

@@ -157,6 +157,35 @@ def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
     raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
 
 
+class _WithParameters:
+    """``trainable(config, **params)`` as a one-argument trainable (picklable when
+    the trainable and the values are: worker processes receive it once)."""
+
+    def __init__(self, trainable: Callable[..., Any], params: dict[str, Any]) -> None:
+        self.trainable = trainable
+        self.params = params
+        self.__name__ = getattr(trainable, "__name__", type(trainable).__name__)
+        self.__doc__ = getattr(trainable, "__doc__", None)
+
+    def __call__(self, config: dict[str, Any]) -> Any:
+        return self.trainable(config, **self.params)
+
+    def __repr__(self) -> str:
+        return f"with_parameters({self.__name__}, {', '.join(self.params)})"
+
+
+def with_parameters(trainable: Callable[..., Any], **params: Any) -> Callable[[dict[str, Any]], Any]:
+    """Bind extra arguments (datasets, models) to a trainable, as Ray Tune's
+    ``tune.with_parameters``: ``hs.tune(hs.with_parameters(train, data=data), config=space)``
+    calls ``train(config, data=data)``.  The values are not copied per trial:
+    threads share them, and each long-lived worker process receives them once."""
+    if not callable(trainable):
+        raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
+    if "config" in params:
+        raise ValueError("with_parameters: 'config' is the trainable's first argument, not a parameter")
+    return _WithParameters(trainable, params)
+
+
 def tune(
     trainable: Callable[[dict[str, Any]], Any],
     config: Mapping[str, Any] | SearchSpace,

@@ -196,3 +196,26 @@ def test_spaces_can_be_pickled_and_copied():
         s1 = hs.create_study(sampler=hs.samplers.RandomSampler(seed=3))
         s2 = hs.create_study(sampler=hs.samplers.RandomSampler(seed=3))
         assert space.sample(s1.ask()) == clone.sample(s2.ask())
+
+
+def test_sample_from_resolves_chains_in_any_order_and_reports_cycles_and_errors():
+    study = hs.create_study(seed=0)
+    chain = hs.SearchSpace({
+        "c": hs.sample_from(lambda s: s.config.b + 1),  # needs b, which needs a
+        "b": hs.sample_from(lambda s: s.config.a * 2),
+        "a": hs.randint(1, 5),
+        "pair": (hs.sample_from(lambda s: -s.config.a), 0),
+    })
+    cfg = chain.sample(study.ask())
+    assert cfg["b"] == 2 * cfg["a"] and cfg["c"] == cfg["b"] + 1
+    assert cfg["pair"] == (-cfg["a"], 0)
+    assert chain.check(cfg) == [] and chain.to_params(cfg) == {"a": cfg["a"]}
+
+    cycle = hs.SearchSpace({"x": hs.sample_from(lambda s: s.config.y), "y": hs.sample_from(lambda s: s.config.x)})
+    with pytest.raises(ValueError, match="cycle"):
+        cycle.sample(study.ask())
+    broken = hs.SearchSpace({"a": hs.uniform(0, 1), "z": hs.sample_from(lambda s: s.config.missing)})
+    with pytest.raises(ValueError, match="'z' raised AttributeError"):
+        broken.sample(study.ask())
+    with pytest.raises(TypeError, match="callable"):
+        hs.sample_from(3)

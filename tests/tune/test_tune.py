@@ -235,3 +235,54 @@ def test_a_clone_waits_for_a_donor_behind_the_trial_and_gives_up_when_it_stops(t
     study.tell(donor, 1.0)
     assert not _donor_caught_up(session, donor.number, rel, 5)
     assert not _donor_caught_up(session, donor.number, rel, 3)
+
+
+def _train_with_data(config, data, scale=1.0):
+    """A trainable taking a dataset the Ray Tune way: ``tune.with_parameters``."""
+    for epoch in range(1, 4):
+        hs.report(loss=scale * abs(config["a"] - data.mean()) + 1.0 / epoch, n=len(data))
+
+
+@pytest.mark.parametrize("executor", [None, "process"])
+def test_with_parameters_binds_data_to_the_trainable(executor):
+    import numpy as np
+
+    data = np.full(1000, 0.25)
+    kw = {} if executor is None else {"executor": executor, "max_concurrent": 2}
+    trainable = hs.with_parameters(_train_with_data, data=data, scale=2.0)
+    assert trainable.__name__ == "_train_with_data"
+    res = hs.tune(trainable, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=4, seed=0, **kw)
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+    for t in res.trials:
+        last = t.user_attrs["last_result"]
+        assert last["n"] == 1000
+        assert last["loss"] == pytest.approx(2.0 * abs(t.user_attrs["config"]["a"] - 0.25) + 1 / 3)
+    with pytest.raises(TypeError, match="trainable must be callable"):
+        hs.with_parameters(42, data=data)
+    with pytest.raises(ValueError, match="'config'"):
+        hs.with_parameters(_train_with_data, config={})
+
+
+def test_sample_from_values_follow_the_searched_ones():
+    seen = []
+
+    def train(config):
+        seen.append(config)
+        hs.report(loss=config["lr"])
+
+    space = {
+        "lr": hs.loguniform(1e-4, 1e-1),
+        "warmup": hs.randint(1, 10),
+        # Ray Tune's style: a value derived from others, read by attribute or item
+        "decay_steps": hs.sample_from(lambda spec: spec.config.warmup * 10),
+        "sched": {"final_lr": hs.sample_from(lambda spec: spec.config["lr"] / spec.config.sched.factor),
+                  "factor": 4},
+    }
+    res = hs.tune(train, space, metric="loss", mode="min", num_samples=5, seed=1)
+    assert len(seen) == 5
+    for c in seen:
+        assert c["decay_steps"] == c["warmup"] * 10
+        assert c["sched"]["final_lr"] == pytest.approx(c["lr"] / 4)
+    # derived values are not parameters: the sampler searches lr and warmup only
+    assert set(res.trials[0].params) == {"lr", "warmup"}
+    assert res.get_best_config()["decay_steps"] == res.get_best_config()["warmup"] * 10

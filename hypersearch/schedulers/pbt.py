@@ -20,6 +20,7 @@ from the study's history; the scheduler holds no state a resumed study needs.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,7 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         # population reached it (an optimisation of when to look again; a resumed
         # study compares at the next perturbation step instead)
         self._pending: dict[int, int] = {}
+        self._pending_lock = threading.Lock()  # several workers report at once
 
     # -- decisions -------------------------------------------------------------------
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
@@ -136,7 +138,8 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         if step is None or step == 0:
             return Decision.CONTINUE
         if self.max_t is not None and step >= self.max_t:
-            self._pending.pop(n, None)
+            with self._pending_lock:
+                self._pending.pop(n, None)
             return Decision.CONTINUE  # the trial ends here: keep its own final result
         if step % self.perturbation_interval == 0:
             at, late = step, False
@@ -146,15 +149,17 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
             # each report and judged once every member still training has reached
             # that step.  Without this the member that runs ahead (often the same
             # thread or worker every time) would never be compared with anyone.
-            pending = self._pending.get(n)
+            with self._pending_lock:
+                pending = self._pending.get(n)
             if pending is None:
                 return Decision.CONTINUE
             at, late = pending, True
         decision, settled = self._exploit_at(study, trial, at, late)
-        if settled:
-            self._pending.pop(n, None)
-        else:
-            self._pending[n] = at
+        with self._pending_lock:
+            if settled:
+                self._pending.pop(n, None)
+            else:
+                self._pending[n] = at
         return decision
 
     def _exploit_at(self, study: Study, trial: FrozenTrial, step: int, late: bool) -> tuple[Decision, bool]:
@@ -183,8 +188,9 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
                 continue
             v = sign * t.intermediate_values[step]
             latest[t.number] = (math.inf if v != v else v, t)
-        for gone in [m for m in self._pending if m not in running and m != trial.number]:
-            self._pending.pop(gone, None)  # finished, paused or failed meanwhile
+        with self._pending_lock:
+            for gone in [m for m in self._pending if m not in running and m != trial.number]:
+                self._pending.pop(gone, None)  # finished, paused or failed meanwhile
         if step not in trial.intermediate_values:
             return Decision.CONTINUE, True  # e.g. it was cloned past this step meanwhile
         if late and not everyone:
@@ -210,7 +216,7 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         rng = trial_rng(self.seed, trial.number, step)
         source = donors[int(rng.integers(len(donors)))]
         src = latest[source][1]
-        config = dict(src.system_attrs.get(CONFIG_ATTR) or src.user_attrs.get("config") or {})
+        config = {**(src.user_attrs.get("config") or {}), **(src.system_attrs.get(CONFIG_ATTR) or {})}
         self._plans[trial.number] = (source, self._explore(study, trial, config, rng))
         return Decision.CLONE, True
 
@@ -503,9 +509,9 @@ class PBTReplay(_ClonePlans, BaseScheduler):
         step = trial.last_step
         if step is None:
             return Decision.CONTINUE
-        current = dict(trial.system_attrs.get(CONFIG_ATTR) or trial.user_attrs.get("config") or {})
+        current = {**(trial.user_attrs.get("config") or {}), **(trial.system_attrs.get(CONFIG_ATTR) or {})}
         due = [c for s, c in self.schedule if s <= step]
-        if due and due[-1] != current:
+        if due and any(k not in current or current[k] != v for k, v in due[-1].items()):
             self._plans[trial.number] = (trial.number, due[-1])
             return Decision.CLONE
         return Decision.CONTINUE

@@ -118,6 +118,11 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
     if failed.system_attrs.get("checkpoint") is not None:
         system["checkpoint"] = failed.system_attrs["checkpoint"]
         system["resume_step"] = failed.last_step or 0
+        # population-based training: the configuration the checkpoint was trained
+        # with, and the schedule that led there, go on with it
+        for key in ("pbt:config", "pbt:schedule"):
+            if key in failed.system_attrs:
+                system[key] = failed.system_attrs[key]
     return system
 
 

@@ -94,7 +94,7 @@ class Study:
         self._optimizing = 0  # optimize calls in progress in this process
         self._max_retries = 0  # of the optimize call in progress (retries of lost trials)
         #: hs.tune result rows by trial number, recorded as workers report them
-        self._tune_rows: dict[int, list[dict[str, Any]]] = {}
+        self._tune_log: Any = None  # hypersearch.tune's ResultLog while tune() runs it
         # Finished trials stay in memory only for those that read them again.
         keep = self.sampler.needs_finished_trials or (
             self.scheduler is not None and self.scheduler.needs_finished_trials

@@ -202,7 +202,11 @@ class Trial:
         if checkpoint is not None:
             self.set_system_attr("checkpoint", checkpoint)
         self.set_user_attr("last_result", result)
-        self.study._tune_rows.setdefault(self.number, []).append(result)
+        log = self.study._tune_log
+        if log is not None:
+            # with the configuration in effect (population-based training changes it)
+            config = {**self._user_attrs.get("config", {}), **self._system_attrs.get("pbt:config", {})}
+            log.append(self.number, {**result, "config": config})
         self.report(value, step)
         return self.decide()
 

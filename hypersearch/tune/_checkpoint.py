@@ -1,7 +1,7 @@
 """Checkpoints of :func:`hypersearch.tune` trials, kept as files beside the study.
 
-A checkpoint is either a directory (copied) or a picklable object (written with
-pickle).  The storage records only the checkpoint's path, relative to the
+A checkpoint is either a directory (copied), a path to a file (copied; the trial
+gets the path of its copy back) or a picklable object (written with pickle).  The storage records only the checkpoint's path, relative to the
 artifact root, as JSON; nothing stored in the database is ever unpickled, and a
 checkpoint file is read only when a trial asks for its own checkpoint.
 """
@@ -19,7 +19,10 @@ from typing import Any
 # The only paths a checkpoint can have (see CheckpointStore.save): a path read back
 # from the storage is accepted only in this form, so a crafted database cannot
 # make a trial unpickle any other file.
-_REL_PATH = re.compile(r"trial_\d{6}/checkpoint_\d{6}(\.pkl)?")
+_REL_PATH = re.compile(r"trial_\d{6,}/checkpoint_\d{6,}(\.pkl)?")
+# A file checkpoint is kept as a directory holding the file and this marker, which
+# names it: loading returns the file's path, as it was handed to ``hs.report``.
+_FILE_MARKER = ".hs_file"
 
 
 class CheckpointStore:
@@ -47,13 +50,17 @@ class CheckpointStore:
         d.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers(d)
         name = f"checkpoint_{step:06d}"
-        if isinstance(checkpoint, (str, os.PathLike)) and Path(checkpoint).is_dir():
+        is_path = isinstance(checkpoint, (str, os.PathLike))
+        if is_path and Path(checkpoint).is_dir():
+            target = d / name
+            _copy_atomic(Path(checkpoint), target)
+        elif is_path and Path(checkpoint).is_file():
             target = d / name
             tmp = Path(tempfile.mkdtemp(dir=d, prefix=".tmp_"))
-            shutil.copytree(checkpoint, tmp, dirs_exist_ok=True)
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.rename(target)
+            src = Path(checkpoint)
+            shutil.copy2(src, tmp / src.name)
+            (tmp / _FILE_MARKER).write_text(src.name)
+            _replace_dir(tmp, target)
         else:
             target = d / f"{name}.pkl"
             fd, tmp_name = tempfile.mkstemp(dir=d, prefix=".tmp_")
@@ -86,6 +93,9 @@ class CheckpointStore:
         if not p.exists():
             raise FileNotFoundError(f"checkpoint {rel!r} is missing from {self.root}")
         if p.is_dir():
+            marker = p / _FILE_MARKER
+            if marker.is_file():  # a file checkpoint: the path of its copy
+                return str(p / marker.read_text())
             return str(p)
         with open(p, "rb") as f:
             return pickle.load(f)
@@ -116,13 +126,8 @@ class CheckpointStore:
             for src in candidates:
                 dst = d / (f"checkpoint_{step:06d}" + src.suffix)
                 try:
-                    if src.is_dir():
-                        if dst.exists():
-                            shutil.rmtree(dst)
-                        shutil.copytree(src, dst)
-                    else:
-                        shutil.copy2(src, dst)
-                except FileNotFoundError:
+                    _copy_atomic(src, dst)
+                except (FileNotFoundError, shutil.Error):
                     continue  # pruned by the donor while we copied: take the next
                 self._prune(d)
                 return str(dst.relative_to(self.root)), _step_of(src.name)
@@ -130,9 +135,40 @@ class CheckpointStore:
 
 
 def _checkpoints_in(d: Path) -> list[Path]:
-    """The checkpoints of a trial's directory, oldest first (the step in their names
-    is zero-padded, so the name order is the step order)."""
-    return sorted(p for p in d.iterdir() if p.name.startswith("checkpoint_"))
+    """The checkpoints of a trial's directory, oldest first (by the step in their
+    names: zero-padded to six digits, longer beyond a million steps)."""
+    found = [(_step_of(p.name), p) for p in d.iterdir() if p.name.startswith("checkpoint_")]
+    return [p for step, p in sorted((s, p) for s, p in found if s is not None)]
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished directory ``tmp`` to ``target`` (replacing it)."""
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    tmp.rename(target)
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    """Copy a checkpoint file or directory so that ``dst`` never holds half a copy:
+    into a temporary name beside it first, renamed when complete (a crash or a
+    donor that prunes ``src`` meanwhile leaves only a ``.tmp_*`` leftover)."""
+    if src.is_dir():
+        tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=".tmp_"))
+        try:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _replace_dir(tmp, dst)
+    else:
+        fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=".tmp_")
+        os.close(fd)
+        try:
+            shutil.copy2(src, tmp_name)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        os.replace(tmp_name, dst)
 
 
 def _step_of(name: str) -> int | None:
@@ -141,6 +177,23 @@ def _step_of(name: str) -> int | None:
         return int(name[len("checkpoint_") :].split(".")[0])
     except ValueError:
         return None
+
+
+def claim_root(base: Path) -> Path:
+    """A checkpoint root for a new study: ``base`` unless an earlier run (a deleted
+    study of the same name, an in-memory study of a previous process) left
+    checkpoints there, else the first free ``base-1``, ``base-2``, ...  Files of
+    another run are never mixed in (its newer step numbers would make this run's
+    pruning delete the checkpoint just saved) nor deleted."""
+    for i in range(10_000):
+        cand = base if i == 0 else base.with_name(f"{base.name}-{i}")
+        try:
+            cand.mkdir(parents=True)
+            return cand
+        except FileExistsError:
+            if cand.is_dir() and not any(cand.iterdir()):
+                return cand
+    raise RuntimeError(f"no free checkpoint directory beside {base}")
 
 
 def default_root(storage_url: str | None, study_name: str) -> Path:

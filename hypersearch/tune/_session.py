@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import warnings
@@ -105,7 +106,7 @@ def _clone_into(session: Session, step: int) -> None:
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
     if source == trial.number:  # a replayed schedule: new config, own checkpoint
         path = donor_ckpt
-        schedule.append({"step": step, "source": source, "source_step": step, "config": _jsonable(config)})
+        schedule.append({"step": step, "source": source, "source_step": step, "config": _json_config(config)})
     else:
         if not _donor_caught_up(session, source, donor_ckpt, step):
             return  # the donor stopped training behind this trial: no clone, go on
@@ -114,10 +115,10 @@ def _clone_into(session: Session, step: int) -> None:
             src_step = donor_step if donor_step is not None else step
         # source_step: the donor's step of the copied checkpoint (it may be newer
         # than the donor's report this process saw), so the lineage can be replayed
-        schedule.append({"step": step, "source": source, "source_step": src_step, "config": _jsonable(config)})
+        schedule.append({"step": step, "source": source, "source_step": src_step, "config": _json_config(config)})
     if path is not None:
         trial.set_system_attr(CHECKPOINT_ATTR, path)
-    trial.set_system_attr(CONFIG_ATTR, _jsonable(config))
+    trial.set_system_attr(CONFIG_ATTR, _json_config(config))
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()
     raise Restart(config)
@@ -163,9 +164,12 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """A result row as stored: JSON values (nested ones too) as they are, numbers
+    of other types (numpy) as floats, anything else as its ``repr``."""
     out = {}
     for k, v in d.items():
-        if isinstance(v, (bool, int, float, str)) or v is None:
+        v = _plain(v)
+        if _is_json(v):
             out[k] = v
         else:
             try:
@@ -173,6 +177,33 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
             except (TypeError, ValueError):
                 out[k] = repr(v)
     return out
+
+
+def _json_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The storable part of a configuration: its JSON values (nested dicts and lists
+    included, numpy scalars as Python numbers).  A value that is no JSON (an
+    object of the space, e.g. a constant class) is left out; whoever rebuilds the
+    configuration takes it from the trial's own (``hs.tune`` does)."""
+    out = {}
+    for k, v in config.items():
+        v = _plain(v)
+        if _is_json(v):
+            out[k] = v
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if getattr(v, "shape", None) == () and callable(getattr(v, "item", None)):
+        return v.item()  # a numpy scalar
+    return v
+
+
+def _is_json(v: Any) -> bool:
+    try:
+        json.dumps(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def current() -> Session:

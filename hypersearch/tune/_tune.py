@@ -17,20 +17,24 @@ from typing import Any
 
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
+from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
 from hypersearch.study._optimize import check_run_options, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
-from hypersearch.tune._checkpoint import CheckpointStore, default_root
+from hypersearch.tune._checkpoint import CheckpointStore, claim_root, default_root
+from hypersearch.tune._results import ResultLog
 from hypersearch.tune._session import Restart, Session, StopTrial, set_current
+
+_SCOPES = ("last", "avg", "last-5-avg", "last-10-avg", "all")
 
 
 class TuneResult:
     """Outcome of :func:`tune`: best configuration, every trial's results and checkpoints."""
 
-    def __init__(self, study: Study, metric: str, mode: str, results: dict[int, list[dict]],
+    def __init__(self, study: Study, metric: str, mode: str, results: ResultLog,
                  checkpoints: CheckpointStore) -> None:
         self.study = study
         self.metric = metric
@@ -47,16 +51,27 @@ class TuneResult:
         mode = mode or self.mode
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if scope not in _SCOPES:
+            raise ValueError(f"scope must be one of {list(_SCOPES)}, got {scope!r}")
         sign = 1.0 if mode == "min" else -1.0
         best, best_v = None, math.inf
         for t in self.study.get_trials(deepcopy=False):
-            rows = self._rows(t)
-            vals = [float(r[metric]) for r in rows if metric in r and _finite(r[metric])]
+            vals = [r[metric] for r in self._rows(t) if metric in r]
             if not vals:
                 continue
-            v = sign * (vals[-1] if scope == "last" else (min(vals) if sign > 0 else max(vals)))
-            if scope == "all":
-                v = min(sign * x for x in vals)
+            if scope == "all":  # the best value it ever reported
+                finite = [sign * float(x) for x in vals if _finite(x)]
+                if not finite:
+                    continue
+                v = min(finite)
+            else:
+                # A trial whose last values diverged (NaN, inf) is not a candidate:
+                # its model and checkpoint are the diverged ones.
+                window = {"last": 1, "last-5-avg": 5, "last-10-avg": 10, "avg": len(vals)}[scope]
+                tail = vals[-window:]
+                if not all(_finite(x) for x in tail):
+                    continue
+                v = sign * sum(float(x) for x in tail) / len(tail)
             if v < best_v:
                 best, best_v = t, v
         if best is None:
@@ -64,25 +79,28 @@ class TuneResult:
         return best
 
     def _rows(self, t: FrozenTrial) -> list[dict]:
-        rows = self._results.get(t.number)
+        rows = self._results.rows(t.number)
         if rows:
             return rows
         last = t.user_attrs.get("last_result")
         return [last] if last else []
 
     def get_best_trial(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> FrozenTrial:
-        """Trial whose ``scope`` value (``"last"`` reported, or ``"all"``: best ever) of
-        ``metric`` is best."""
+        """Trial whose ``scope`` value of ``metric`` is best: ``"last"`` reported (the
+        default), the average of all (``"avg"``) or of the last 5 or 10 reports
+        (``"last-5-avg"``, ``"last-10-avg"``), or the best ever (``"all"``), as in
+        Ray Tune.  Trials whose last values are NaN or infinite are left out,
+        except with ``"all"``."""
         return self._best(metric, mode, scope).copy()
 
     def get_best_config(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Configuration (as the trainable last received it) of the best trial."""
         t = self._best(metric, mode, scope)
         # after population-based training, the configuration the trial ended with
-        return dict(t.system_attrs.get("pbt:config") or t.user_attrs.get("config", {}))
+        return {**t.user_attrs.get("config", {}), **(t.system_attrs.get(PBT_CONFIG_ATTR) or {})}
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
-        """Last reported result of the best trial."""
+        """Last reported result of the best trial (with the ``config`` in effect)."""
         rows = self._rows(self._best(metric, mode, scope))
         return dict(rows[-1])
 
@@ -106,12 +124,17 @@ class TuneResult:
 
     @property
     def results(self) -> list[dict]:
-        """Every reported result row, with ``trial`` number and ``config/...`` columns."""
+        """Every reported result row, with ``trial`` number and ``config/...`` columns
+        (the configuration in effect at that report: population-based training
+        changes it during a trial)."""
         rows = []
         for t in self.study.get_trials(deepcopy=False):
-            cfg = _flatten(t.user_attrs.get("config", {}), "config/")
+            own = _flatten(t.user_attrs.get("config", {}), "config/")
             for r in self._rows(t):
-                rows.append({"trial": t.number, "state": t.state.name, **r, **cfg})
+                r = dict(r)
+                cfg = r.pop("config", None)
+                rows.append({"trial": t.number, "state": t.state.name, **r,
+                             **(own if not isinstance(cfg, Mapping) else _flatten(cfg, "config/"))})
         return rows
 
     @property
@@ -148,7 +171,11 @@ def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
     if callable(stop):
         return stop
     if isinstance(stop, Mapping):
-        crit = dict(stop)
+        crit = {}
+        for k, v in stop.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+                raise ValueError(f"stop[{k!r}] must be a number (the threshold of {k!r}), got {v!r}")
+            crit[k] = float(v)
 
         def fn(result: dict) -> bool:
             return any(k in result and _finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
@@ -252,15 +279,33 @@ def tune(
     t_start = time.monotonic()
     if not callable(trainable):
         raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
-    metric = metric or getattr(scheduler, "metric", None)
-    if mode is None and scheduler is not None and scheduler.mode is not None:
-        mode = "min" if scheduler.mode.sign() > 0 else "max"
+    sched_metric = getattr(scheduler, "metric", None)
+    sched_mode = getattr(scheduler, "mode", None)
+    sched_mode = None if sched_mode is None else ("min" if sched_mode.sign() > 0 else "max")
+    if metric is not None and sched_metric is not None and metric != sched_metric:
+        raise ValueError(
+            f"metric={metric!r} but the scheduler was given metric={sched_metric!r}: "
+            "it would decide on another metric than the one tuned; give one of them"
+        )
+    if mode is not None and sched_mode is not None and mode != sched_mode:
+        raise ValueError(
+            f"mode={mode!r} but the scheduler was given mode={sched_mode!r}: it would keep "
+            "the worst trials; give one of them"
+        )
+    metric = metric or sched_metric
+    mode = mode or sched_mode
     if metric is None:
         raise ValueError("tune needs a metric: pass metric='loss' (or give the scheduler one)")
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 1:
+        raise ValueError(f"max_concurrent must be a positive integer, got {max_concurrent!r}")
+    if time_budget_s is not None and (
+        isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float)) or not time_budget_s > 0
+    ):
+        raise ValueError(f"time_budget_s must be a positive number of seconds, got {time_budget_s!r}")
     check_run_options(  # every option checked before the study is created or changed
         n_trials=None, timeout=time_budget_s, n_jobs=max_concurrent, catch=(Exception,), executor=executor,
         resources_per_trial=resources_per_trial, trial_timeout=trial_timeout, retries=retries,
@@ -291,11 +336,15 @@ def tune(
         # on resume a point already in the study is not queued again.
         study.enqueue_trial(params, skip_if_exists=True)
     url = storage if isinstance(storage, str) else None
-    store = CheckpointStore(Path(storage_path) / study.study_name if storage_path else default_root(url, study.study_name))
+    store = CheckpointStore(_artifact_root(study, storage_path, url))
+    study._tune_log = log = ResultLog(store.root)
     max_t = getattr(scheduler, "max_t", None)
 
     def objective(trial):
-        cfg = space.sample(trial)
+        own = space.sample(trial)
+        # A trial resumed or retried after population-based training changed its
+        # configuration trains on with that one (its checkpoint was trained with it).
+        cfg = {**own, **(trial.system_attrs.get(PBT_CONFIG_ATTR) or {})}
         session = Session(trial, metric, max_t, stop_fn, store)
         set_current(session)
         try:
@@ -304,7 +353,8 @@ def tune(
                     trainable(cfg)
                     break
                 except Restart as r:  # population-based training swapped the state
-                    cfg = r.config
+                    # values that could not be stored (objects) are the trial's own
+                    cfg = {**own, **r.config}
         except StopTrial:
             pass
         finally:
@@ -346,7 +396,29 @@ def tune(
         time_budget_s is None or time.monotonic() - t_start < time_budget_s
     ):
         _close_paused(study)
-    return TuneResult(study, metric, mode, study._tune_rows, store)
+    return TuneResult(study, metric, mode, log, store)
+
+
+ARTIFACTS_ATTR = "tune:artifacts"
+
+
+def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> Path:
+    """The study's checkpoint directory: the one recorded when its first run began
+    (while it exists), else ``<storage_path>/<name>`` (default: beside a SQLite
+    file, or a temporary directory) or, for a study new to a directory that an
+    earlier run of the same name filled, a fresh sibling (:func:`claim_root`)."""
+    recorded = study.system_attrs.get(ARTIFACTS_ATTR)
+    if isinstance(recorded, str) and Path(recorded).is_dir():
+        if storage_path is None or Path(recorded).parent == Path(storage_path).resolve():
+            return Path(recorded)
+    base = Path(storage_path) / study.study_name if storage_path else default_root(url, study.study_name)
+    started = study._storage.count_trials(study._study_id, [s for s in TrialState if s != TrialState.WAITING])
+    if started == 0 and recorded is None:
+        root = claim_root(base)
+    else:  # trials ran before: their checkpoints are here
+        root = base
+    study._set_system_attr(ARTIFACTS_ATTR, str(root.resolve()))
+    return root
 
 
 def _close_paused(study: Study) -> None:

@@ -284,3 +284,64 @@ def test_as_a_pruner_a_clone_decision_leaves_no_plan_behind():
     worst.flush()
     assert pbt.should_prune(worst.study, worst._snapshot()) is False
     assert pbt._plans == {}
+
+
+def test_nested_config_values_survive_clones_and_the_result_shows_the_config_in_effect():
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", perturbation_interval=4,
+        hyperparam_mutations={"lr": hs.uniform(0.0, 1.0)}, quantile_fraction=0.5, seed=0,
+    )
+    seen = []
+
+    def nested(config):
+        seen.append(config)
+        trainable(config)
+
+    space = {"lr": hs.grid([0.05, 0.1, 0.5, 0.55, 0.9, 0.95, 0.2, 0.8]), "model": {"depth": 3}, "layers": [64, 64]}
+    _start["barrier"] = threading.Barrier(8)
+    res = hs.tune(nested, space, scheduler=pbt, max_concurrent=8, seed=0, executor="thread")
+    cloned = [t for t in res.trials if t.system_attrs.get("pbt:config")]
+    assert cloned
+    # every configuration a trainable got (first ones and clones) keeps its structure
+    assert all(c["model"] == {"depth": 3} and c["layers"] == [64, 64] for c in seen)
+    assert res.get_best_config()["model"] == {"depth": 3}
+    # the result rows carry the configuration in effect when each was reported
+    t = cloned[0]
+    rows = [r for r in res.results if r["trial"] == t.number]
+    assert rows[0]["config/lr"] == t.params["lr"]
+    assert rows[-1]["config/lr"] == t.system_attrs["pbt:config"]["lr"]
+
+
+def test_a_resumed_pbt_trial_trains_with_its_pbt_configuration(tmp_path):
+    """A trial queued to resume (a retry, or a run continued after Ctrl-C) after
+    population-based training changed its configuration trains on with the new
+    configuration, which is what its checkpoint was trained with."""
+    url = f"sqlite:///{tmp_path}/p.db"
+    study = hs.create_study("p", url)
+    study._storage.enqueue_trial(
+        study._study_id, {"lr": 0.05}, {"lr": hs.FloatDistribution(0, 1)}, {},
+        {"pbt:config": {"lr": 0.4}, "pbt:schedule": [{"step": 4, "source": 1, "source_step": 4,
+                                                      "config": {"lr": 0.4}}]},
+    )
+    got = []
+
+    def train(config):
+        got.append(config["lr"])
+        hs.report(score=config["lr"])
+
+    res = hs.tune(train, {"lr": hs.uniform(0, 1)}, metric="score", mode="max", num_samples=1,
+                  storage=url, name="p", resume=True, storage_path=str(tmp_path / "art"))
+    assert got == [0.4]
+    assert res.get_best_config() == {"lr": 0.4}
+
+
+def test_a_retry_carries_the_pbt_configuration_and_schedule():
+    from hypersearch.storage._common import retry_attrs
+    from hypersearch.trial import TrialState
+
+    failed = FrozenTrial(number=3, state=TrialState.FAIL, params={"lr": 0.1}, intermediate_values={4: 1.0},
+                         system_attrs={"checkpoint": "trial_000003/checkpoint_000004.pkl", "max_retries": 1,
+                                       "pbt:config": {"lr": 0.4}, "pbt:schedule": [{"step": 4}]})
+    attrs = retry_attrs(failed)
+    assert attrs["pbt:config"] == {"lr": 0.4} and attrs["pbt:schedule"] == [{"step": 4}]
+    assert attrs["resume_step"] == 4

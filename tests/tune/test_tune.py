@@ -286,3 +286,100 @@ def test_sample_from_values_follow_the_searched_ones():
     # derived values are not parameters: the sampler searches lr and warmup only
     assert set(res.trials[0].params) == {"lr", "warmup"}
     assert res.get_best_config()["decay_steps"] == res.get_best_config()["warmup"] * 10
+
+
+def test_a_new_study_never_mixes_in_checkpoints_left_by_an_earlier_run(tmp_path):
+    """A second run under the same name (in-memory storage, or a deleted study) gets
+    its own checkpoint directory: the earlier run's higher step numbers would make
+    pruning delete the checkpoint just saved."""
+    def run(steps):
+        def train(config):
+            for s in range(1, steps + 1):
+                hs.report(loss=config["a"] / s, checkpoint={"run_steps": steps, "step": s})
+        return hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1,
+                       name="same", storage_path=str(tmp_path), seed=0)
+
+    first = run(10)
+    second = run(3)
+    assert first.best_checkpoint == {"run_steps": 10, "step": 10}
+    assert second.best_checkpoint == {"run_steps": 3, "step": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same", "same-1"]
+
+
+def test_a_resumed_run_keeps_its_checkpoint_directory_and_every_result_row(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+
+    def train(config):
+        for s, loss in enumerate([5.0, 1.0, 3.0], start=1):
+            hs.report(loss=loss * config["x"], checkpoint={"s": s})
+
+    kw = dict(metric="loss", mode="min", storage=url, name="r", seed=0)
+    hs.tune(train, {"x": hs.uniform(1.0, 2.0)}, num_samples=1, **kw)
+    res = hs.tune(train, {"x": hs.uniform(1.0, 2.0)}, num_samples=2, resume=True, **kw)
+    assert len(res.trials) == 2
+    # rows reported by the first run are read back from the trial's result file
+    x0 = res.trials[0].params["x"]
+    assert [r["loss"] for r in res.results if r["trial"] == 0] == [5.0 * x0, 1.0 * x0, 3.0 * x0]
+    best = min(res.trials, key=lambda t: t.params["x"]).number
+    assert res.get_best_trial(scope="all").number == best
+    assert res.get_best_trial(scope="last").number == best
+    assert res.get_best_trial(scope="avg").number == best
+    assert res.get_checkpoint(0) == {"s": 3}
+    art = tmp_path / "r.db.artifacts"
+    assert [p.name for p in art.iterdir()] == ["r"]
+
+
+def test_a_trial_whose_last_value_diverged_is_not_the_best():
+    def train(config):
+        hs.report(acc=0.9 if config["x"] == 1 else 0.6, checkpoint={"x": config["x"]})
+        hs.report(acc=float("nan") if config["x"] == 1 else 0.6, checkpoint={"x": config["x"]})
+
+    res = hs.tune(train, {"x": hs.grid([1, 2])}, metric="acc", mode="max")
+    assert res.get_best_config() == {"x": 2}
+    assert res.best_checkpoint == {"x": 2}
+    assert res.get_best_trial(scope="all").user_attrs["config"] == {"x": 1}  # its best ever
+    with pytest.raises(ValueError, match="scope must be one of"):
+        res.get_best_trial(scope="best")
+
+
+def test_tune_options_are_checked_with_their_own_names():
+    sched = hs.schedulers.ASHA(metric="loss", mode="min", max_t=4)
+    with pytest.raises(ValueError, match="metric='acc' but the scheduler was given metric='loss'"):
+        hs.tune(train_func, SPACE, metric="acc", scheduler=sched)
+    with pytest.raises(ValueError, match="mode='max' but the scheduler was given mode='min'"):
+        hs.tune(train_func, SPACE, mode="max", scheduler=sched)
+    with pytest.raises(ValueError, match="max_concurrent must be"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", max_concurrent=0)
+    with pytest.raises(ValueError, match="time_budget_s must be"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", time_budget_s=-1)
+    with pytest.raises(ValueError, match=r"stop\['training_iteration'\] must be a number"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", stop={"training_iteration": "3"})
+
+
+def test_a_file_path_checkpoint_is_copied_and_its_copy_handed_back(tmp_path):
+    model = tmp_path / "model.pt"
+
+    def train(config):
+        before = hs.get_checkpoint()
+        for s in range(1, 3):
+            model.write_text(f"weights after step {s}")
+            hs.report(loss=1.0 / s, checkpoint=str(model), resumed_from=before)
+
+    res = hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", storage_path=str(tmp_path / "art"))
+    model.unlink()
+    path = res.best_checkpoint
+    assert path.endswith("model.pt")
+    with open(path) as f:
+        assert f.read() == "weights after step 2"
+
+
+def test_checkpoints_beyond_a_million_steps_keep_their_order(tmp_path):
+    from hypersearch.tune._checkpoint import CheckpointStore
+
+    store = CheckpointStore(tmp_path, keep=2)
+    for step in (999_999, 1_000_000, 1_000_001):
+        rel = store.save(0, step, {"step": step})
+    assert store.load(rel) == {"step": 1_000_001}
+    assert store.newest_step(rel) == 1_000_001
+    assert sorted(p.name for p in (tmp_path / "trial_000000").iterdir()) == [
+        "checkpoint_1000000.pkl", "checkpoint_1000001.pkl"]

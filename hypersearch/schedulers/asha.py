@@ -164,17 +164,29 @@ class _RungScheduler(BaseScheduler):
         return int(cycle * self._cycle + self._starts[b + 1] - 1)
 
     # -- what trials reported --------------------------------------------------------------------
+    @staticmethod
+    def _resumed_at(t: FrozenTrial) -> float:
+        """Step a retried trial resumed from (its failed original's checkpoint): the
+        rungs up to it were the original's, judged and recorded for it already."""
+        step = t.system_attrs.get("resume_step")
+        return float(step) if isinstance(step, (int, float)) and not isinstance(step, bool) else -math.inf
+
     def _rung_values(self, t: FrozenTrial) -> dict[int, float]:
+        """``{rung index: value}``: the first report at or after each milestone, in
+        minimisation form; NaN and infinite values (diverged) as ``+inf``, worst."""
         steps = sorted(t.intermediate_values)
         out: dict[int, float] = {}
         j = 0
+        skip = self._resumed_at(t)
         for k, m in enumerate(self.rungs[self._type(self.bracket_of(t.number))]):
             while j < len(steps) and steps[j] < m - 1e-9:
                 j += 1
             if j == len(steps):
                 break
+            if m <= skip + 1e-9:
+                continue
             v = self._sign * t.intermediate_values[steps[j]]
-            out[k] = math.inf if v != v else v
+            out[k] = v if math.isfinite(v) else math.inf
         return out
 
     def _index(self, t: FrozenTrial, finished: bool, state: TrialState | None = None) -> None:
@@ -218,6 +230,7 @@ class _RungScheduler(BaseScheduler):
         step, prev = steps[-1], (steps[-2] if len(steps) > 1 else -math.inf)
         b = self.bracket_of(trial.number)
         rungs = self.rungs[self._type(b)]
+        prev = max(prev, self._resumed_at(trial))
         return b, [k for k, m in enumerate(rungs) if prev < m - 1e-9 and m <= step + 1e-9]
 
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
@@ -297,7 +310,14 @@ class _RungScheduler(BaseScheduler):
         if not paused:
             return None
         ranked = self._ranked[(key, k)]
-        if bisect.bisect_left(ranked, paused[0]) < self._n_top(len(ranked)):
+        n_top = self._n_top(len(ranked))
+        if self.synchronous:
+            # A full rung promotes at least its best: when max_t / min_t is not a
+            # power of eta, or a bracket holds fewer configurations than Hyperband
+            # sizes it for, the last rung below max_t holds fewer than eta trials
+            # and floor(n / eta) = 0 would leave max_t to no one.
+            n_top = max(n_top, 1)
+        if bisect.bisect_left(ranked, paused[0]) < n_top:
             return paused[0]
         return None
 

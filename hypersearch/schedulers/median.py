@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,12 @@ class PercentileStoppingRule(BaseScheduler):
         self.n_min_trials = check_positive_int("n_min_trials", n_min_trials, 1)
         self.mode = parse_mode(mode)
         # completed trials: sorted steps and the running best (minimisation form)
-        self._curves: list[tuple[list[int], np.ndarray]] = []
+        self._curves: list[tuple[list[int], list[float]]] = []
+        # step -> sorted reference values there (each completed curve's best so far
+        # at that step), for the steps decisions were asked at.  A new completed
+        # curve is inserted into each; a decision is a lookup, not a scan of every
+        # completed trial (the cost per report stays flat over a long run).
+        self._refs: dict[int, list[float]] = {}
         self._lock = threading.Lock()
         self._sign = 1.0
         self._view = ReportedView(self._index, self._forget)
@@ -64,15 +70,35 @@ class PercentileStoppingRule(BaseScheduler):
     def _forget(self) -> None:
         with self._lock:
             self._curves = []
+            self._refs = {}
+
+    @staticmethod
+    def _value_at(curve: tuple[list[int], list[float]], step: int) -> float | None:
+        steps, best = curve
+        i = bisect.bisect_right(steps, step) - 1
+        return best[i] if i >= 0 else None
 
     def _index(self, t: FrozenTrial, finished: bool) -> None:
         if not finished or t.state != TrialState.COMPLETE or not t.intermediate_values:
             return
         steps = sorted(t.intermediate_values)
         vals = np.array([self._sign * t.intermediate_values[s] for s in steps], dtype=float)
-        vals = np.where(np.isnan(vals), np.inf, vals)
+        vals = np.where(np.isfinite(vals), vals, np.inf)  # diverged (NaN, +-inf): worst
+        curve = (steps, np.minimum.accumulate(vals).tolist())
         with self._lock:
-            self._curves.append((steps, np.minimum.accumulate(vals)))
+            self._curves.append(curve)
+            for step, refs in self._refs.items():
+                v = self._value_at(curve, step)
+                if v is not None:
+                    bisect.insort(refs, v)
+
+    def _references(self, step: int) -> tuple[int, list[float]]:
+        """(completed curves, their sorted values at ``step``); the lock is held."""
+        refs = self._refs.get(step)
+        if refs is None:
+            refs = sorted(v for c in self._curves if (v := self._value_at(c, step)) is not None)
+            self._refs[step] = refs
+        return len(self._curves), refs
 
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
         self._sign = self.direction(study).sign()
@@ -83,22 +109,28 @@ class PercentileStoppingRule(BaseScheduler):
             return Decision.CONTINUE
         self._view.update(study)
         with self._lock:
-            curves = list(self._curves)
-        if len(curves) < max(self.n_startup_trials, 1):
-            return Decision.CONTINUE
-        refs = []
-        for steps, best in curves:
-            i = bisect.bisect_right(steps, step) - 1
-            if i >= 0:
-                refs.append(best[i])
-        if len(refs) < self.n_min_trials:
-            return Decision.CONTINUE
+            n_curves, refs = self._references(step)
+            if n_curves < max(self.n_startup_trials, 1) or len(refs) < self.n_min_trials:
+                return Decision.CONTINUE
+            cutoff = _percentile(refs, self.percentile)
         own = [self._sign * v for s, v in trial.intermediate_values.items() if s <= step]
-        own = [v for v in own if v == v]  # drop NaN
+        own = [v for v in own if math.isfinite(v)]  # drop NaN and infinities
         if not own:
-            return Decision.STOP  # only NaN so far: diverged
-        cutoff = float(np.percentile(refs, self.percentile))
+            return Decision.STOP  # nothing finite so far: diverged
         return Decision.STOP if min(own) > cutoff else Decision.CONTINUE
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """``numpy.percentile(values, q)`` (linear interpolation) of a sorted list."""
+    h = (len(sorted_values) - 1) * q / 100.0
+    lo = int(math.floor(h))
+    a = sorted_values[lo]
+    if lo + 1 >= len(sorted_values) or h == lo:
+        return a
+    b = sorted_values[lo + 1]
+    if a == b:
+        return a
+    return a + (h - lo) * (b - a)
 
 
 class MedianStoppingRule(PercentileStoppingRule):

@@ -295,7 +295,16 @@ def run_optimize(
             if number is None:
                 number = sched.choose_paused(study, can_start=budget.can_start())
             if number is not None:
+                seen = study.history.get(number)
                 t = study.resume_trial(number)
+                if t is not None and seen is not None and len(t.intermediate_values) != len(
+                    seen.intermediate_values
+                ):
+                    # Chosen on a stale view: another process trained it further and
+                    # paused it again since (at a higher rung, where it may not be
+                    # promotable).  Put it back as it was and choose again.
+                    study._unresume(t)
+                    continue
                 if t is not None:
                     t._system_attrs.pop(INTERRUPTED_ATTR, None)
                     with budget.lock:

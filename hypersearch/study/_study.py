@@ -84,7 +84,7 @@ class Study:
             # e.g. BOHB's multi-fidelity TPE for the successive-halving schedulers
             sampler = scheduler.suggested_sampler(seed, len(self.directions))
         self.sampler: BaseSampler = sampler if sampler is not None else AutoSampler(seed=seed)
-        self.scheduler: BaseScheduler | None = scheduler
+        self._scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
         self._live: dict[int, Trial] = {}  # trials running in this process
@@ -118,6 +118,24 @@ class Study:
         if self.scheduler is not None:
             self.scheduler.attach(self)
         self.history.keep_finished = keep
+
+    @property
+    def scheduler(self) -> BaseScheduler | None:
+        """The early-stopping scheduler (``trial.should_prune``, ``hs.tune``); may be
+        set after the study is created."""
+        return self._scheduler
+
+    @scheduler.setter
+    def scheduler(self, scheduler: BaseScheduler | None) -> None:
+        if scheduler is not None and not isinstance(scheduler, BaseScheduler):
+            raise TypeError(f"scheduler must be a BaseScheduler, got {type(scheduler).__name__}")
+        self._scheduler = scheduler
+        if scheduler is not None:
+            # the same set-up as one given to create_study: brackets follow the
+            # study's seed, and trials it reads again stay in memory
+            scheduler.attach(self)
+            if scheduler.needs_finished_trials:
+                self.history.keep_finished = True
 
     def _listen(self, refresh: bool = True) -> None:
         """Feed the sampler every finished trial, then each trial seen finishing
@@ -295,6 +313,11 @@ class Study:
         trial._dirty = True  # the resume count is written with the next report
         self._live[trial.number] = trial
         return trial
+
+    def _unresume(self, t: Trial) -> None:
+        """Undo :meth:`resume_trial`: the trial is PAUSED again, unchanged."""
+        t._system_attrs["resumed"] = int(t._system_attrs.get("resumed", 1)) - 1
+        self._pause(t)
 
     def _pause(self, t: Trial) -> FrozenTrial:
         """Record ``t`` as PAUSED (a promotion scheduler stopped it at a rung)."""

@@ -424,7 +424,12 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
 def _close_paused(study: Study) -> None:
     """At the orderly end of a run, trials still PAUSED at a rung (never promoted)
     were stopped early: record them as PRUNED with their last value.  (After a
-    crash or a time budget they stay PAUSED, so ``resume=True`` can promote them.)"""
+    crash or a time budget they stay PAUSED, so ``resume=True`` can promote them.)
+
+    While another process still runs trials of the study, nothing is closed: it
+    may yet promote them, and it closes them when it ends."""
+    if study._storage.count_trials(study._study_id, [TrialState.RUNNING]) > 0:
+        return
     for t in study.get_trials([TrialState.PAUSED], deepcopy=False):
         trial = study.resume_trial(t.number)
         if trial is not None:

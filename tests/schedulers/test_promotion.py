@@ -330,3 +330,96 @@ def test_promotions_follow_the_rule_computed_from_scratch_over_a_long_run(make):
     hs.tune(trainable, {"q": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=150,
             scheduler=sched, sampler=hs.samplers.RandomSampler(seed=1), show_progress_bar=False)
     assert len(checked) >= 150 and all(checked)
+
+
+def test_a_promotion_chosen_on_a_stale_view_is_undone(tmp_path):
+    """Two processes share a study: B promotes trial 0 and pauses it again at a
+    higher rung, where it is not promotable.  A, whose view of paused trials is a
+    few seconds old, would promote it again at the old rung; the resume sees the
+    trial has more reports than A judged, puts it back and chooses again."""
+    from hypersearch.study._optimize import run_optimize
+
+    url = f"sqlite:///{tmp_path}/s.db"
+
+    def make():
+        return ASHA(grace_period=1, max_t=8, reduction_factor=2, variant="promotion", mode="min")
+
+    a = hs.create_study(storage=url, study_name="s", scheduler=make())
+    for v in (0.1, 0.5):
+        t = a.ask()
+        t.report(v, 1)
+        assert a.scheduler.decide(a, t._snapshot(), pausable=True) == Decision.PAUSE
+        a._pause(t)
+    assert a.scheduler.choose_paused(a, can_start=True) == 0
+    b = hs.load_study(study_name="s", storage=url, scheduler=make())
+    t = b.resume_trial(b.scheduler.choose_paused(b, can_start=True))
+    t.report(5.0, 2)  # worst at rung 1
+    assert b.scheduler.decide(b, t._snapshot(), pausable=True) == Decision.PAUSE
+    b._pause(t)
+    ran = []
+    run_optimize(a, lambda trial: ran.append(trial.number), n_trials=0, timeout=None, n_jobs=1, catch=(),
+                 callbacks=(), show_progress_bar=False, resume_paused=True)
+    assert ran == []
+    t0 = b._storage.get_trial(b._study_id, 0)
+    assert t0.state == hs.TrialState.PAUSED and t0.intermediate_values == {1: 0.1, 2: 5.0}
+    assert t0.system_attrs["resumed"] == 1  # B's promotion only
+
+
+def test_synchronous_brackets_always_bring_one_trial_to_max_t():
+    """When max_t / min_t is not a power of eta (or a bracket holds fewer
+    configurations than it was sized for), the last rung below max_t holds fewer
+    than eta trials: its best is still promoted."""
+    seen = defaultdict(int)
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        start = ckpt["epoch"] if ckpt else 0
+        for epoch in range(start + 1, 11):
+            seen[config["q"]] = max(seen[config["q"]], epoch)
+            hs.report(loss=config["q"] + 1.0 / epoch, checkpoint={"epoch": epoch})
+
+    sh = SuccessiveHalving(max_t=10, min_t=1, reduction_factor=3, synchronous=True, mode="min")
+    hs.tune(train, {"q": hs.grid(QS)}, metric="loss", scheduler=sh, seed=0)
+    assert max(seen.values()) == 10
+    assert seen[0] == 10  # the best configuration (q = 0) trained to the end
+    hb = Hyperband(max_t=10, min_t=1, reduction_factor=3, synchronous=True, mode="min")
+    res = hs.tune(train, {"q": hs.uniform(0, 8)}, metric="loss", scheduler=hb, num_samples=40, seed=0)
+    complete = [t for t in res.trials if t.state == hs.TrialState.COMPLETE]
+    assert complete and all(max(t.intermediate_values) == 10 for t in complete)
+    brackets = {hb.bracket_of(t.number) for t in res.trials if max(t.intermediate_values) == 10}
+    started = {hb.bracket_of(t.number) for t in res.trials}
+    closed = {b for b in started if all(hb.bracket_of(t.number) != b or t.state.is_finished()
+                                        for t in res.trials)}
+    assert closed <= brackets  # every bracket that ran to its end brought a trial to max_t
+
+
+def test_non_finite_values_rank_last_in_either_direction():
+    import math
+
+    for mode, bad, good in (("max", math.inf, (0.9, 0.5, -100.0)), ("min", -math.inf, (0.1, 0.5, 100.0))):
+        study = hs.create_study(direction="maximize" if mode == "max" else "minimize")
+        asha = ASHA(grace_period=1, max_t=16, reduction_factor=4, mode=mode)
+        study.scheduler = asha
+        out = []
+        for v in (bad, *good):
+            t = study.ask()
+            t.report(v, 1)
+            out.append(asha.decide(study, t._snapshot()))
+            study.tell(t, state="pruned")
+        # the diverged first report does not make the cutoff NaN: the worst is stopped
+        assert out[-1] == Decision.STOP, (mode, out)
+
+
+def test_a_retry_is_judged_only_at_the_rungs_after_its_resume_step():
+    asha = ASHA(grace_period=1, max_t=27, reduction_factor=3, mode="min")
+    retry = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={10: 0.4},
+                        system_attrs={"resume_step": 10, "retry_of": 0})
+    assert asha._rung_values(retry) == {}  # rungs 1, 3 and 9 were its original's
+    assert asha._crossed(retry)[1] == []
+    later = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={10: 0.4, 27: 0.2},
+                        system_attrs={"resume_step": 10, "retry_of": 0})
+    assert asha._crossed(later)[1] == [] and asha._rung_values(later) == {}  # 27 is max_t, no rung
+    asha9 = ASHA(grace_period=1, max_t=81, reduction_factor=3, mode="min")
+    later = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={10: 0.4, 27: 0.2},
+                        system_attrs={"resume_step": 10})
+    assert asha9._crossed(later)[1] == [3] and asha9._rung_values(later) == {3: 0.2}

@@ -269,3 +269,49 @@ def test_asha_stops_a_trial_behind_the_cutoff_even_when_others_reported_nan():
     # ... but one alone at a rung, or among NaNs only, has nothing better to lose to
     assert ASHA(grace_period=1, max_t=9, reduction_factor=3).on_report(
         hs.create_study(), _trial(0, {1: float("nan")})) == Decision.CONTINUE
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_percentile_rule_decisions_match_the_rule_computed_from_scratch(direction):
+    """The rule keeps per-step sorted references up to date as trials complete;
+    every decision must equal numpy's percentile over the completed trials' best
+    values so far at that step (steps differ between trials, some are skipped)."""
+    rng = np.random.default_rng(0)
+    rule = PercentileStoppingRule(30.0, n_startup_trials=2, mode=None)
+    study = hs.create_study(direction=direction, scheduler=rule)
+    sign = 1.0 if direction == "minimize" else -1.0
+    completed: list[dict[int, float]] = []
+    for _ in range(120):
+        t = study.ask()
+        steps = sorted(rng.choice(np.arange(1, 12), size=rng.integers(1, 8), replace=False).tolist())
+        for step in steps:
+            v = float(rng.normal())
+            t.report(v, step)
+            got = rule.decide(study, t._snapshot())
+            refs = []
+            for iv in completed:
+                seen = [sign * x for s, x in iv.items() if s <= step]
+                if seen:
+                    refs.append(min(seen))
+            own = min(sign * x for s, x in t.intermediate_values.items() if s <= step)
+            if len(completed) < 2 or not refs:
+                want = Decision.CONTINUE
+            else:
+                want = Decision.STOP if own > np.percentile(refs, 30.0) else Decision.CONTINUE
+            assert got == want
+        if rng.random() < 0.7:
+            study.tell(t, 0.0)
+            completed.append(dict(t.intermediate_values))
+        else:
+            study.tell(t, state="pruned")
+
+
+def test_a_scheduler_set_after_creation_is_attached_to_the_study():
+    sched = hs.schedulers.Hyperband(max_t=27, min_t=1, reduction_factor=3)
+    study = hs.create_study(seed=123)
+    study.scheduler = sched
+    other = hs.create_study(seed=123, scheduler=hs.schedulers.Hyperband(max_t=27, min_t=1, reduction_factor=3))
+    # brackets follow the study's seed either way, so every process agrees on them
+    assert [sched.bracket_of(n) for n in range(50)] == [other.scheduler.bracket_of(n) for n in range(50)]
+    with pytest.raises(TypeError, match="scheduler must be a BaseScheduler"):
+        study.scheduler = "asha"

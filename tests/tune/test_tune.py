@@ -383,3 +383,18 @@ def test_checkpoints_beyond_a_million_steps_keep_their_order(tmp_path):
     assert store.newest_step(rel) == 1_000_001
     assert sorted(p.name for p in (tmp_path / "trial_000000").iterdir()) == [
         "checkpoint_1000000.pkl", "checkpoint_1000001.pkl"]
+
+
+def test_paused_trials_are_closed_only_when_no_other_process_runs_trials():
+    from hypersearch.tune._tune import _close_paused
+
+    study = hs.create_study()
+    paused = study.ask()
+    paused.report(1.0, 1)
+    study._pause(paused)
+    other = study.ask()  # a trial another process is training
+    _close_paused(study)
+    assert study._storage.get_trial(study._study_id, paused.number).state == hs.TrialState.PAUSED
+    study.tell(other, 0.5)
+    _close_paused(study)
+    assert study._storage.get_trial(study._study_id, paused.number).state == hs.TrialState.PRUNED

@@ -105,6 +105,11 @@ class _RungScheduler(BaseScheduler):
         self._paused_at: dict[tuple[int, int], list[tuple[float, int]]] = {}
         # bracket key -> {trial number: (state, highest rung index reached or -1, reports)}
         self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
+        # bracket key -> {rung index reached: number of its RUNNING trials there}, and
+        # the bracket keys in order: a synchronous decision asks "does any trial
+        # run below rung k" in O(rungs), not by a scan of the bracket's members
+        self._running: dict[int, dict[int, int]] = {}
+        self._keys: list[int] = []
         self._max_number = -1
         # synchronous bracket instances that can promote nothing ever again
         self._settled: set[int] = set()
@@ -122,6 +127,8 @@ class _RungScheduler(BaseScheduler):
             self._ranked = {}
             self._paused_at = {}
             self._members = {}
+            self._running = {}
+            self._keys = []
             self._max_number = -1
             self._settled = set()
 
@@ -202,7 +209,10 @@ class _RungScheduler(BaseScheduler):
         b = self.bracket_of(t.number)
         n = t.number
         n_reports = len(t.intermediate_values)
-        members = self._members.setdefault(b, {})
+        members = self._members.get(b)
+        if members is None:
+            members = self._members[b] = {}
+            bisect.insort(self._keys, b)
         old = members.get(n)
         if old is not None and (n_reports < old[2] or (old[0].is_finished() and not state.is_finished())):
             return
@@ -219,6 +229,11 @@ class _RungScheduler(BaseScheduler):
                 bisect.insort(ranked, (v, n))
                 row[n] = v
         level = max(vals, default=-1)
+        running = self._running.setdefault(b, {})
+        if old is not None and old[0] == TrialState.RUNNING:
+            running[old[1]] -= 1
+        if state == TrialState.RUNNING:
+            running[level] = running.get(level, 0) + 1
         members[n] = (state, level, n_reports)
         if state == TrialState.PAUSED and level >= 0:
             bisect.insort(self._paused_at.setdefault((b, level), []), (vals[level], n))
@@ -298,7 +313,7 @@ class _RungScheduler(BaseScheduler):
             return
         members = self._members[key]
         capacity = self._capacities[key % len(self._capacities)]
-        if len(members) == capacity and all(st != TrialState.RUNNING for st, _, _ in members.values()):
+        if len(members) == capacity and not any(self._running.get(key, {}).values()):
             self._settled.add(key)
 
     def _promotable(self, key: int, k: int) -> tuple[float, int] | None:
@@ -338,7 +353,7 @@ class _RungScheduler(BaseScheduler):
         return None if best is None else best[2]
 
     def _choose_sync(self, can_start: bool) -> int | None:
-        for key in sorted(self._members):  # oldest bracket first
+        for key in self._keys:  # oldest bracket first
             if key in self._settled:
                 continue
             rungs = self.rungs[self._type(key)]
@@ -352,7 +367,7 @@ class _RungScheduler(BaseScheduler):
                 continue
             k, (_, n) = cands[0]
             # rung k is promoted only once no trial of the bracket runs below it
-            if all(lv >= k for st, lv, _ in self._members[key].values() if st == TrialState.RUNNING):
+            if not any(c for lv, c in self._running.get(key, {}).items() if lv < k):
                 return n
         return None
 

@@ -26,6 +26,7 @@ class ResultLog:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._mine: dict[int, list[dict[str, Any]]] = {}  # rows reported through this log
+        self._paths: dict[int, str] = {}  # trials whose directory exists: their file
 
     def _path(self, number: int) -> Path:
         return self.root / f"trial_{number:06d}" / RESULT_FILE
@@ -34,8 +35,12 @@ class ResultLog:
         line = json.dumps(row, default=repr) + "\n"
         with self._lock:
             self._mine.setdefault(number, []).append(row)
-            path = self._path(number)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = self._paths.get(number)
+            if path is None:
+                p = self._path(number)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                path = self._paths[number] = str(p)
+            # opened per row: a row reported is on disk even if the process dies next
             with open(path, "a", encoding="utf-8") as f:
                 f.write(line)
 

@@ -44,6 +44,7 @@ class _BudgetStores:
         self.budgets = budgets
         self.stores = [Store(n_objectives, signs) for _ in budgets]
         self.reached: dict[int, int] = {}  # trial number -> budgets already added
+        self.change = 0  # the history's change number the running trials were read up to
         self.lock = threading.Lock()
 
     def add(self, t: FrozenTrial) -> None:
@@ -58,20 +59,26 @@ class _BudgetStores:
                 while j < len(steps) and steps[j] < budget - 1e-9:
                     j += 1
                 if j == len(steps):
+                    if b == len(self.budgets) - 1 and t.state == TrialState.COMPLETE and steps[-1] >= budget - 1:
+                        # It trained to its end with steps counted from 0 (the last
+                        # report is at max_t - 1): that report is its full-budget result.
+                        self._put(b, t, t.intermediate_values[steps[-1]])
                     break
-                value = t.intermediate_values[steps[j]]
-                if not math.isfinite(value):
-                    value = math.copysign(1e300, self.stores[b].signs[0])  # worst
-                self.stores[b].add(
-                    FrozenTrial(
-                        number=t.number,
-                        state=TrialState.COMPLETE,
-                        values=[value],
-                        params=t.params,
-                        distributions=t.distributions,
-                    )
-                )
-                self.reached[t.number] = b + 1
+                self._put(b, t, t.intermediate_values[steps[j]])
+
+    def _put(self, b: int, t: FrozenTrial, value: float) -> None:
+        if not math.isfinite(value):
+            value = math.copysign(1e300, self.stores[b].signs[0])  # worst
+        self.stores[b].add(
+            FrozenTrial(
+                number=t.number,
+                state=TrialState.COMPLETE,
+                values=[value],
+                params=t.params,
+                distributions=t.distributions,
+            )
+        )
+        self.reached[t.number] = b + 1
 
 
 class BOHBSampler(TPESampler):
@@ -114,6 +121,8 @@ class BOHBSampler(TPESampler):
         self.random_fraction = float(random_fraction)
         self._budget_stores: weakref.WeakKeyDictionary[Study, _BudgetStores] = weakref.WeakKeyDictionary()
         self._local = threading.local()
+        # (study, trial number) -> (the store of its budget, drawn at random)
+        self._choices: dict[tuple[int, int], tuple[Store, bool]] = {}
 
     # -- observations per budget ----------------------------------------------------------------
     def _budgets_for(self, study: Study) -> list[float]:
@@ -135,9 +144,14 @@ class BOHBSampler(TPESampler):
             with self._lock:
                 bs = self._budget_stores.get(study)
                 if bs is None:
-                    bs = _BudgetStores(
-                        self._budgets_for(study), len(study.directions), [d.sign() for d in study.directions]
-                    )
+                    # Observations are reported values: ranked in the scheduler's
+                    # direction (its mode may differ from the study's, e.g. reports of
+                    # accuracy in a study that minimises a loss).
+                    sched = study.scheduler
+                    signs = [d.sign() for d in study.directions]
+                    if sched is not None and len(signs) == 1:
+                        signs = [sched.direction(study).sign()]
+                    bs = _BudgetStores(self._budgets_for(study), len(study.directions), signs)
                     self._budget_stores[study] = bs
         return bs
 
@@ -152,16 +166,19 @@ class BOHBSampler(TPESampler):
     def on_trial_finished(self, study: Study, trial: FrozenTrial) -> None:
         self._budget_view(study).add(trial)
         key = (id(study), trial.number)
-        if key in self._rejected or key in self._pending:
+        if key in self._rejected or key in self._pending or key in self._choices:
             with self._lock:
                 self._rejected.pop(key, None)
                 self._pending.pop(key, None)
+                self._choices.pop(key, None)
 
     def before_trial(self, study: Study, trial: Trial) -> None:
         super().before_trial(study, trial)
         bs = self._budget_view(study)
         study.history.refresh()
-        for t in study.history.active():  # running and paused trials' new reports
+        with bs.lock:  # the running and paused trials that reported since the last look
+            bs.change, changed = study.history.changed_since(bs.change)
+        for t in changed:
             bs.add(t)
         chosen = None
         for b in reversed(range(len(bs.budgets))):
@@ -170,12 +187,20 @@ class BOHBSampler(TPESampler):
                 break
         if chosen is None:  # startup: the store with the most observations (all too few)
             chosen = max(range(len(bs.budgets)), key=lambda b: bs.stores[b].n)
-        self._local.store = bs.stores[chosen]
-        self._local.budget = bs.budgets[chosen]
-        self._local.random = (
-            trial_uniform(self.seed, trial.number, 0, "bohb:random") < self.random_fraction
-        )
+        random = trial_uniform(self.seed, trial.number, 0, "bohb:random") < self.random_fraction
+        # Kept per trial, not per thread: ask() twice, then suggest for the first.
+        with self._lock:
+            self._choices[(id(study), trial.number)] = (bs.stores[chosen], random)
         trial.set_system_attr("bohb:budget", bs.budgets[chosen])
+
+    def _use(self, study: Study, trial: Trial) -> bool:
+        """Point the TPE machinery at ``trial``'s budget; whether it is drawn at random."""
+        choice = self._choices.get((id(study), trial.number))
+        if choice is None:  # not prepared by before_trial: the fullest store, model-based
+            self._local.store = None
+            return False
+        self._local.store = choice[0]
+        return choice[1]
 
     def _store(self, study: Study, catch_up: bool = True) -> Store:
         store = getattr(self._local, "store", None)
@@ -186,13 +211,17 @@ class BOHBSampler(TPESampler):
 
     # -- random share --------------------------------------------------------------------------
     def infer_relative_search_space(self, study: Study, trial: Trial) -> dict[str, BaseDistribution]:
-        if getattr(self._local, "random", False):
+        if self._use(study, trial):
             return {}
         return super().infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Study, trial: Trial, search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        self._use(study, trial)
+        return super().sample_relative(study, trial, search_space)
 
     def sample_independent(
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
-        if getattr(self._local, "random", False):
+        if self._use(study, trial):
             return distribution.from_unit(trial_uniform(self.seed, trial.number, trial.attempt, name))
         return super().sample_independent(study, trial, name, distribution)

@@ -48,6 +48,7 @@ from hypersearch.schedulers._common import (
 from hypersearch.schedulers.base import BaseScheduler, Decision
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
+from hypersearch.trial._trial import JUDGED_STEP_ATTR
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
@@ -241,8 +242,18 @@ class _RungScheduler(BaseScheduler):
 
     # -- decisions ----------------------------------------------------------------------------------
     def _crossed(self, trial: FrozenTrial) -> tuple[int, list[int]]:
+        """Bracket key and the rungs to judge now: those reached since the trial's last
+        decision (every rung reached, when it had none: an objective may ask only
+        every few reports, and no rung it passed meanwhile goes unjudged)."""
         steps = sorted(trial.intermediate_values)
-        step, prev = steps[-1], (steps[-2] if len(steps) > 1 else -math.inf)
+        step = steps[-1]
+        judged = trial.system_attrs.get(JUDGED_STEP_ATTR)  # [previous, last] decided steps
+        prev = -math.inf  # never judged: every rung reached
+        if isinstance(judged, list) and len(judged) == 2 and isinstance(judged[1], (int, float)):
+            if judged[1] < step:
+                prev = float(judged[1])
+            elif judged[1] == step and isinstance(judged[0], (int, float)):
+                prev = float(judged[0])  # asked again at the step last judged: the same answer
         b = self.bracket_of(trial.number)
         rungs = self.rungs[self._type(b)]
         prev = max(prev, self._resumed_at(trial))
@@ -631,6 +642,8 @@ class BOHB(Hyperband):
         self.random_fraction = random_fraction
 
     def suggested_sampler(self, seed: int | None = None, n_objectives: int = 1):
+        if n_objectives != 1:
+            return None  # BOHB's model is single-objective: the study's default sampler
         from hypersearch.samplers.bohb import BOHBSampler
 
         return BOHBSampler(

@@ -105,7 +105,11 @@ class PercentileStoppingRule(BaseScheduler):
         step = trial.last_step
         if step is None or step < self.n_warmup_steps:
             return Decision.CONTINUE
-        if (step - self.n_warmup_steps) % self.interval_steps != 0:
+        # Decide at the first report of each interval (reports need not land on the
+        # interval's own steps: an objective reporting at 1, 3, 5, ... with
+        # interval_steps=2 is judged once per interval, not never).
+        lower = (step - self.n_warmup_steps) // self.interval_steps * self.interval_steps + self.n_warmup_steps
+        if max((s for s in trial.intermediate_values if s < step), default=-1) >= lower:
             return Decision.CONTINUE
         self._view.update(study)
         with self._lock:

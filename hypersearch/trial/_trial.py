@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 _log = logging.getLogger("hypersearch")
 
 
+#: System attribute ``[previous, last]``: the steps of the trial's last two scheduler
+#: decisions (the second asked again at the same step gets the same answer).
+JUDGED_STEP_ATTR = "judged_step"
+
 class Trial:
     """One evaluation of the objective.
 
@@ -192,7 +196,17 @@ class Trial:
         scheduler = self.study.scheduler
         if scheduler is None or not self._intermediate:
             return Decision.CONTINUE
-        return scheduler.decide(self.study, self._snapshot(), pausable=self._pausable)
+        decision = scheduler.decide(self.study, self._snapshot(), pausable=self._pausable)
+        # The step of this decision: a scheduler judges the next one on everything
+        # reported since (an objective may ask only every few reports).  Stored with
+        # the next write, so a resumed trial carries it too.
+        last = max(self._intermediate)
+        old = self._system_attrs.get(JUDGED_STEP_ATTR)
+        if not (isinstance(old, list) and len(old) == 2 and old[1] == last):
+            before = old[1] if isinstance(old, list) and len(old) == 2 else None
+            self._system_attrs[JUDGED_STEP_ATTR] = [before, last]
+            self._dirty = True
+        return decision
 
     # -- hs.tune --------------------------------------------------------------------
     def _tune_report(self, result: dict[str, Any], value: float, step: int, checkpoint: str | None):

@@ -103,3 +103,104 @@ def test_scheduler_default_sampler_and_errors():
         BOHBSampler(min_points_in_model=0)
     with pytest.raises(ValueError, match="single-objective"):
         hs.create_study(directions=["minimize", "minimize"], sampler=BOHBSampler(budgets=[1, 3]))
+
+
+def test_observations_are_ranked_in_the_schedulers_direction():
+    """A study that minimises a loss while the scheduler prunes on reported accuracy
+    (mode="max"): the model must prefer high reported values, as the scheduler does."""
+    def run(direction):
+        study = hs.create_study(direction=direction, seed=0, scheduler=BOHB(
+            mode="max", max_t=9, min_t=1, reduction_factor=3, min_points_in_model=5, random_fraction=0.0))
+
+        def objective(trial):
+            x = trial.suggest_float("x", 0, 1)
+            acc = 1 - (x - 0.8) ** 2
+            for epoch in range(1, 10):
+                trial.report(acc, epoch)
+                if trial.should_prune():
+                    raise hs.TrialPruned()
+            return acc if direction == "maximize" else 1 - acc
+
+        study.optimize(objective, n_trials=60)
+        assert study.sampler._budget_view(study).stores[0].signs == [-1.0]
+        return np.median([abs(t.params["x"] - 0.8) for t in study.trials[-30:]])
+
+    assert run("minimize") == pytest.approx(run("maximize"))
+    assert run("minimize") < 0.2
+
+
+def test_each_trial_keeps_its_own_budget_and_random_draw_when_asks_interleave():
+    from hypersearch.samplers.base import trial_uniform
+
+    def fresh():
+        sampler = BOHBSampler(budgets=[1, 3, 9], min_points_in_model=3, random_fraction=0.5, seed=0)
+        study = hs.create_study(sampler=sampler)
+        for i in range(12):
+            x = (i + 0.5) / 12
+            _add(study, x, {9: (x - 0.3) ** 2})
+        return study
+
+    def is_random(n):
+        return trial_uniform(0, n, 0, "bohb:random") < 0.5
+
+    n = 12
+    while not (is_random(n) and not is_random(n + 1)):
+        n += 1
+    alone, both = fresh(), fresh()
+    for study in (alone, both):
+        while len(study.trials) < n:
+            t = study.ask()
+            t.suggest_float("x", 0, 1)
+            study.tell(t, 1.0)
+    a = alone.ask()
+    xa = a.suggest_float("x", 0, 1)
+    b1, _ = both.ask(), both.ask()  # the second is model-based, b1 random: b1 keeps its own draw
+    assert b1.suggest_float("x", 0, 1) == xa
+    assert xa == hs.FloatDistribution(0.0, 1.0).from_unit(trial_uniform(0, a.number, 0, "x"))
+
+
+def test_trials_that_train_to_the_end_count_at_the_full_budget_with_steps_from_zero():
+    study = hs.create_study(scheduler=BOHB(max_t=9, min_t=1, reduction_factor=3, min_points_in_model=3), seed=0)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for epoch in range(9):  # steps 0..8: no report at step 9
+            trial.report((x - 0.3) ** 2 + 1 / (epoch + 1), epoch)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return (x - 0.3) ** 2
+
+    study.optimize(objective, n_trials=30)
+    complete = sum(t.state == hs.TrialState.COMPLETE for t in study.trials)
+    assert study.sampler._budget_view(study).stores[-1].n == complete > 0
+
+
+def test_reports_of_paused_trials_are_read_once_not_on_every_ask():
+    from hypersearch.samplers import bohb
+
+    calls = []
+    orig = bohb._BudgetStores.add
+
+    def counting(self, t):
+        calls.append(t.number)
+        return orig(self, t)
+
+    bohb._BudgetStores.add = counting
+    try:
+        def train(config):
+            ckpt = hs.get_checkpoint()
+            for epoch in range((ckpt or 0) + 1, 10):
+                hs.report(loss=config["x"] + 1 / epoch, checkpoint=epoch)
+
+        hs.tune(train, {"x": hs.uniform(0, 1)}, num_samples=150, seed=0,
+                scheduler=hs.schedulers.ASHA(metric="loss", mode="min", max_t=9, grace_period=1,
+                                             reduction_factor=3, variant="promotion"))
+    finally:
+        bohb._BudgetStores.add = orig
+    # most trials stay paused; each trial is handed to the model a few times, not once per ask
+    assert len(calls) < 8 * 150
+
+
+def test_bohb_scheduler_in_a_multi_objective_study_uses_the_default_sampler():
+    study = hs.create_study(directions=["minimize", "minimize"], scheduler=BOHB(mode="min"))
+    assert not isinstance(study.sampler, BOHBSampler)

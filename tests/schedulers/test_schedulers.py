@@ -50,8 +50,13 @@ def test_median_rule_startup_warmup_interval_and_direction():
     assert MedianStoppingRule(n_startup_trials=3).on_report(study, _trial(5, {0: 100.0})) == Decision.CONTINUE
     assert MedianStoppingRule(n_startup_trials=2, n_warmup_steps=1).on_report(study, _trial(5, {0: 100.0})) == Decision.CONTINUE
     rule = MedianStoppingRule(n_startup_trials=2, interval_steps=2)
-    assert rule.on_report(study, _trial(5, {1: 100.0})) == Decision.CONTINUE  # not on the interval
+    # judged at the first report of each interval [0, 2), [2, 4), ...
+    assert rule.on_report(study, _trial(5, {0: 100.0, 1: 100.0})) == Decision.CONTINUE  # second in [0, 2)
     assert rule.on_report(study, _trial(5, {0: 100.0})) == Decision.STOP
+    # reports that never land on 0, 2, 4, ... are judged too (once per interval)
+    assert rule.on_report(study, _trial(5, {1: 100.0})) == Decision.STOP
+    assert rule.on_report(study, _trial(5, {1: 100.0, 3: 100.0})) == Decision.STOP
+    assert rule.on_report(study, _trial(5, {1: 100.0, 2: 100.0, 3: 100.0})) == Decision.CONTINUE
     up = _study([{0: 1.0}, {0: 2.0}], direction="maximize")
     assert MedianStoppingRule(n_startup_trials=2).on_report(up, _trial(5, {0: 1.2})) == Decision.STOP
     assert MedianStoppingRule(n_startup_trials=2).on_report(up, _trial(5, {0: 1.8})) == Decision.CONTINUE
@@ -315,3 +320,32 @@ def test_a_scheduler_set_after_creation_is_attached_to_the_study():
     assert [sched.bracket_of(n) for n in range(50)] == [other.scheduler.bracket_of(n) for n in range(50)]
     with pytest.raises(TypeError, match="scheduler must be a BaseScheduler"):
         study.scheduler = "asha"
+
+
+def test_asha_judges_every_rung_passed_since_the_last_check():
+    """An objective that reports every epoch but asks should_prune() only every 10th
+    is judged at the rungs it passed in between (1 and 4 here), as Ray's and
+    Optuna's successive halving do."""
+    study = hs.create_study(scheduler=ASHA(max_t=100, grace_period=1, reduction_factor=4),
+                            sampler=hs.samplers.RandomSampler(seed=0))
+    for _ in range(8):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        for s in range(1, 101):
+            t.report(0.0, s)
+        study.tell(t, 0.0)
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    for s in range(1, 11):
+        t.report(100.0, s)
+    assert t.should_prune()
+    # asked again at the same step: the same answer
+    assert t.should_prune()
+    good = study.ask()
+    good.suggest_float("x", 0, 1)
+    for s in range(1, 11):
+        good.report(-1.0, s)
+    assert not good.should_prune()
+    for s in range(11, 21):
+        good.report(-1.0, s)
+    assert not good.should_prune()  # rung 16 passed since its last check: judged, kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -117,7 +118,10 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
     system: dict[str, Any] = {"retry_of": failed.number, "retry": done + 1, "max_retries": allowed}
     if failed.system_attrs.get("checkpoint") is not None:
         system["checkpoint"] = failed.system_attrs["checkpoint"]
-        system["resume_step"] = failed.last_step or 0
+        # the step the checkpoint was saved at (in its name), not the last report:
+        # reports after the last checkpoint are trained again
+        m = re.search(r"checkpoint_(\d+)", str(failed.system_attrs["checkpoint"]))
+        system["resume_step"] = int(m.group(1)) if m else (failed.last_step or 0)
         # population-based training: the configuration the checkpoint was trained
         # with, and the schedule that led there, go on with it
         for key in ("pbt:config", "pbt:schedule"):

@@ -110,6 +110,14 @@ def check_run_options(
         isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or not trial_timeout > 0
     ):
         raise ValueError(f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}")
+    if trial_timeout is not None:
+        from hypersearch.execution.thread import ThreadExecutor
+
+        if executor == "thread" or isinstance(executor, ThreadExecutor):
+            raise ValueError(
+                "trial_timeout needs worker processes (a thread cannot be stopped): use "
+                "executor='process' or drop trial_timeout"
+            )
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
     for name, v in (("heartbeat_interval", heartbeat_interval), ("heartbeat_grace", heartbeat_grace)):

@@ -49,6 +49,13 @@ class Session:
         # A resumed (promoted or retried) trial goes on counting from where it stopped.
         resume = trial.system_attrs.get("resume_step", 0)
         self.iteration = max(trial.intermediate_values, default=int(resume or 0))
+        if trial.intermediate_values and trial.system_attrs.get("checkpoint") is None:
+            warnings.warn(
+                f"trial {trial.number} resumes at iteration {self.iteration} without a checkpoint "
+                "(hs.report(..., checkpoint=...)): the trainable starts from scratch while its "
+                "iterations count on",
+                stacklevel=2,
+            )
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
         self.has_checkpoint = False

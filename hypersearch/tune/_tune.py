@@ -56,6 +56,8 @@ class TuneResult:
         sign = 1.0 if mode == "min" else -1.0
         best, best_v = None, math.inf
         for t in self.study.get_trials(deepcopy=False):
+            if "requeued_as" in t.system_attrs:
+                continue  # a failed attempt whose retry carries the trial on
             vals = [r[metric] for r in self._rows(t) if metric in r]
             if not vals:
                 continue
@@ -318,6 +320,12 @@ def tune(
     direction = "minimize" if mode == "min" else "maximize"
 
     grid = space.grid_axes()
+    if grid and sampler is not None and not _is_grid_sampler(sampler):
+        raise ValueError(
+            f"the space has grid axes {sorted(grid)} (hs.grid / hs.grid_search), which only the "
+            f"grid sampler visits, but sampler={type(sampler).__name__} was given: leave sampler "
+            "out, or make those axes hs.choice([...])"
+        )
     if sampler is None and grid:
         from hypersearch.samplers.grid import GridSampler
 
@@ -331,10 +339,12 @@ def tune(
         study = load_study(name, storage, sampler=sampler, scheduler=scheduler, seed=seed)
     else:
         study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
+    queued_points = 0
     for params in first_params:
         # Known configurations first (a recipe, a preset's defaults, last run's best);
         # on resume a point already in the study is not queued again.
-        study.enqueue_trial(params, skip_if_exists=True)
+        if study.enqueue_trial(params, skip_if_exists=True) is not None:
+            queued_points += 1
     url = storage if isinstance(storage, str) else None
     store = CheckpointStore(_artifact_root(study, storage_path, url))
     study._tune_log = log = ResultLog(store.root)
@@ -364,6 +374,10 @@ def tune(
         return session.last_value
 
     total = num_samples * (_grid_size(grid) if grid else 1)
+    if grid:
+        # with grid axes num_samples counts repeats of the grid: the extra points
+        # come on top (without a grid they count toward num_samples, as in Ray Tune)
+        total += queued_points
     if resume:
         # Configurations already started (finished or paused) count toward num_samples;
         # a failed trial queued again for a retry counts once, through its retry.
@@ -419,6 +433,12 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
         root = base
     study._set_system_attr(ARTIFACTS_ATTR, str(root.resolve()))
     return root
+
+
+def _is_grid_sampler(sampler: BaseSampler) -> bool:
+    from hypersearch.samplers.grid import GridSampler
+
+    return isinstance(sampler, GridSampler)
 
 
 def _close_paused(study: Study) -> None:

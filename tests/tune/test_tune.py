@@ -398,3 +398,69 @@ def test_paused_trials_are_closed_only_when_no_other_process_runs_trials():
     study.tell(other, 0.5)
     _close_paused(study)
     assert study._storage.get_trial(study._study_id, paused.number).state == hs.TrialState.PRUNED
+
+
+def test_a_retry_resumes_at_the_step_of_its_checkpoint():
+    from hypersearch.storage._common import retry_attrs
+
+    failed = hs.FrozenTrial(number=3, state=hs.TrialState.FAIL, params={"a": 0.5},
+                            intermediate_values={1: 1.0, 2: 0.9, 3: 0.8},
+                            system_attrs={"checkpoint": "trial_000003/checkpoint_000002.pkl", "max_retries": 1})
+    # epoch 3 was reported after the last checkpoint: the retry trains it again as epoch 3
+    assert retry_attrs(failed)["resume_step"] == 2
+
+
+def test_grid_options_that_cannot_work_are_refused_and_extra_points_run():
+    with pytest.raises(ValueError, match="grid axes"):
+        hs.tune(train_func, {"lr": hs.grid([1e-4, 1e-3]), "batch_size": 4, "epochs": 1}, metric="loss",
+                mode="min", sampler=hs.samplers.RandomSampler(seed=0))
+    with pytest.raises(ValueError, match="trial_timeout needs worker processes"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", executor="thread", trial_timeout=5)
+    seen = []
+
+    def train(config):
+        seen.append((config["x"], round(config["y"], 3)))
+        hs.report(loss=config["x"] + config["y"])
+
+    res = hs.tune(train, {"x": hs.grid([1, 2]), "y": hs.uniform(0, 1)}, metric="loss", mode="min",
+                  points_to_evaluate=[{"x": 1, "y": 0.123}], seed=0)
+    assert (1, 0.123) in seen and len(seen) == 3
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+
+
+def test_a_failed_attempt_replaced_by_its_retry_is_not_the_best(tmp_path):
+    from hypersearch.tune._checkpoint import CheckpointStore
+    from hypersearch.tune._results import ResultLog
+    from hypersearch.tune._tune import TuneResult
+
+    def make(requeued):
+        study = hs.create_study()
+        dist = {"a": hs.FloatDistribution(0, 1)}
+        attrs = {"requeued_as": 1} if requeued else {}
+        # the worker died right after reporting 0.1; its retry ended at 3.1
+        study.add_trial(hs.FrozenTrial(number=0, state=hs.TrialState.FAIL, params={"a": 0.5}, distributions=dist,
+                                       user_attrs={"last_result": {"loss": 0.1}}, system_attrs=attrs))
+        study.add_trial({"a": 0.5}, 3.1, distributions=dist, user_attrs={"last_result": {"loss": 3.1}})
+        study.add_trial({"a": 0.9}, 5.0, distributions=dist, user_attrs={"last_result": {"loss": 5.0}})
+        return TuneResult(study, "loss", "min", ResultLog(tmp_path), CheckpointStore(tmp_path))
+
+    assert make(requeued=False).get_best_trial().number == 0  # a failure without retry still counts
+    assert make(requeued=True).get_best_trial().number == 1
+
+
+def test_resuming_a_trial_without_a_checkpoint_warns(tmp_path):
+    from hypersearch.tune._checkpoint import CheckpointStore
+    from hypersearch.tune._session import Session
+
+    study = hs.create_study()
+    t = study.ask()
+    t.report(1.0, 1)
+    t.report(0.5, 2)
+    with pytest.warns(UserWarning, match="without a checkpoint"):
+        Session(t, "loss", None, None, CheckpointStore(tmp_path))
+    fresh = study.ask()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Session(fresh, "loss", None, None, CheckpointStore(tmp_path))

@@ -28,8 +28,10 @@ class GridSampler(BaseSampler):
     the sampler is attached, atomically and once across all processes; workers
     then claim grid points through the storage, so several workers (threads,
     processes or machines) never evaluate a point twice, and a resumed study
-    continues with the points not yet evaluated.  When no point is left,
-    ``study.optimize`` stops cleanly.
+    continues with the points not yet evaluated.  A study resumed with another
+    grid or another ``repeats`` gets only the evaluations still missing (points
+    it already holds count).  When no point is left, ``study.optimize`` stops
+    cleanly.
 
     Args:
         search_space: ``{name: [values...]}``.  Parameters the objective suggests
@@ -96,11 +98,36 @@ class GridSampler(BaseSampler):
         super().attach(study)
         self._fallback.seed = self.seed
         key = "grid:" + _fingerprint({"axes": self._axes, "repeats": self._repeats})
+        points = list(enumerate(self._points()))
+        if study._storage.count_trials(study._study_id):
+            points = self._short(study, points)
         study._storage.enqueue_trials(
             study._study_id,
-            [(p, {GRID_ID_ATTR: i}) for i, p in enumerate(self._points())],
+            [(p, {GRID_ID_ATTR: i}) for i, p in points],
             once_key=key,
         )
+
+    def _short(self, study: Study, points: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        """The points of a study that holds trials already (a resumed run whose grid or
+        ``repeats`` changed) that still lack evaluations: each point is queued
+        ``repeats`` times less the trials that have (or are queued with) its values.
+        A failed trial that was queued again counts through its retry."""
+        from hypersearch.storage._common import dumps
+
+        have: dict[str, int] = {}
+        for t in study._storage.get_trials(study._study_id):
+            if "requeued_as" in t.system_attrs or not all(n in t.params for n in self._names):
+                continue
+            k = dumps([t.params[n] for n in self._names])
+            have[k] = have.get(k, 0) + 1
+        out = []
+        for i, p in points:
+            k = dumps([p[n] for n in self._names])
+            if have.get(k, 0) > 0:
+                have[k] -= 1
+            else:
+                out.append((i, p))
+        return out
 
     def before_trial(self, study: Study, trial: Trial) -> None:
         if GRID_ID_ATTR not in trial.system_attrs and not trial._fixed:

@@ -339,12 +339,10 @@ def tune(
         study = load_study(name, storage, sampler=sampler, scheduler=scheduler, seed=seed)
     else:
         study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
-    queued_points = 0
     for params in first_params:
         # Known configurations first (a recipe, a preset's defaults, last run's best);
         # on resume a point already in the study is not queued again.
-        if study.enqueue_trial(params, skip_if_exists=True) is not None:
-            queued_points += 1
+        study.enqueue_trial(params, skip_if_exists=True)
     url = storage if isinstance(storage, str) else None
     store = CheckpointStore(_artifact_root(study, storage_path, url))
     study._tune_log = log = ResultLog(store.root)
@@ -375,10 +373,12 @@ def tune(
 
     total = num_samples * (_grid_size(grid) if grid else 1)
     if grid:
-        # with grid axes num_samples counts repeats of the grid: the extra points
-        # come on top (without a grid they count toward num_samples, as in Ray Tune)
-        total += queued_points
-    if resume:
+        # The grid sampler queued every evaluation still missing (num_samples per
+        # point; on resume the ones a changed grid or num_samples adds); the extra
+        # points come on top (without a grid they count toward num_samples, as in
+        # Ray Tune).  Every queued trial runs.
+        total = study._storage.count_trials(study._study_id, [TrialState.WAITING])
+    elif resume:
         # Configurations already started (finished or paused) count toward num_samples;
         # a failed trial queued again for a retry counts once, through its retry.
         trials = study.get_trials(deepcopy=False)

@@ -464,3 +464,27 @@ def test_resuming_a_trial_without_a_checkpoint_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Session(fresh, "loss", None, None, CheckpointStore(tmp_path))
+
+
+def test_a_resumed_grid_run_tops_up_what_a_changed_grid_or_num_samples_adds(tmp_path):
+    from collections import Counter
+
+    url = f"sqlite:///{tmp_path}/g.db"
+
+    def train(config):
+        hs.report(loss=config["x"])
+
+    def counts(res):
+        assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+        return dict(Counter(t.params["x"] for t in res.trials))
+
+    kw = dict(metric="loss", mode="min", storage=url, storage_path=str(tmp_path / "art"))
+    hs.tune(train, {"x": hs.grid([1, 2, 3])}, num_samples=1, name="a", **kw)
+    assert counts(hs.tune(train, {"x": hs.grid([1, 2, 3])}, num_samples=2, name="a", resume=True, **kw)) == {
+        1: 2, 2: 2, 3: 2}
+    hs.tune(train, {"x": hs.grid([1, 2])}, num_samples=1, name="b", **kw)
+    assert counts(hs.tune(train, {"x": hs.grid([1, 2, 3])}, num_samples=1, name="b", resume=True, **kw)) == {
+        1: 1, 2: 1, 3: 1}
+    # the same grid resumed: nothing to add, nothing run again
+    assert counts(hs.tune(train, {"x": hs.grid([1, 2, 3])}, num_samples=1, name="b", resume=True, **kw)) == {
+        1: 1, 2: 1, 3: 1}

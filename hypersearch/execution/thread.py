@@ -12,7 +12,23 @@ __all__ = ["ThreadExecutor"]
 
 
 class _ThreadSlot(Slot):
+    _trial: Any = None
+
+    def interrupt(self) -> None:
+        # A thread cannot be stopped from outside: its trial stops (raises
+        # KeyboardInterrupt, so a pausable trial is paused) at its next report.
+        trial = self._trial
+        if trial is not None:
+            trial._interrupt = True
+
     def run(self, trial: Any, objective: Callable[[Any], Any], *, pausable: bool, timeout: float | None) -> Any:
+        self._trial = trial
+        try:
+            return self._run(trial, objective, timeout)
+        finally:
+            self._trial = None
+
+    def _run(self, trial: Any, objective: Callable[[Any], Any], timeout: float | None) -> Any:
         if timeout is not None:
             raise ValueError(
                 "trial_timeout needs worker processes (a thread cannot be stopped); use "

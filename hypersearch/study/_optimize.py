@@ -405,11 +405,16 @@ def run_optimize(
                         budget.halt = True
                         for s in slots:
                             s.interrupt()  # running trials are recorded, workers stopped
-                        for f in futs:
-                            try:
-                                f.result(timeout=30)
-                            except BaseException:
-                                pass
+                        try:
+                            for f in futs:
+                                try:
+                                    f.result(timeout=30)
+                                except KeyboardInterrupt:
+                                    raise  # a second Ctrl-C: stop waiting
+                                except BaseException:
+                                    pass
+                        except KeyboardInterrupt:
+                            pool.shutdown(wait=False, cancel_futures=True)
                         raise
     finally:
         study._optimizing -= 1

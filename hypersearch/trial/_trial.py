@@ -67,6 +67,9 @@ class Trial:
         #: Whether the code running this trial can pause it (``hs.tune`` can; a
         #: plain define-by-run objective cannot, so schedulers stop instead).
         self._pausable = False
+        # Ctrl-C while the objective runs in a thread of this process: the trial
+        # stops at its next report (a thread cannot be interrupted from outside)
+        self._interrupt = False
         #: Times this trial was resumed after a pause.
         self.resumed = int(frozen.system_attrs.get("resumed", 0))
 
@@ -162,6 +165,7 @@ class Trial:
         A step reported twice keeps the first value and warns.
         """
         self._check_active()
+        self._check_interrupt()
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise ValueError(f"step must be a non-negative integer, got {step!r}")
         try:
@@ -209,10 +213,16 @@ class Trial:
         return decision
 
     # -- hs.tune --------------------------------------------------------------------
+    def _check_interrupt(self) -> None:
+        if self._interrupt:
+            self._interrupt = False
+            raise KeyboardInterrupt(f"trial {self.number} interrupted (Ctrl-C)")
+
     def _tune_report(self, result: dict[str, Any], value: float, step: int, checkpoint: str | None):
         """One ``hs.report``: the result row, the new checkpoint's path and the value
         are recorded, then the scheduler decides.  One call, so a trainable in a
         worker process pays one round trip per report."""
+        self._check_interrupt()  # before anything of this report is recorded
         if checkpoint is not None:
             self.set_system_attr("checkpoint", checkpoint)
         self.set_user_attr("last_result", result)

@@ -488,3 +488,29 @@ def test_a_resumed_grid_run_tops_up_what_a_changed_grid_or_num_samples_adds(tmp_
     # the same grid resumed: nothing to add, nothing run again
     assert counts(hs.tune(train, {"x": hs.grid([1, 2, 3])}, num_samples=1, name="b", resume=True, **kw)) == {
         1: 1, 2: 1, 3: 1}
+
+
+def test_ctrl_c_stops_trainables_running_in_threads_at_their_next_report(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    url = f"sqlite:///{tmp_path}/c.db"
+
+    def train(config):
+        for e in range(1, 201):
+            time.sleep(0.02)
+            hs.report(loss=config["a"] / e, checkpoint={"e": e})
+
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2, max_concurrent=2,
+                executor="thread", storage=url, name="c", storage_path=str(tmp_path / "art"))
+    timer.join()
+    trials = hs.load_study("c", url).trials
+    # both trainables stopped long before their 200 epochs, paused to be resumed
+    assert len(trials) == 2
+    assert all(t.state == hs.TrialState.PAUSED and t.system_attrs.get("interrupted") for t in trials)
+    assert all(len(t.intermediate_values) < 200 for t in trials)

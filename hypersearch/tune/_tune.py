@@ -379,6 +379,11 @@ def tune(
         # Ray Tune).  Every queued trial runs.
         total = study._storage.count_trials(study._study_id, [TrialState.WAITING])
     elif resume:
+        if heartbeat_interval is not None:
+            # Trials of a killed earlier run whose heartbeat is already stale are failed
+            # (and queued again while they have retries) before they are counted.
+            study._beat()
+            study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
         # Configurations already started (finished or paused) count toward num_samples;
         # a failed trial queued again for a retry counts once, through its retry.
         trials = study.get_trials(deepcopy=False)

@@ -514,3 +514,23 @@ def test_ctrl_c_stops_trainables_running_in_threads_at_their_next_report(tmp_pat
     assert len(trials) == 2
     assert all(t.state == hs.TrialState.PAUSED and t.system_attrs.get("interrupted") for t in trials)
     assert all(len(t.intermediate_values) < 200 for t in trials)
+
+
+def test_a_resumed_run_counts_the_trials_a_killed_run_left_behind(tmp_path):
+    import time
+
+    url = f"sqlite:///{tmp_path}/k.db"
+    study = hs.create_study("k", url)
+    left = study.ask()  # the process that ran it was killed: it stays RUNNING, its heartbeat stops
+    left.suggest_float("a", 0, 1)
+    study._storage.heartbeat([left._trial_id])
+    time.sleep(0.6)
+
+    def train(config):
+        hs.report(loss=config["a"])
+
+    res = hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=3, storage=url,
+                  name="k", resume=True, heartbeat_interval=0.1, heartbeat_grace=0.5,
+                  storage_path=str(tmp_path / "art"))
+    states = [t.state for t in res.trials]
+    assert states.count(hs.TrialState.FAIL) == 1 and len(states) == 3  # the lost trial counts

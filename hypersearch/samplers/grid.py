@@ -99,8 +99,8 @@ class GridSampler(BaseSampler):
         self._fallback.seed = self.seed
         key = "grid:" + _fingerprint({"axes": self._axes, "repeats": self._repeats})
         points = list(enumerate(self._points()))
-        if study._storage.count_trials(study._study_id):
-            points = self._short(study, points)
+        if key not in study.system_attrs and study._storage.count_trials(study._study_id):
+            points = self._short(study, points)  # (a grid queued before is not read again)
         study._storage.enqueue_trials(
             study._study_id,
             [(p, {GRID_ID_ATTR: i}) for i, p in points],
@@ -112,17 +112,15 @@ class GridSampler(BaseSampler):
         ``repeats`` changed) that still lack evaluations: each point is queued
         ``repeats`` times less the trials that have (or are queued with) its values.
         A failed trial that was queued again counts through its retry."""
-        from hypersearch.storage._common import dumps
-
-        have: dict[str, int] = {}
+        have: dict[tuple, int] = {}
         for t in study._storage.get_trials(study._study_id):
             if "requeued_as" in t.system_attrs or not all(n in t.params for n in self._names):
                 continue
-            k = dumps([t.params[n] for n in self._names])
+            k = tuple(_same(t.params[n]) for n in self._names)
             have[k] = have.get(k, 0) + 1
         out = []
         for i, p in points:
-            k = dumps([p[n] for n in self._names])
+            k = tuple(_same(p[n]) for n in self._names)
             if have.get(k, 0) > 0:
                 have[k] -= 1
             else:
@@ -151,6 +149,18 @@ def _grid_values(name: str, d: BaseDistribution) -> list[Any]:
     raise ValueError(
         f"GridSampler: parameter {name!r} is continuous ({d!r}); give explicit values or a step"
     )
+
+
+def _same(v: Any) -> tuple:
+    """Comparison key of a parameter value: a grid value ``1`` and the ``1.0`` a float
+    parameter stores are the same point (booleans stay apart from numbers)."""
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (int, float)):
+        return ("num", float(v))
+    from hypersearch.storage._common import dumps
+
+    return ("json", dumps(v))
 
 
 def _fingerprint(axes: dict[str, list[Any]]) -> str:

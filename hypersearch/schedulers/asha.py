@@ -174,10 +174,15 @@ class _RungScheduler(BaseScheduler):
     # -- what trials reported --------------------------------------------------------------------
     @staticmethod
     def _resumed_at(t: FrozenTrial) -> float:
-        """Step a retried trial resumed from (its failed original's checkpoint): the
-        rungs up to it were the original's, judged and recorded for it already."""
-        step = t.system_attrs.get("resume_step")
-        return float(step) if isinstance(step, (int, float)) and not isinstance(step, bool) else -math.inf
+        """Last step a retried trial's failed original reported (or the step of the
+        checkpoint it resumed from): the rungs up to it were the original's, judged
+        and recorded for it already, and the configuration counts there once."""
+        out = -math.inf
+        for key in ("resume_step", "retry_after_step"):
+            step = t.system_attrs.get(key)
+            if isinstance(step, (int, float)) and not isinstance(step, bool):
+                out = max(out, float(step))
+        return out
 
     def _rung_values(self, t: FrozenTrial) -> dict[int, float]:
         """``{rung index: value}``: the first report at or after each milestone, in

@@ -190,6 +190,7 @@ class _SpecView:
         if isinstance(v, (list, tuple)):
             for x in v:
                 _SpecView._wrap(x)  # a pending value inside a list is pending too
+            return _freeze_tuples(v)  # tuples of the space read as tuples
         return v
 
     def __getitem__(self, key: Any) -> Any:

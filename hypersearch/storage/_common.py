@@ -122,6 +122,8 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         # reports after the last checkpoint are trained again
         m = re.search(r"checkpoint_(\d+)", str(failed.system_attrs["checkpoint"]))
         system["resume_step"] = int(m.group(1)) if m else (failed.last_step or 0)
+        # the original's last report: schedulers judged it up to there already
+        system["retry_after_step"] = failed.last_step or 0
         # population-based training: the configuration the checkpoint was trained
         # with, and the schedule that led there, go on with it
         for key in ("pbt:config", "pbt:schedule"):

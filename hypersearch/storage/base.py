@@ -226,9 +226,15 @@ class BaseStorage:
         paused).  A poll that reads no trial data: a process watching many PAUSED
         trials compares stamps to learn which ones another process resumed since
         it read them, and re-reads only those.  This default reads the trials and
-        hands out stamps that never compare equal (everything looks changed);
-        backends override it with a query of numbers and write times."""
-        return {t.number: object() for t in self.get_trials(study_id, states=states)}
+        stamps each with what a write changes (reports, attributes); backends
+        override it with a query of numbers and write times."""
+        from hypersearch.storage._common import dumps
+
+        return {
+            t.number: (len(t.intermediate_values), max(t.intermediate_values, default=None),
+                       dumps(t.system_attrs), dumps(t.user_attrs))
+            for t in self.get_trials(study_id, states=states)
+        }
 
     def get_best_trials(self, study_id: int, minimize: bool, limit: int) -> list[FrozenTrial]:
         """Up to ``limit`` COMPLETE trials with the best first objective value, best

@@ -391,7 +391,9 @@ def run_optimize(
             if len(slots) == 1 and ex.in_process:
                 driver(slots[0])
             else:
-                with ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="hypersearch") as pool:
+                pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="hypersearch")
+                wait = True
+                try:
                     futs = [pool.submit(driver, s) for s in slots]
                     try:
                         for f in futs:
@@ -410,12 +412,14 @@ def run_optimize(
                                 try:
                                     f.result(timeout=30)
                                 except KeyboardInterrupt:
-                                    raise  # a second Ctrl-C: stop waiting
+                                    raise
                                 except BaseException:
                                     pass
                         except KeyboardInterrupt:
-                            pool.shutdown(wait=False, cancel_futures=True)
+                            wait = False  # a second Ctrl-C: stop waiting for the threads
                         raise
+                finally:
+                    pool.shutdown(wait=wait, cancel_futures=not wait)
     finally:
         study._optimizing -= 1
         heart.stop()

@@ -202,14 +202,14 @@ class Trial:
             return Decision.CONTINUE
         decision = scheduler.decide(self.study, self._snapshot(), pausable=self._pausable)
         # The step of this decision: a scheduler judges the next one on everything
-        # reported since (an objective may ask only every few reports).  Stored with
-        # the next write, so a resumed trial carries it too.
+        # reported since (an objective may ask only every few reports).  Kept with
+        # the trial and stored with its next full write (a pause, Ctrl-C or the
+        # end), not made a write of its own: reports stay intermediate-only writes.
         last = max(self._intermediate)
         old = self._system_attrs.get(JUDGED_STEP_ATTR)
         if not (isinstance(old, list) and len(old) == 2 and old[1] == last):
             before = old[1] if isinstance(old, list) and len(old) == 2 else None
             self._system_attrs[JUDGED_STEP_ATTR] = [before, last]
-            self._dirty = True
         return decision
 
     # -- hs.tune --------------------------------------------------------------------

@@ -175,7 +175,7 @@ def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
     if isinstance(stop, Mapping):
         crit = {}
         for k, v in stop.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            if not isinstance(v, (int, float)) or v != v:  # bools too: {"done": True}
                 raise ValueError(f"stop[{k!r}] must be a number (the threshold of {k!r}), got {v!r}")
             crit[k] = float(v)
 
@@ -276,7 +276,7 @@ def tune(
         points_to_evaluate: Configurations (nested like ``config``) to evaluate first,
             e.g. a published recipe or ``hs.presets.defaults(...)``; each must lie in
             the space (``ValueError`` listing the problems otherwise).  They count
-            toward ``num_samples``.
+            toward ``num_samples``; with grid axes they run in addition to the grid.
     """
     t_start = time.monotonic()
     if not callable(trainable):
@@ -371,6 +371,11 @@ def tune(
             raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
         return session.last_value
 
+    if resume and heartbeat_interval is not None:
+        # Trials of a killed earlier run whose heartbeat is already stale are failed
+        # (and queued again while they have retries) before anything is counted.
+        study._beat()
+        study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
     total = num_samples * (_grid_size(grid) if grid else 1)
     if grid:
         # The grid sampler queued every evaluation still missing (num_samples per
@@ -379,11 +384,6 @@ def tune(
         # Ray Tune).  Every queued trial runs.
         total = study._storage.count_trials(study._study_id, [TrialState.WAITING])
     elif resume:
-        if heartbeat_interval is not None:
-            # Trials of a killed earlier run whose heartbeat is already stale are failed
-            # (and queued again while they have retries) before they are counted.
-            study._beat()
-            study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
         # Configurations already started (finished or paused) count toward num_samples;
         # a failed trial queued again for a retry counts once, through its retry.
         trials = study.get_trials(deepcopy=False)

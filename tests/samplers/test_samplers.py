@@ -153,3 +153,14 @@ def test_hashed_uniforms_are_uniform_and_independent():
     assert stats.kstest(v, "uniform").pvalue > 1e-3
     assert abs(np.corrcoef(u, v)[0, 1]) < 0.06 and abs(np.corrcoef(u, w)[0, 1]) < 0.06
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.06  # consecutive trials
+
+
+def test_a_grid_changed_on_resume_adds_only_new_points_whatever_the_value_types(tmp_path):
+    from hypersearch.samplers.grid import GridSampler
+
+    url = f"sqlite:///{tmp_path}/g.db"
+    study = hs.create_study(study_name="g", storage=url, sampler=GridSampler({"x": [1, 2]}))
+    study.optimize(lambda t: t.suggest_float("x", 0, 10), n_trials=5)  # params stored as 1.0, 2.0
+    again = hs.load_study("g", url, sampler=GridSampler({"x": [1, 2, 3]}))
+    waiting = [t.params["x"] for t in again.get_trials() if t.state == hs.TrialState.WAITING]
+    assert waiting == [3]

@@ -419,6 +419,12 @@ def test_a_retry_is_judged_only_at_the_rungs_after_its_resume_step():
     later = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={10: 0.4, 27: 0.2},
                         system_attrs={"resume_step": 10, "retry_of": 0})
     assert asha._crossed(later)[1] == [] and asha._rung_values(later) == {}  # 27 is max_t, no rung
+    # the original failed after reporting step 12: its retry, resumed from the step-10
+    # checkpoint, is not judged again at a rung the original passed
+    asha_10 = ASHA(grace_period=1, max_t=81, reduction_factor=4, mode="min")  # rungs 1, 4, 16, 64
+    between = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={11: 0.4, 12: 0.3, 16: 0.2},
+                          system_attrs={"resume_step": 10, "retry_after_step": 16})
+    assert asha_10._crossed(between)[1] == [] and asha_10._rung_values(between) == {}
     asha9 = ASHA(grace_period=1, max_t=81, reduction_factor=3, mode="min")
     later = FrozenTrial(number=5, state=TrialState.RUNNING, intermediate_values={10: 0.4, 27: 0.2},
                         system_attrs={"resume_step": 10})

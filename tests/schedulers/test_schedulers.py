@@ -349,3 +349,29 @@ def test_asha_judges_every_rung_passed_since_the_last_check():
     for s in range(11, 21):
         good.report(-1.0, s)
     assert not good.should_prune()  # rung 16 passed since its last check: judged, kept
+
+
+def test_deciding_after_each_report_keeps_reports_light_writes():
+    """A report is one write of the new value; the scheduler's bookkeeping of the
+    step it judged rides along with the trial's next full write."""
+    study = hs.create_study(scheduler=MedianStoppingRule(n_warmup_steps=5))
+    full, light = [], []
+    orig = study._storage.write_trial
+
+    def counting(trial_id, **kw):
+        (full if kw.get("system_attrs") is not None else light).append(1)
+        return orig(trial_id, **kw)
+
+    study._storage.write_trial = counting
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for s in range(50):
+            trial.report(x, s)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=1)
+    assert len(light) >= 49 and len(full) <= 2
+    assert study.trials[0].system_attrs["judged_step"] == [48, 49]

@@ -219,3 +219,15 @@ def test_sample_from_resolves_chains_in_any_order_and_reports_cycles_and_errors(
         broken.sample(study.ask())
     with pytest.raises(TypeError, match="callable"):
         hs.sample_from(3)
+
+
+def test_sample_from_sees_the_tuples_of_the_space_as_tuples():
+    study = hs.create_study(seed=0)
+    space = hs.SearchSpace({
+        "k": (1, 2),
+        "a": hs.randint(1, 3),
+        "same": hs.sample_from(lambda s: s.config.k == (1, 2)),
+        "key": hs.sample_from(lambda s: {s.config.k: s.config.a}[(1, 2)]),
+    })
+    cfg = space.sample(study.ask())
+    assert cfg["same"] is True and cfg["key"] == cfg["a"] and cfg["k"] == (1, 2)

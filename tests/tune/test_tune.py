@@ -354,6 +354,9 @@ def test_tune_options_are_checked_with_their_own_names():
         hs.tune(train_func, SPACE, metric="loss", mode="min", time_budget_s=-1)
     with pytest.raises(ValueError, match=r"stop\['training_iteration'\] must be a number"):
         hs.tune(train_func, SPACE, metric="loss", mode="min", stop={"training_iteration": "3"})
+    res = hs.tune(lambda c: [hs.report(loss=1.0, done=i == 2) for i in range(5)], SPACE, metric="loss",
+                  mode="min", stop={"done": True})  # Ray Tune's boolean criterion
+    assert max(res.trials[0].intermediate_values) == 3
 
 
 def test_a_file_path_checkpoint_is_copied_and_its_copy_handed_back(tmp_path):

@@ -264,14 +264,28 @@ def _perturb(dom: Any, value: Any, rng, factors: tuple[float, ...]) -> Any:
         d = dom.distribution
         if isinstance(d, (FloatDistribution, IntDistribution)):
             out = min(max(out, d.low), d.high)
-        if isinstance(d, IntDistribution):
-            out = int(round(out))
-            out = d.from_unit(d.to_unit(min(max(out, d.low), d.high))) if d.step != 1 else out
-        elif isinstance(d, FloatDistribution) and d.step is not None:
-            out = d.from_unit(d.to_unit(out))
+        if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
+            out = _on_grid(d, value, out, f)
     elif isinstance(value, int):
         out = int(round(out))
+        if out == value and f != 1.0:  # small integers: x 1.2 rounds back; move one
+            out = value + (1 if f > 1.0 else -1)
     return out
+
+
+def _on_grid(d: FloatDistribution | IntDistribution, value: Any, target: float, factor: float) -> Any:
+    """``target`` rounded to the domain's grid (integers, steps).  When rounding
+    would give ``value`` back (x 1.2 of 2, or of 64 on a step of 32), the value
+    moves one grid step in the factor's direction instead, so that perturbations
+    never get stuck on small values."""
+    step = d.step if d.step is not None else 1
+    out = d.low + round((target - d.low) / step) * step
+    if out == value and factor != 1.0:
+        out = value + (step if factor > 1.0 else -step)
+    out = min(max(out, d.low), d.high)
+    if isinstance(d, IntDistribution):
+        return int(out)
+    return d.from_unit(d.to_unit(out))  # the grid value as the distribution writes it
 
 
 PBT = PopulationBasedTraining
@@ -359,11 +373,22 @@ class PB2(PopulationBasedTraining):
             out.append(min(max(u, 0.0), 1.0))
         return np.array(out)
 
-    def _from_unit(self, u: np.ndarray) -> dict[str, Any]:
+    def _from_unit(self, u: np.ndarray, like: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Values of the unit-box point ``u``: on the domain's grid (integers, steps),
+        and integers where the configuration holds integers (``[16, 256]`` bounds of
+        a batch size stay integers)."""
         out: dict[str, Any] = {}
         for (k, (lo, hi, log, is_int)), x in zip(self.bounds.items(), u):
             v = math.exp(math.log(lo) + x * (math.log(hi) - math.log(lo))) if log else lo + x * (hi - lo)
-            out[k] = int(round(min(max(v, lo), hi))) if is_int else float(min(max(v, lo), hi))
+            v = min(max(v, lo), hi)
+            dom = self.mutations.get(k)
+            d = dom.distribution if isinstance(dom, Param) else None
+            if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
+                out[k] = d.from_unit(d.to_unit(d.low if v < d.low else v))
+            elif is_int or (like is not None and isinstance(like.get(k), int) and not isinstance(like.get(k), bool)):
+                out[k] = int(round(v))
+            else:
+                out[k] = float(v)
         return out
 
     def _data(self, study: Study, now: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -380,8 +405,22 @@ class PB2(PopulationBasedTraining):
             for e in sorted(t.system_attrs.get(SCHEDULE_ATTR, []), key=lambda e: e["step"]):
                 segs.append((e["step"], {**segs[-1][1], **e["config"]}))
             steps = sorted(iv)
-            for a, b in zip(steps, steps[1:]):
+            # One point per perturbation interval: the improvement from its start to its
+            # end under the configuration in effect.  An interval in which the trial
+            # copied another's model (or changed configuration) starts after that, at
+            # the first report of the new model: the jump of the copy is not the new
+            # configuration's doing.
+            changes = [s0 for s0, _ in segs[1:]]
+            start = steps[0]
+            for b in steps[1:]:
                 if b % self.perturbation_interval != 0 and b != steps[-1]:
+                    continue
+                a = start
+                start = b
+                moved = [c for c in changes if a <= c < b]
+                if moved:
+                    a = next((s1 for s1 in steps if s1 > max(moved)), b)
+                if a >= b:
                     continue
                 cfg = [c for s0, c in segs if s0 <= a][-1]
                 x = self._to_unit(cfg)
@@ -408,7 +447,7 @@ class PB2(PopulationBasedTraining):
         d = len(self.bounds)
         if len(y) < d + 2 or float(np.std(y)) == 0.0:
             # too little data yet: a uniform draw in the bounds
-            return {**config, **self._from_unit(rng.random(d))}
+            return {**config, **self._from_unit(rng.random(d), config)}
         y_std = (y - y.mean()) / y.std()
         groups = ColumnGroups.identity(d + 1)
         theta = fit_kernel_params(X, y_std, groups)
@@ -424,7 +463,7 @@ class PB2(PopulationBasedTraining):
         C = np.vstack(cand)
         mean, var = gp.posterior(np.hstack([np.full((len(C), 1), t_now), C]))
         best = C[int(np.argmax(mean + math.sqrt(self.ucb_beta) * np.sqrt(var)))]
-        return {**config, **self._from_unit(best)}
+        return {**config, **self._from_unit(best, config)}
 
 
 def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:

@@ -602,8 +602,25 @@ def _record_config(trial: Any, config: dict[str, Any]) -> None:
     setter = getattr(trial, "set_user_attr", None)
     if setter is None:
         return
-    try:
-        json.dumps(config)
-    except (TypeError, ValueError):
-        return
-    setter("config", config)
+    setter("config", json_part(config))
+
+
+def json_part(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a configuration can be stored: its JSON values (nested dicts walked,
+    tuples as lists, numpy scalars as Python numbers).  A value that is no JSON
+    (an object of the space, e.g. an activation function given as a constant)
+    is left out, not the whole configuration: whoever rebuilds the configuration
+    from the stored part takes such values from the space again."""
+    out: dict[str, Any] = {}
+    for k, v in config.items():
+        if isinstance(v, Mapping):
+            out[k] = json_part(v)
+            continue
+        if getattr(v, "shape", None) == () and callable(getattr(v, "item", None)):
+            v = v.item()  # a numpy scalar
+        try:
+            json.dumps(v, allow_nan=True)
+        except (TypeError, ValueError):
+            continue
+        out[k] = v
+    return out

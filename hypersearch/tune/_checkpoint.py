@@ -112,8 +112,9 @@ class CheckpointStore:
 
     def clone_with_step(self, rel: str, number: int, step: int) -> tuple[str, int | None]:
         """Copy another trial's newest checkpoint (at least as new as ``rel``) to
-        trial ``number`` as its checkpoint at ``step`` (population-based training);
-        returns its path and the donor's step of the copied checkpoint.
+        trial ``number`` (population-based training), named by the donor's step of
+        the copy (or ``step`` if that is later); returns its path and the donor's
+        step of the copied checkpoint.
 
         The donor keeps training and pruning its old checkpoints meanwhile, so the
         newest one present is taken, and a copy that loses the race is retried.
@@ -124,7 +125,8 @@ class CheckpointStore:
         for _ in range(5):
             candidates = _checkpoints_in(donor_dir)[::-1]
             for src in candidates:
-                dst = d / (f"checkpoint_{step:06d}" + src.suffix)
+                at = max(step, _step_of(src.name) or 0)
+                dst = d / (f"checkpoint_{at:06d}" + src.suffix)
                 try:
                     _copy_atomic(src, dst)
                 except (FileNotFoundError, shutil.Error):

@@ -120,9 +120,14 @@ def _clone_into(session: Session, step: int) -> None:
         path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step)
         if src_step is None:
             src_step = donor_step if donor_step is not None else step
-        # source_step: the donor's step of the copied checkpoint (it may be newer
-        # than the donor's report this process saw), so the lineage can be replayed
-        schedule.append({"step": step, "source": source, "source_step": src_step, "config": _json_config(config)})
+        # The copied model has trained src_step iterations (the donor's newest
+        # checkpoint, often ahead of the step the trial was judged at): the trial's
+        # count goes on from there, as in Ray Tune, so its steps keep measuring its
+        # model's training (max_t, stop criteria, comparisons at equal steps).
+        at = max(step, src_step)
+        session.iteration = at
+        schedule.append({"step": at, "source": source, "source_step": src_step, "judged_at": step,
+                         "config": _json_config(config)})
     if path is not None:
         trial.set_system_attr(CHECKPOINT_ATTR, path)
     trial.set_system_attr(CONFIG_ATTR, _json_config(config))
@@ -187,16 +192,11 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The storable part of a configuration: its JSON values (nested dicts and lists
-    included, numpy scalars as Python numbers).  A value that is no JSON (an
-    object of the space, e.g. a constant class) is left out; whoever rebuilds the
-    configuration takes it from the trial's own (``hs.tune`` does)."""
-    out = {}
-    for k, v in config.items():
-        v = _plain(v)
-        if _is_json(v):
-            out[k] = v
-    return out
+    """The storable part of a configuration (:func:`json_part`); whoever rebuilds the
+    configuration takes the rest from the trial's own (``hs.tune`` does)."""
+    from hypersearch.space.declarative import json_part
+
+    return json_part(config)
 
 
 def _plain(v: Any) -> Any:

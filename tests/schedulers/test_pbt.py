@@ -345,3 +345,88 @@ def test_a_retry_carries_the_pbt_configuration_and_schedule():
     attrs = retry_attrs(failed)
     assert attrs["pbt:config"] == {"lr": 0.4} and attrs["pbt:schedule"] == [{"step": 4}]
     assert attrs["resume_step"] == 4
+
+
+def test_perturbing_small_or_stepped_values_always_moves_them():
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", resample_probability=0.0, seed=0, hyperparam_mutations={
+            "bs": hs.qrandint(32, 512, 32), "layers": hs.randint(1, 9), "width": hs.lograndint(1, 1025),
+            "drop": hs.quniform(0.0, 1.0, 0.1), "plain_int": [1, 2, 3],
+        },
+    )
+    rng = np.random.default_rng(0)
+    seen: dict[str, set] = {k: set() for k in ("bs", "layers", "width", "drop")}
+    for _ in range(40):
+        new = pbt.explore({"bs": 32, "layers": 2, "width": 1, "drop": 0.1, "plain_int": 2}, rng)
+        for k in seen:
+            seen[k].add(round(new[k], 6))
+        assert isinstance(new["bs"], int) and new["bs"] % 32 == 0
+    assert seen["bs"] == {32, 64}  # 32 x 0.8 stays at the lower bound; x 1.2 moves up a step
+    assert seen["layers"] == {1, 3}
+    assert seen["width"] == {1, 2}
+    assert seen["drop"] == {0.0, 0.2}
+
+
+def test_pb2_keeps_integer_and_stepped_domains_on_their_grid():
+    from hypersearch.schedulers import PB2
+
+    pb2 = PB2(metric="score", mode="max", seed=0, hyperparam_bounds={
+        "batch_size": [16, 256], "bs": hs.qrandint(32, 512, 32), "wd": hs.quniform(0.0, 0.1, 0.01)})
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        out = pb2._from_unit(rng.random(3), {"batch_size": 64, "bs": 64, "wd": 0.01})
+        assert isinstance(out["batch_size"], int) and 16 <= out["batch_size"] <= 256
+        assert isinstance(out["bs"], int) and out["bs"] % 32 == 0
+        assert round(out["wd"] * 100, 9) == round(out["wd"] * 100)
+
+
+def test_pb2_does_not_credit_the_copied_model_to_the_new_configuration():
+    from hypersearch.schedulers import PB2
+
+    pb2 = PB2(metric="score", mode="max", perturbation_interval=1, seed=0, hyperparam_bounds={"lr": [0.0, 1.0]})
+    study = hs.create_study(direction="maximize")
+    # improves 0.1 per step; at step 3 it copies a model that is 10 ahead, with lr 0.2
+    curve = {1: 0.1, 2: 0.2, 3: 0.3, 14: 10.4, 15: 10.5}
+    study.add_trial(FrozenTrial(number=0, state=hs.TrialState.COMPLETE, values=[10.5], params={"lr": 0.9},
+                                distributions={"lr": hs.FloatDistribution(0, 1)}, intermediate_values=curve,
+                                user_attrs={"config": {"lr": 0.9}},
+                                system_attrs={"pbt:schedule": [{"step": 13, "source": 1, "source_step": 13,
+                                                                "config": {"lr": 0.2}}]}))
+    X, y, _ = pb2._data(study, 15)
+    assert np.allclose(y, 0.1)  # every interval improved by 0.1 per step, the copy excluded
+
+
+def test_a_clone_trains_on_from_the_donors_step_and_keeps_objects_of_the_space():
+    import math
+
+    pbt = PopulationBasedTraining(
+        metric="score", mode="max", perturbation_interval=4, quantile_fraction=0.5, seed=0,
+        hyperparam_mutations={"lr": hs.uniform(0.0, 1.0)},
+    )
+    mismatched = []
+
+    def train(config):
+        assert config["act"] is math.tanh  # a constant of the space that JSON cannot hold
+        ckpt = hs.get_checkpoint()
+        if ckpt is None:
+            _start["barrier"].wait(timeout=30)
+        theta = 0.0 if ckpt is None else ckpt["theta"]
+        step = 0 if ckpt is None else ckpt["step"]
+        if ckpt is not None and ckpt["width"] != config["width"]:
+            mismatched.append((ckpt["width"], config["width"]))
+        while step < 16:
+            step += 1
+            theta += 1.0 - abs(config["lr"] - 0.5)
+            time.sleep(0.003 * (1 + config["width"] // 16))  # some members run ahead of others
+            hs.report(score=theta, model_step=step,
+                      checkpoint={"theta": theta, "step": step, "width": config["width"]})
+
+    space = {"lr": hs.grid([0.05, 0.1, 0.5, 0.9]), "width": hs.choice([16, 32]), "act": math.tanh}
+    _start["barrier"] = threading.Barrier(4)
+    res = hs.tune(train, space, scheduler=pbt, max_concurrent=4, seed=0, executor="thread")
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+    assert all("width" in t.user_attrs["config"] for t in res.trials)  # the JSON part is kept
+    assert any(t.system_attrs.get("pbt:schedule") for t in res.trials)
+    assert not mismatched  # a clone trains the donor's model with the donor's width
+    for r in res.results:  # the iteration count follows the model's training
+        assert r["training_iteration"] == r["model_step"]

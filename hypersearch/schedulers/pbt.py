@@ -19,6 +19,7 @@ from the study's history; the scheduler holds no state a resumed study needs.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -105,13 +106,15 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         self.perturbation_interval = check_positive_int("perturbation_interval", perturbation_interval, 1)
         if not isinstance(hyperparam_mutations, Mapping) or not hyperparam_mutations:
             raise ValueError("hyperparam_mutations must be a non-empty dict {key: domain}")
-        for k, d in hyperparam_mutations.items():
+        # Nested configurations: {"optim": {"lr": hs.loguniform(...)}} and "optim.lr"
+        # both mutate config["optim"]["lr"] (the parameter's own name is the path).
+        self.mutations = _flatten_mutations(hyperparam_mutations)
+        for k, d in self.mutations.items():
             if not (isinstance(d, (Param, Choice, list, tuple)) or callable(d)):
                 raise ValueError(
                     f"hyperparam_mutations[{k!r}]: use hs.uniform(...)-style domains, a list of "
                     f"choices or a callable, got {d!r}"
                 )
-        self.mutations = dict(hyperparam_mutations)
         q = check_number("quantile_fraction", quantile_fraction, minimum=0.0, exclusive=True)
         if q > 0.5:
             raise ValueError(f"quantile_fraction must be in (0, 0.5], got {quantile_fraction!r}")
@@ -225,12 +228,54 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         return self.explore(config, rng)
 
     def explore(self, config: dict[str, Any], rng) -> dict[str, Any]:
-        """Perturb the mutable keys of ``config``."""
-        new = dict(config)
+        """Perturb the mutable keys of ``config`` (a dotted key reaches into nested dicts)."""
+        new = copy.deepcopy(dict(config))
         for key, dom in self.mutations.items():
-            resample = key not in new or rng.random() < self.resample_probability
-            new[key] = _sample(dom, rng) if resample else _perturb(dom, new[key], rng, self.perturbation_factors)
+            parent, leaf = _slot(new, key)
+            resample = leaf not in parent or rng.random() < self.resample_probability
+            parent[leaf] = (
+                _sample(dom, rng) if resample else _perturb(dom, parent[leaf], rng, self.perturbation_factors)
+            )
         return new
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _assign(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with ``values`` set at their (possibly dotted) keys."""
+    out = copy.deepcopy(dict(config))
+    for k, v in values.items():
+        parent, leaf = _slot(out, k)
+        parent[leaf] = v
+    return out
+
+
+def _flatten_mutations(m: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, d in m.items():
+        key = f"{prefix}{k}"
+        if isinstance(d, Mapping):
+            out.update(_flatten_mutations(d, key + "."))
+        else:
+            out[key] = d
+    return out
+
+
+def _slot(config: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+    """The dict holding ``key`` and the key in it: ``config`` itself for a top-level
+    key, else the nested dict along a dotted path (created where missing)."""
+    if key in config or "." not in key:
+        return config, key
+    *path, leaf = key.split(".")
+    node = config
+    for part in path:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            return config, key  # not a path into this configuration: a top-level key
+        node = nxt
+    return node, leaf
 
 
 def _sample(dom: Any, rng) -> Any:
@@ -363,7 +408,8 @@ class PB2(PopulationBasedTraining):
     def _to_unit(self, config: Mapping[str, Any]) -> np.ndarray | None:
         out = []
         for k, (lo, hi, log, _) in self.bounds.items():
-            v = config.get(k)
+            parent, leaf = _slot(dict(config), k)
+            v = parent.get(leaf)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 return None
             if log:
@@ -385,7 +431,7 @@ class PB2(PopulationBasedTraining):
             d = dom.distribution if isinstance(dom, Param) else None
             if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
                 out[k] = d.from_unit(d.to_unit(d.low if v < d.low else v))
-            elif is_int or (like is not None and isinstance(like.get(k), int) and not isinstance(like.get(k), bool)):
+            elif is_int or (like is not None and _is_int(_slot(dict(like), k)[0].get(_slot(dict(like), k)[1]))):
                 out[k] = int(round(v))
             else:
                 out[k] = float(v)
@@ -447,7 +493,7 @@ class PB2(PopulationBasedTraining):
         d = len(self.bounds)
         if len(y) < d + 2 or float(np.std(y)) == 0.0:
             # too little data yet: a uniform draw in the bounds
-            return {**config, **self._from_unit(rng.random(d), config)}
+            return _assign(config, self._from_unit(rng.random(d), config))
         y_std = (y - y.mean()) / y.std()
         groups = ColumnGroups.identity(d + 1)
         theta = fit_kernel_params(X, y_std, groups)
@@ -463,7 +509,7 @@ class PB2(PopulationBasedTraining):
         C = np.vstack(cand)
         mean, var = gp.posterior(np.hstack([np.full((len(C), 1), t_now), C]))
         best = C[int(np.argmax(mean + math.sqrt(self.ucb_beta) * np.sqrt(var)))]
-        return {**config, **self._from_unit(best, config)}
+        return _assign(config, self._from_unit(best, config))
 
 
 def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:

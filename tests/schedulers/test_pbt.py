@@ -430,3 +430,20 @@ def test_a_clone_trains_on_from_the_donors_step_and_keeps_objects_of_the_space()
     assert not mismatched  # a clone trains the donor's model with the donor's width
     for r in res.results:  # the iteration count follows the model's training
         assert r["training_iteration"] == r["model_step"]
+
+
+def test_nested_configuration_keys_are_mutated_in_place():
+    rng = np.random.default_rng(0)
+    config = {"optim": {"lr": 0.5, "momentum": 0.9}, "epochs": 3}
+    for mutations in ({"optim": {"lr": hs.uniform(0.0, 1.0)}}, {"optim.lr": hs.uniform(0.0, 1.0)}):
+        pbt = PopulationBasedTraining(hyperparam_mutations=mutations, resample_probability=0.0, seed=0)
+        new = pbt.explore(config, rng)
+        assert set(new) == {"optim", "epochs"} and new["optim"]["momentum"] == 0.9
+        assert new["optim"]["lr"] in (pytest.approx(0.4), pytest.approx(0.6))
+    assert config["optim"]["lr"] == 0.5  # the donor's configuration is not changed
+    from hypersearch.schedulers import PB2
+
+    pb2 = PB2(hyperparam_bounds={"optim.lr": [0.0, 1.0]}, seed=0)
+    assert pb2._to_unit(config).tolist() == [0.5]
+    out = pb2._explore(hs.create_study(), FrozenTrial(number=0, state=hs.TrialState.RUNNING), config, rng)
+    assert set(out) == {"optim", "epochs"} and 0.0 <= out["optim"]["lr"] <= 1.0

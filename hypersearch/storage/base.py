@@ -202,12 +202,20 @@ class BaseStorage:
         raise NotImplementedError
 
     def fail_stale_trials(
-        self, study_id: int, older_than: _dt.datetime, retries: int = 0
+        self,
+        study_id: int,
+        older_than: _dt.datetime,
+        retries: int = 0,
+        *,
+        numbers: Iterable[int] | None = None,
+        reason: str | None = None,
     ) -> list[FrozenTrial]:
         """Mark RUNNING trials whose last heartbeat (or write) is older than
         ``older_than`` as FAIL, with the reason in their ``fail_reason`` system
         attribute, and return them as they are now stored.  Exactly one of several
-        concurrent callers fails a given trial.
+        concurrent callers fails a given trial.  ``numbers`` limits it to those
+        trials (e.g. those whose worker process is known to be gone), ``reason``
+        replaces the heartbeat message.
 
         In the same transaction, each failed trial with retries left (see
         :func:`~hypersearch.storage._common.retry_attrs`) is queued again with

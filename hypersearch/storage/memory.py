@@ -219,18 +219,21 @@ class InMemoryStorage(BaseStorage):
                     if t.state == TrialState.RUNNING:
                         self._beats[tid] = t0
 
-    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime, retries: int = 0) -> list[FrozenTrial]:
+    def fail_stale_trials(
+        self, study_id: int, older_than: _dt.datetime, retries: int = 0, *, numbers=None, reason=None
+    ) -> list[FrozenTrial]:
         out = []
+        only = None if numbers is None else set(numbers)
         with self._lock:
             st = self._study(study_id)
             for t in list(st.trials):
-                if t.state != TrialState.RUNNING:
+                if t.state != TrialState.RUNNING or (only is not None and t.number not in only):
                     continue
                 last = self._beats.get(t.trial_id, t.datetime_start)
                 if last is not None and last < older_than:
                     t.state = TrialState.FAIL
                     t.datetime_complete = now()
-                    t.system_attrs["fail_reason"] = stale_reason(last)
+                    t.system_attrs["fail_reason"] = reason or stale_reason(last)
                     retry = retry_attrs(t, retries)
                     if retry is not None:
                         t.system_attrs["requeued_as"] = self.enqueue_trial(

@@ -722,22 +722,26 @@ class SQLStorage(BaseStorage):
                 .values(heartbeat=now())
             )
 
-    def fail_stale_trials(self, study_id: int, older_than: _dt.datetime, retries: int = 0) -> list[FrozenTrial]:
+    def fail_stale_trials(
+        self, study_id: int, older_than: _dt.datetime, retries: int = 0, *, numbers=None, reason=None
+    ) -> list[FrozenTrial]:
         with self._tx() as conn:
-            rows = conn.execute(
-                sa.select(_trials.c.id, _trials.c.number, _trials.c.heartbeat, _trials.c.system_attrs_json)
-                .where(
-                    _trials.c.study_id == study_id,
-                    _trials.c.state == _RUNNING,
-                    sa.func.coalesce(_trials.c.heartbeat, _trials.c.datetime_start) < older_than,
-                )
-                .with_for_update(skip_locked=True)
-            ).all()
+            q = sa.select(_trials.c.id, _trials.c.number, _trials.c.heartbeat, _trials.c.system_attrs_json).where(
+                _trials.c.study_id == study_id,
+                _trials.c.state == _RUNNING,
+                sa.func.coalesce(_trials.c.heartbeat, _trials.c.datetime_start) < older_than,
+            )
+            if numbers is not None:
+                only = sorted(set(numbers))
+                if not only:
+                    return []
+                q = q.where(_trials.c.number.in_(only))
+            rows = conn.execute(q.with_for_update(skip_locked=True)).all()
             numbers = []
             t1 = now()
             for r in rows:
                 attrs = loads(r.system_attrs_json) or {}
-                attrs["fail_reason"] = stale_reason(_utc(r.heartbeat))
+                attrs["fail_reason"] = reason or stale_reason(_utc(r.heartbeat))
                 res = conn.execute(
                     _trials.update()
                     .where(_trials.c.id == r.id, _trials.c.state == _RUNNING)

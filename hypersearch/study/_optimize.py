@@ -228,6 +228,7 @@ class _Heartbeat:
         # Beat first: this process's own trials (e.g. left from an earlier call, or
         # driven by ask/tell) must not look stale to its own check.
         self.study._beat()
+        self.study._fail_dead_trials(self.study._max_retries)
         self.study._fail_stale_trials(self.grace)
         self._thread = threading.Thread(target=self._loop, name="hypersearch-heartbeat", daemon=True)
         self._thread.start()

@@ -41,6 +41,18 @@ ASK_HEARTBEAT_INTERVAL = 30.0
 _HOST_PID: tuple[int, str] | None = None
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (a zombie or another user's
+    process counts as existing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def _worker_label() -> str:
     """``host:pid:thread`` of the caller; host and pid looked up once per process
     (asked on every trial)."""
@@ -554,6 +566,33 @@ class Study:
                 if "requeued_as" in t.system_attrs:
                     _log.warning("trial %d is queued again as trial %d", t.number, t.system_attrs["requeued_as"])
         return stale
+
+    def _fail_dead_trials(self, retries: int) -> list[FrozenTrial]:
+        """Fail (and queue again, with ``retries``) the RUNNING trials whose worker
+        process ran on this machine and is gone (killed, crashed): no need to wait
+        out the heartbeat grace for them.  Trials of other machines, and of
+        processes still alive (or whose pid was reused), are left to the heartbeat."""
+        host, me = socket.gethostname(), os.getpid()
+        dead: dict[int, str] = {}
+        for t in self._storage.get_trials(self._study_id, states=[TrialState.RUNNING]):
+            label = t.system_attrs.get(WORKER_ATTR)
+            parts = label.split(":") if isinstance(label, str) else []
+            if len(parts) < 2 or parts[0] != host or not parts[1].isdigit() or t.number in self._live:
+                continue
+            pid = int(parts[1])
+            if pid != me and not _pid_alive(pid):
+                dead[t.number] = f"worker lost: its process {pid} on {host} is gone (killed or crashed)"
+        out = []
+        for n, reason in dead.items():  # one reason each; usually one or two trials
+            out += self._storage.fail_stale_trials(
+                self._study_id, _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1), retries,
+                numbers=[n], reason=reason,
+            )
+        if out:
+            self.history.ingest(out)
+            for t in out:
+                _log.warning("trial %d failed: %s", t.number, t.system_attrs.get("fail_reason"))
+        return out
 
     # -- adding trials from elsewhere ---------------------------------------------------
     def enqueue_trial(

@@ -371,11 +371,15 @@ def tune(
             raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
         return session.last_value
 
-    if resume and heartbeat_interval is not None:
-        # Trials of a killed earlier run whose heartbeat is already stale are failed
-        # (and queued again while they have retries) before anything is counted.
-        study._beat()
-        study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
+    if resume:
+        # Trials of a killed earlier run are taken up again from their checkpoints, as
+        # Ray Tune's resume does (a retry each), before anything is counted: those
+        # whose process on this machine is gone at once, others once their
+        # heartbeat is stale.
+        study._fail_dead_trials(max(retries, 1))
+        if heartbeat_interval is not None:
+            study._beat()
+            study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
     total = num_samples * (_grid_size(grid) if grid else 1)
     if grid:
         # The grid sampler queued every evaluation still missing (num_samples per

@@ -537,3 +537,56 @@ def test_a_resumed_run_counts_the_trials_a_killed_run_left_behind(tmp_path):
                   storage_path=str(tmp_path / "art"))
     states = [t.state for t in res.trials]
     assert states.count(hs.TrialState.FAIL) == 1 and len(states) == 3  # the lost trial counts
+
+
+_KILLED_RUN = """
+import sys, time
+import hypersearch as hs
+
+def train(config):
+    ckpt = hs.get_checkpoint()
+    for e in range((ckpt or 0) + 1, 6):
+        if e == 3:
+            print("ready", flush=True)
+            time.sleep(60)  # killed here
+        hs.report(loss=config["a"] / e, checkpoint=e)
+
+hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2, seed=0,
+        storage=sys.argv[1], name="k", storage_path=sys.argv[2])
+"""
+
+
+def test_resume_right_after_a_killed_run_takes_its_trial_up_from_the_checkpoint(tmp_path):
+    """kill -9, then resume=True at once: the killed process's trial is taken up again
+    from its checkpoint (a retry), without waiting out the heartbeat grace, and the
+    run ends with num_samples trials done and nothing left RUNNING or PAUSED."""
+    import subprocess
+    import sys
+
+    url, art = f"sqlite:///{tmp_path}/k.db", str(tmp_path / "art")
+    script = tmp_path / "run.py"
+    script.write_text(_KILLED_RUN)
+    proc = subprocess.Popen([sys.executable, str(script), url, art], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+    finally:
+        proc.kill()
+        proc.wait()
+    resumed_from = []
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        resumed_from.append(ckpt)
+        for e in range((ckpt or 0) + 1, 6):
+            hs.report(loss=config["a"] / e, checkpoint=e)
+
+    res = hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2, seed=0,
+                  storage=url, name="k", storage_path=art, resume=True)
+    states = [t.state for t in res.trials]
+    assert hs.TrialState.RUNNING not in states and hs.TrialState.PAUSED not in states
+    failed = [t for t in res.trials if t.state == hs.TrialState.FAIL]
+    assert len(failed) == 1 and "is gone" in failed[0].system_attrs["fail_reason"]
+    retry = res.trials[failed[0].system_attrs["requeued_as"]]
+    assert retry.state == hs.TrialState.COMPLETE and sorted(retry.intermediate_values) == [3, 4, 5]
+    assert 2 in resumed_from  # trained on from the epoch-2 checkpoint
+    assert sum(t.state == hs.TrialState.COMPLETE for t in res.trials) == 2

@@ -55,7 +55,14 @@ class TuneResult:
             raise ValueError(f"scope must be one of {list(_SCOPES)}, got {scope!r}")
         sign = 1.0 if mode == "min" else -1.0
         best, best_v = None, math.inf
-        for t in self.study.get_trials(deepcopy=False):
+        trials = self.study.get_trials(deepcopy=False)
+        # Failed trials stopped part-way (an error, a lost worker): their last value is
+        # not a trained model's.  They are candidates only when nothing else reported
+        # (or for scope="all", the best value ever reported).
+        ok = [t for t in trials if t.state != TrialState.FAIL]
+        if scope != "all" and any(self._rows(t) for t in ok):
+            trials = ok
+        for t in trials:
             if "requeued_as" in t.system_attrs:
                 continue  # a failed attempt whose retry carries the trial on
             vals = [r[metric] for r in self._rows(t) if metric in r]
@@ -396,6 +403,9 @@ def tune(
             1
             for t in trials
             if (t.state.is_finished() or t.state == TrialState.PAUSED) and t.number not in retried
+            # a trial that failed before it got a configuration (Ctrl-C while the
+            # sampler proposed) evaluated nothing
+            and not (t.state == TrialState.FAIL and not t.params)
         )
     remaining = max(total, 0)
     run_optimize(

@@ -33,12 +33,32 @@ _log = logging.getLogger("hypersearch")
 
 #: System attribute naming the worker that ran a trial (``host:pid:thread``).
 WORKER_ATTR = "worker"
+#: Boot and pid namespace of the worker's process: a pid means the same process only
+#: within one (containers on one host, or hosts of one name, have their own).
+WORKER_NS_ATTR = "worker_ns"
 
 #: Seconds between heartbeats of trials driven by ask/tell (optimize's default too).
 ASK_HEARTBEAT_INTERVAL = 30.0
 
 
 _HOST_PID: tuple[int, str] | None = None
+
+
+_PID_NS: str | None = None
+
+
+def _pid_namespace() -> str:
+    """``boot id:pid namespace inode`` of this process (Linux), looked up once; ``""``
+    where the system does not tell."""
+    global _PID_NS
+    if _PID_NS is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as f:
+                boot = f.read().strip()
+            _PID_NS = f"{boot}:{os.stat('/proc/self/ns/pid').st_ino}"
+        except OSError:
+            _PID_NS = ""
+    return _PID_NS
 
 
 def _pid_alive(pid: int) -> bool:
@@ -290,6 +310,7 @@ class Study:
         # Who ran the trial (host:pid:thread), for the timeline plot and for failure
         # reports; written with the trial's first write, so it costs no round trip.
         trial._system_attrs[WORKER_ATTR] = _worker_label()
+        trial._system_attrs[WORKER_NS_ATTR] = _pid_namespace()
         try:
             if self._max_retries and "max_retries" not in trial._system_attrs:
                 # recorded with the trial, so that whichever process finds it orphaned
@@ -570,14 +591,21 @@ class Study:
     def _fail_dead_trials(self, retries: int) -> list[FrozenTrial]:
         """Fail (and queue again, with ``retries``) the RUNNING trials whose worker
         process ran on this machine and is gone (killed, crashed): no need to wait
-        out the heartbeat grace for them.  Trials of other machines, and of
-        processes still alive (or whose pid was reused), are left to the heartbeat."""
-        host, me = socket.gethostname(), os.getpid()
+        out the heartbeat grace for them.  "This machine" is the same host name, boot
+        and pid namespace (another container's pids are not ours to check).  Trials
+        of other machines, and of processes still alive (or whose pid was reused),
+        are left to the heartbeat."""
+        host, me, ns = socket.gethostname(), os.getpid(), _pid_namespace()
+        if not ns:
+            return []  # no way to tell this machine's processes from another's of the same name
         dead: dict[int, str] = {}
         for t in self._storage.get_trials(self._study_id, states=[TrialState.RUNNING]):
             label = t.system_attrs.get(WORKER_ATTR)
             parts = label.split(":") if isinstance(label, str) else []
-            if len(parts) < 2 or parts[0] != host or not parts[1].isdigit() or t.number in self._live:
+            if (
+                len(parts) < 2 or parts[0] != host or not parts[1].isdigit() or t.number in self._live
+                or t.system_attrs.get(WORKER_NS_ATTR) != ns  # another container / boot: its pids are not ours
+            ):
                 continue
             pid = int(parts[1])
             if pid != me and not _pid_alive(pid):

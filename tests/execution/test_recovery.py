@@ -238,3 +238,34 @@ def test_ask_tell_trials_are_heartbeaten_so_other_workers_leave_them_alone(tmp_p
     assert study.trials[0].state == hs.TrialState.COMPLETE
     time.sleep(0.2)  # no trial left running here: the heartbeat thread ends
     assert study._beat_thread is None
+
+
+def test_only_trials_of_dead_processes_of_this_machine_and_namespace_fail_at_once(tmp_path):
+    import socket
+
+    from hypersearch.study._study import WORKER_ATTR, WORKER_NS_ATTR, _pid_namespace
+
+    if not _pid_namespace():
+        pytest.skip("this system does not expose boot and pid-namespace ids (/proc)")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    url = f"sqlite:///{tmp_path}/n.db"
+    driver = hs.create_study("n", url)
+    labels = {
+        "dead here": (f"{socket.gethostname()}:{gone.pid}:MainThread", _pid_namespace()),
+        "alive here": (f"{socket.gethostname()}:{os.getpid()}:MainThread", _pid_namespace()),
+        "other container": (f"{socket.gethostname()}:{gone.pid}:MainThread", "other-boot:123"),
+        "other host": (f"elsewhere:{gone.pid}:MainThread", _pid_namespace()),
+    }
+    numbers = {}
+    for what, (label, ns) in labels.items():
+        t = driver.ask()
+        t.suggest_float("x", 0, 1)
+        t._system_attrs[WORKER_ATTR], t._system_attrs[WORKER_NS_ATTR] = label, ns
+        t.flush()
+        numbers[what] = t.number
+    other = hs.load_study("n", url)  # another process resuming the study
+    failed = other._fail_dead_trials(retries=1)
+    assert [t.number for t in failed] == [numbers["dead here"]]
+    assert "is gone" in failed[0].system_attrs["fail_reason"]
+    assert "requeued_as" in failed[0].system_attrs

@@ -19,7 +19,7 @@ All stored values are JSON; no backend uses pickle.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,10 +138,14 @@ class BaseStorage:
         fresh = self.get_trials(study_id, after_number=after_number, numbers=numbers)
         return self.start_trial(study_id, waiting_only), fresh
 
-    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+    def resume_trial(
+        self, study_id: int, number: int, system_attrs: Mapping[str, Any] | None = None
+    ) -> FrozenTrial | None:
         """Claim the PAUSED trial ``number`` (it becomes RUNNING again) and return it
         as stored; ``None`` when it is not PAUSED (another worker resumed it, or
-        it finished).  Exactly one of several concurrent callers gets it."""
+        it finished).  Exactly one of several concurrent callers gets it.
+        ``system_attrs`` are set in the same update (who runs it now): nobody sees
+        the trial RUNNING under its previous worker's name."""
         raise NotImplementedError
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:

@@ -135,13 +135,15 @@ class InMemoryStorage(BaseStorage):
             t.datetime_start = now()
             return t.copy()
 
-    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+    def resume_trial(self, study_id: int, number: int, system_attrs=None) -> FrozenTrial | None:
         with self._lock:
             st = self._study(study_id)
             if not 0 <= number < len(st.trials) or st.trials[number].state != TrialState.PAUSED:
                 return None
             t = st.trials[number]
             t.state = TrialState.RUNNING
+            if system_attrs:
+                t.system_attrs.update(copy.deepcopy(dict(system_attrs)))
             self._beats[t.trial_id] = now()
             return t.copy()
 

@@ -586,7 +586,7 @@ class SQLStorage(BaseStorage):
         )
         return FrozenTrial(number=number, state=TrialState.RUNNING, datetime_start=t0, trial_id=trial_id)
 
-    def resume_trial(self, study_id: int, number: int) -> FrozenTrial | None:
+    def resume_trial(self, study_id: int, number: int, system_attrs=None) -> FrozenTrial | None:
         with self._tx() as conn:
             # A conditional update: of concurrent callers exactly one changes the row.
             r = conn.execute(
@@ -600,6 +600,11 @@ class SQLStorage(BaseStorage):
             )
             if r.rowcount != 1:
                 return None
+            if system_attrs:  # in the same transaction: never RUNNING under the old worker
+                where = (_trials.c.study_id == study_id) & (_trials.c.number == number)
+                old = conn.execute(sa.select(_trials.c.system_attrs_json).where(where)).scalar_one()
+                merged = {**(loads(old) or {}), **dict(system_attrs)}
+                conn.execute(_trials.update().where(where).values(system_attrs_json=dumps(merged)))
             got = self._read(conn, study_id, _MAX_NUMBER, [number], None)
         return got[0] if got else None
 

@@ -336,7 +336,11 @@ class Study:
         Its parameters are those it was paused with; no sampler is asked.  Used
         by the tune loop when a promotion scheduler promotes a paused trial.
         """
-        frozen = self._storage.resume_trial(self._study_id, number)
+        # Who runs it now, set with the claim itself: the process that paused it, once
+        # gone, is never taken for this trial's runner (see _fail_dead_trials).
+        frozen = self._storage.resume_trial(
+            self._study_id, number, {WORKER_ATTR: _worker_label(), WORKER_NS_ATTR: _pid_namespace()}
+        )
         if frozen is None:
             self.history.reread([number])  # resumed or finished elsewhere: see its state
             return None
@@ -611,11 +615,9 @@ class Study:
             if pid != me and not _pid_alive(pid):
                 dead[t.number] = f"worker lost: its process {pid} on {host} is gone (killed or crashed)"
         out = []
+        anytime = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1)
         for n, reason in dead.items():  # one reason each; usually one or two trials
-            out += self._storage.fail_stale_trials(
-                self._study_id, _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1), retries,
-                numbers=[n], reason=reason,
-            )
+            out += self._storage.fail_stale_trials(self._study_id, anytime, retries, numbers=[n], reason=reason)
         if out:
             self.history.ingest(out)
             for t in out:

@@ -60,7 +60,7 @@ class TuneResult:
         # not a trained model's.  They are candidates only when nothing else reported
         # (or for scope="all", the best value ever reported).
         ok = [t for t in trials if t.state != TrialState.FAIL]
-        if scope != "all" and any(self._rows(t) for t in ok):
+        if scope != "all" and any(metric in r for t in ok for r in self._rows(t)):
             trials = ok
         for t in trials:
             if "requeued_as" in t.system_attrs:

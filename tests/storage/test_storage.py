@@ -196,8 +196,9 @@ def test_pause_and_resume_a_trial(storage):
     other = storage.start_trial(sid)
     assert other.number != t.number
     assert storage.resume_trial(sid, other.number) is None  # RUNNING, not PAUSED
-    got = storage.resume_trial(sid, t.number)
+    got = storage.resume_trial(sid, t.number, {"worker": "here:1:main"})
     assert got is not None and got.state == TrialState.RUNNING
+    assert got.system_attrs["worker"] == "here:1:main"  # set with the claim itself
     assert got.params == {"lr": 0.01} and got.intermediate_values == {1: 0.5, 3: 0.25}
     assert storage.resume_trial(sid, t.number) is None  # claimed once
     assert storage.resume_trial(sid, 99) is None

@@ -44,6 +44,7 @@ _METHODS = frozenset(
         "_tune_report",
         "_pbt_plan",
         "_trial_running",
+        "_trial_state",
     }
 )
 #: Read-only trial properties a worker may read.
@@ -161,6 +162,9 @@ class RemoteTrial:
 
     def _trial_running(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_trial_running", *args, **kwargs)
+
+    def _trial_state(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("_trial_state", *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name in _PROPERTIES:

@@ -133,8 +133,42 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         # study compares at the next perturbation step instead)
         self._pending: dict[int, int] = {}
         self._pending_lock = threading.Lock()  # several workers report at once
+        # whether the run could start more members (told by the runner when a worker
+        # frees up): a member ahead then yields its worker at a perturbation step
+        self._can_start = False
 
     # -- decisions -------------------------------------------------------------------
+    def decide(self, study: Study, trial: FrozenTrial, *, pausable: bool = False) -> Decision:
+        """:meth:`on_report`; with ``hs.tune`` (pausable) a population larger than the
+        workers takes turns, as Ray Tune time-multiplexes it: a member at a
+        perturbation step pauses while another member is behind it (not started
+        yet, or paused at an earlier step), and a free worker takes up the member
+        furthest behind (:meth:`choose_paused`).  So the whole population advances
+        together and exploits across it, not in separate waves."""
+        decision = self.on_report(study, trial)
+        step = trial.last_step
+        if (
+            decision != Decision.CONTINUE or not pausable or step is None or step == 0
+            or step % self.perturbation_interval != 0 or (self.max_t is not None and step >= self.max_t)
+        ):
+            return decision
+        if self._can_start or any(
+            t.state == TrialState.PAUSED and t.number != trial.number and (t.last_step or 0) < step
+            for t in study.history.active()
+        ):
+            return Decision.PAUSE
+        return decision
+
+    def choose_paused(self, study: Study, *, can_start: bool) -> int | None:
+        """New members first; then the paused member furthest behind."""
+        self._can_start = can_start
+        if can_start:
+            return None
+        paused = [t for t in study.history.active() if t.state == TrialState.PAUSED]
+        if not paused:
+            return None
+        return min(paused, key=lambda t: (t.last_step or 0, t.number)).number
+
     def on_report(self, study: Study, trial: FrozenTrial) -> Decision:
         step = trial.last_step
         n = trial.number
@@ -178,10 +212,11 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         # trials lag behind look worst.
         # Only trials still training take part (as in Ray Tune): a finished trial's
         # latest checkpoint is its fully trained model, not its state at this step.
+        # Members paused while the population takes turns (see decide) take part too.
         latest: dict[int, tuple[float, FrozenTrial]] = {}
         everyone = True
         running = set()
-        for t in study.history.running():
+        for t in study.history.active():
             running.add(t.number)
             if t.number == trial.number:
                 continue

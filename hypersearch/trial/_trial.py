@@ -247,10 +247,15 @@ class Trial:
         """Whether trial ``number`` of this study is RUNNING in the storage (a PBT clone
         waits for its donor only while the donor trains).  One storage read; the
         history view is left alone."""
+        return self._trial_state(number) == TrialState.RUNNING.name
+
+    def _trial_state(self, number: int) -> str | None:
+        """The stored state of trial ``number`` by name (``None``: no such trial): one
+        storage read, answered across the worker-process boundary as a string."""
         try:
-            return self.study._storage.get_trial(self.study._study_id, number).state == TrialState.RUNNING
+            return self.study._storage.get_trial(self.study._study_id, number).state.name
         except KeyError:
-            return False
+            return None
 
     # -- attributes -----------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:

@@ -104,26 +104,34 @@ class CheckpointStore:
         """:meth:`clone_with_step` without the donor's step."""
         return self.clone_with_step(rel, number, step)[0]
 
-    def newest_step(self, rel: str) -> int | None:
+    def newest_step(self, rel: str, below: int | None = None) -> int | None:
         """Step of the newest checkpoint in the directory of checkpoint ``rel`` (its
-        trial keeps saving newer ones while it trains)."""
-        entries = _checkpoints_in(self._resolve(rel).parent)
-        return _step_of(entries[-1].name) if entries else None
+        trial keeps saving newer ones while it trains), only those before step
+        ``below`` if given."""
+        steps = [_step_of(p.name) for p in _checkpoints_in(self._resolve(rel).parent)]
+        steps = [s for s in steps if s is not None and (below is None or s < below)]
+        return steps[-1] if steps else None
 
-    def clone_with_step(self, rel: str, number: int, step: int) -> tuple[str, int | None]:
+    def clone_with_step(
+        self, rel: str, number: int, step: int, below: int | None = None
+    ) -> tuple[str, int | None]:
         """Copy another trial's newest checkpoint (at least as new as ``rel``) to
         trial ``number`` (population-based training), named by the donor's step of
         the copy (or ``step`` if that is later); returns its path and the donor's
         step of the copied checkpoint.
 
         The donor keeps training and pruning its old checkpoints meanwhile, so the
-        newest one present is taken, and a copy that loses the race is retried.
+        newest one present is taken (before step ``below``: a checkpoint at max_t
+        is a fully trained model, not a state to train on), and a copy that loses
+        the race is retried.
         """
         donor_dir = self._resolve(rel).parent
         d = self._trial_dir(number)
         d.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
             candidates = _checkpoints_in(donor_dir)[::-1]
+            if below is not None:
+                candidates = [c for c in candidates if (_step_of(c.name) or 0) < below]
             for src in candidates:
                 at = max(step, _step_of(src.name) or 0)
                 dst = d / (f"checkpoint_{at:06d}" + src.suffix)

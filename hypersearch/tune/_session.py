@@ -117,7 +117,8 @@ def _clone_into(session: Session, step: int) -> None:
     else:
         if not _donor_caught_up(session, source, donor_ckpt, step):
             return  # the donor stopped training behind this trial: no clone, go on
-        path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step)
+        below = int(session.max_t) if session.max_t is not None else None
+        path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step, below)
         if src_step is None:
             src_step = donor_step if donor_step is not None else step
         # The copied model has trained src_step iterations (the donor's newest
@@ -161,14 +162,17 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
     deadline = time.monotonic() + DONOR_WAIT_S
     delay, next_check = 0.002, 0.0
     while True:
-        newest = session.checkpoints.newest_step(donor_ckpt)
+        below = int(session.max_t) if session.max_t is not None else None
+        newest = session.checkpoints.newest_step(donor_ckpt, below)
         if newest is not None and newest >= step:
-            return trial._trial_running(source)  # not a fully trained model
+            # still training (paused, when the population takes turns): not a fully
+            # trained model
+            return trial._trial_state(source) in ("RUNNING", "PAUSED")
         now = time.monotonic()
         if now > deadline:
             return False
         if now >= next_check:  # one storage read every 0.2 s at most
-            if not trial._trial_running(source):
+            if trial._trial_state(source) != "RUNNING":  # a paused donor does not catch up
                 return False
             next_check = now + 0.2
         time.sleep(delay)

@@ -375,6 +375,11 @@ def tune(
         finally:
             set_current(None)
         if session.last_value is None:
+            done = trial.intermediate_values
+            if done:
+                # resumed after its last step (a paused member of a population taking
+                # turns): its training was complete, its last report is its result
+                return done[max(done)]
             raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
         return session.last_value
 

@@ -165,9 +165,12 @@ def test_pb2_bounds_are_checked():
     assert np.allclose(pb2._to_unit(cfg), [0.5, 1.0])
 
 
-def test_finished_trials_are_never_donors():
-    """Run one at a time, no trial has a live peer: none may copy a finished
-    trial's final checkpoint (it would end at once with its early value)."""
+def test_a_population_larger_than_the_workers_takes_turns_and_never_copies_a_finished_trial():
+    """One worker, six members: the population takes turns (a member at a
+    perturbation step pauses while another is behind), so members exploit one
+    another, and none copies a finished trial's final checkpoint."""
+    order = []
+
     def train(config):
         ckpt = hs.get_checkpoint()
         step = 0 if ckpt is None else ckpt["step"]
@@ -175,14 +178,21 @@ def test_finished_trials_are_never_donors():
         while step < 10:
             step += 1
             theta += config["lr"]
+            order.append(step)
             hs.report(score=theta, checkpoint={"theta": theta, "step": step})
 
-    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2,
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2, max_t=10,
                                   hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
     res = hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=6,
                   sampler=hs.samplers.RandomSampler(seed=0))
-    assert all(not t.system_attrs.get("pbt:schedule") for t in res.trials)
-    assert all(len(t.intermediate_values) == 10 for t in res.trials)
+    assert all(t.state == hs.TrialState.COMPLETE and max(t.intermediate_values) == 10 for t in res.trials)
+    entries = [e for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
+    assert entries, "members exploit one another"
+    assert all(e["source_step"] < 10 for e in entries)  # never a finished model
+    # the members advance together: all six have started before any is past step 4
+    # (without taking turns, the first member would train to step 10 alone)
+    sixth_start = [i for i, s in enumerate(order) if s == 1][5]
+    assert all(s <= 4 for s in order[:sixth_start])
 
 
 def test_no_exploit_at_the_last_step():
@@ -447,3 +457,24 @@ def test_nested_configuration_keys_are_mutated_in_place():
     assert pb2._to_unit(config).tolist() == [0.5]
     out = pb2._explore(hs.create_study(), FrozenTrial(number=0, state=hs.TrialState.RUNNING), config, rng)
     assert set(out) == {"optim", "epochs"} and 0.0 <= out["optim"]["lr"] <= 1.0
+
+
+def _train_12(config):
+    ckpt = hs.get_checkpoint()
+    step = 0 if ckpt is None else ckpt["step"]
+    theta = 0.0 if ckpt is None else ckpt["theta"]
+    while step < 12:
+        step += 1
+        theta += 1.0 - abs(config["lr"] - 0.5)
+        hs.report(score=theta, checkpoint={"theta": theta, "step": step})
+
+
+def test_a_population_takes_turns_on_worker_processes_and_never_copies_a_final_checkpoint():
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=3, max_t=12,
+                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    res = hs.tune(_train_12, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=6, max_concurrent=2,
+                  executor="process", seed=0)
+    assert all(t.state == hs.TrialState.COMPLETE and max(t.intermediate_values) == 12 for t in res.trials)
+    assert any(t.system_attrs.get("resumed") for t in res.trials)  # members paused and were taken up again
+    entries = [e for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
+    assert all(e["source_step"] < 12 for e in entries)  # a donor's state mid-training, never its final model

@@ -43,7 +43,6 @@ _METHODS = frozenset(
         "flush",
         "_tune_report",
         "_pbt_plan",
-        "_trial_running",
         "_trial_state",
     }
 )
@@ -159,9 +158,6 @@ class RemoteTrial:
 
     def _pbt_plan(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_pbt_plan", *args, **kwargs)
-
-    def _trial_running(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("_trial_running", *args, **kwargs)
 
     def _trial_state(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_trial_state", *args, **kwargs)

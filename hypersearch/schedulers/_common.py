@@ -7,8 +7,8 @@ import math
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
@@ -36,6 +36,26 @@ def check_number(name: str, value: object, *, minimum: float | None = None, excl
     if minimum is not None and (value <= minimum if exclusive else value < minimum):
         raise ValueError(f"{name} must be {'>' if exclusive else '>='} {minimum}, got {value!r}")
     return float(value)
+
+
+def sorted_quantile(items: Sequence[Any], q: float, value: Callable[[Any], float] | None = None) -> float | None:
+    """The ``q`` quantile (0..1) of a sorted sequence, linearly interpolated between
+    order statistics as ``numpy.percentile`` does by default, read in O(1) from
+    a list the caller keeps sorted; ``value`` extracts the number from an item.
+    ``None`` for an empty sequence.  Equal neighbours (two infinities) give that
+    value, not the NaN the interpolation formula would."""
+    if not items:
+        return None
+    get = value or (lambda x: x)
+    h = (len(items) - 1) * q
+    lo = int(math.floor(h))
+    a = get(items[lo])
+    if lo + 1 >= len(items) or h == lo:
+        return a
+    b = get(items[lo + 1])
+    if a == b:
+        return a
+    return a + (h - lo) * (b - a)
 
 
 class ReportedView:

@@ -44,6 +44,7 @@ from hypersearch.schedulers._common import (
     check_number,
     check_positive_int,
     parse_mode,
+    sorted_quantile,
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision
 from hypersearch.trial._frozen import FrozenTrial
@@ -105,7 +106,7 @@ class _RungScheduler(BaseScheduler):
         # (bracket key, rung index) -> sorted (value, number) of the trials PAUSED there
         self._paused_at: dict[tuple[int, int], list[tuple[float, int]]] = {}
         # bracket key -> {trial number: (state, highest rung index reached or -1, reports)}
-        self._members: dict[int, dict[int, tuple[TrialState, int]]] = {}
+        self._members: dict[int, dict[int, tuple[TrialState, int, int]]] = {}
         # bracket key -> {rung index reached: number of its RUNNING trials there}, and
         # the bracket keys in order: a synchronous decision asks "does any trial
         # run below rung k" in O(rungs), not by a scan of the bracket's members
@@ -396,20 +397,13 @@ def _remove(ranked: list[tuple[float, int]], item: tuple[float, int]) -> None:
 
 
 def _quantile(ranked: list[tuple[float, int]], q: float) -> float | None:
-    """The ``q`` quantile of the values of a sorted ``(value, number)`` list, linearly
-    interpolated between order statistics as ``numpy.percentile`` does by default;
-    ``None`` for an empty list."""
-    if not ranked:
-        return None
-    h = (len(ranked) - 1) * q
-    lo = int(math.floor(h))
-    a = ranked[lo][0]
-    if lo + 1 >= len(ranked):
-        return a
-    b = ranked[lo + 1][0]
-    if a == b or h == lo:
-        return a
-    return a + (h - lo) * (b - a)
+    """The ``q`` quantile of the values of a sorted ``(value, number)`` list
+    (:func:`sorted_quantile`)."""
+    return sorted_quantile(ranked, q, value=_first)
+
+
+def _first(item: tuple[float, int]) -> float:
+    return item[0]
 
 
 def _model_on_largest_budget(seed: int | None, n_objectives: int):

@@ -14,6 +14,7 @@ from hypersearch.schedulers._common import (
     check_number,
     check_positive_int,
     parse_mode,
+    sorted_quantile,
 )
 from hypersearch.schedulers.base import BaseScheduler, Decision
 from hypersearch.trial._frozen import FrozenTrial
@@ -116,25 +117,12 @@ class PercentileStoppingRule(BaseScheduler):
             n_curves, refs = self._references(step)
             if n_curves < max(self.n_startup_trials, 1) or len(refs) < self.n_min_trials:
                 return Decision.CONTINUE
-            cutoff = _percentile(refs, self.percentile)
+            cutoff = sorted_quantile(refs, self.percentile / 100.0)
         own = [self._sign * v for s, v in trial.intermediate_values.items() if s <= step]
         own = [v for v in own if math.isfinite(v)]  # drop NaN and infinities
         if not own:
             return Decision.STOP  # nothing finite so far: diverged
         return Decision.STOP if min(own) > cutoff else Decision.CONTINUE
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """``numpy.percentile(values, q)`` (linear interpolation) of a sorted list."""
-    h = (len(sorted_values) - 1) * q / 100.0
-    lo = int(math.floor(h))
-    a = sorted_values[lo]
-    if lo + 1 >= len(sorted_values) or h == lo:
-        return a
-    b = sorted_values[lo + 1]
-    if a == b:
-        return a
-    return a + (h - lo) * (b - a)
 
 
 class MedianStoppingRule(PercentileStoppingRule):

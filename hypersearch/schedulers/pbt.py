@@ -254,7 +254,7 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         rng = trial_rng(self.seed, trial.number, step)
         source = donors[int(rng.integers(len(donors)))]
         src = latest[source][1]
-        config = {**(src.user_attrs.get("config") or {}), **(src.system_attrs.get(CONFIG_ATTR) or {})}
+        config = config_in_effect(src.user_attrs, src.system_attrs)
         self._plans[trial.number] = (source, self._explore(study, trial, config, rng))
         return Decision.CLONE, True
 
@@ -274,8 +274,11 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         return new
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+def config_in_effect(user_attrs: Mapping[str, Any], system_attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration a trial trains with now: the one it started with (the
+    ``config`` user attribute), updated by the last population-based-training
+    exploit (``pbt:config``), which holds only the JSON-storable part."""
+    return {**(user_attrs.get("config") or {}), **(system_attrs.get(CONFIG_ATTR) or {})}
 
 
 def _assign(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,7 +303,8 @@ def _flatten_mutations(m: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
 
 def _slot(config: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
     """The dict holding ``key`` and the key in it: ``config`` itself for a top-level
-    key, else the nested dict along a dotted path (created where missing)."""
+    key, else the nested dict along a dotted path (``config`` and the whole key
+    when the path does not lead through dicts)."""
     if key in config or "." not in key:
         return config, key
     *path, leaf = key.split(".")
@@ -464,9 +468,14 @@ class PB2(PopulationBasedTraining):
             v = min(max(v, lo), hi)
             dom = self.mutations.get(k)
             d = dom.distribution if isinstance(dom, Param) else None
+            if like is not None:
+                parent, leaf = _slot(dict(like), k)
+                current = parent.get(leaf)
+            else:
+                current = None
             if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
-                out[k] = d.from_unit(d.to_unit(d.low if v < d.low else v))
-            elif is_int or (like is not None and _is_int(_slot(dict(like), k)[0].get(_slot(dict(like), k)[1]))):
+                out[k] = d.from_unit(d.to_unit(v))
+            elif is_int or (isinstance(current, int) and not isinstance(current, bool)):
                 out[k] = int(round(v))
             else:
                 out[k] = float(v)
@@ -629,7 +638,7 @@ class PBTReplay(_ClonePlans, BaseScheduler):
         step = trial.last_step
         if step is None:
             return Decision.CONTINUE
-        current = {**(trial.user_attrs.get("config") or {}), **(trial.system_attrs.get(CONFIG_ATTR) or {})}
+        current = config_in_effect(trial.user_attrs, trial.system_attrs)
         due = [c for s, c in self.schedule if s <= step]
         if due and any(k not in current or current[k] != v for k, v in due[-1].items()):
             self._plans[trial.number] = (trial.number, due[-1])

@@ -30,7 +30,6 @@ objective never sees an infeasible configuration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -174,24 +173,45 @@ class _Unresolved(Exception):
     """Raised inside a ``sample_from`` function that reads a value still pending."""
 
 
+def _substitute(node: Any, values: dict[int, Any]) -> Any:
+    """``node`` with each :class:`_Pending` replaced by its computed value (keyed by
+    the placeholder's id); :class:`_Unresolved` for one not computed yet."""
+    if isinstance(node, _Pending):
+        if id(node) not in values:
+            raise _Unresolved(node.path)
+        return values[id(node)]
+    if isinstance(node, dict):
+        return {k: _substitute(v, values) for k, v in node.items()}
+    if type(node) in (list, tuple):  # those the space builds (a namedtuple constant stays as is)
+        return type(node)(_substitute(v, values) for v in node)
+    return node
+
+
+def _pending_in(node: Any, out: list[_Pending]) -> list[_Pending]:
+    if isinstance(node, _Pending):
+        out.append(node)
+    elif isinstance(node, dict):
+        for v in node.values():
+            _pending_in(v, out)
+    elif type(node) in (list, tuple):
+        for v in node:
+            _pending_in(v, out)
+    return out
+
+
 class _SpecView:
     """Read-only view of a configuration being built: ``view.a.b`` or ``view["a"]["b"]``;
-    reading a pending derived value raises :class:`_Unresolved` (tried again later)."""
+    reading a derived value not computed yet raises :class:`_Unresolved` (tried
+    again later)."""
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, values: dict[int, Any]) -> None:
         object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_values", values)
 
-    @staticmethod
-    def _wrap(v: Any) -> Any:
-        if isinstance(v, _Pending):
-            raise _Unresolved(v.path)
+    def _wrap(self, v: Any) -> Any:
         if isinstance(v, Mapping):
-            return _SpecView(v)
-        if isinstance(v, (list, tuple)):
-            for x in v:
-                _SpecView._wrap(x)  # a pending value inside a list is pending too
-            return _freeze_tuples(v)  # tuples of the space read as tuples
-        return v
+            return _SpecView(v, self._values)
+        return _substitute(v, self._values)
 
     def __getitem__(self, key: Any) -> Any:
         return self._wrap(self._data[key])
@@ -225,75 +245,35 @@ class _SpecView:
 
 
 class _Spec:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = _SpecView(config)
-
-
-def _pending_slots(node: Any, out: list[tuple[Any, Any, _Pending]]) -> None:
-    if isinstance(node, dict):
-        items: Any = node.items()
-    elif isinstance(node, list):
-        items = enumerate(node)
-    else:
-        return
-    for k, v in items:
-        if isinstance(v, _Pending):
-            out.append((node, k, v))
-        else:
-            _pending_slots(v, out)
-
-
-def _freeze_tuples(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _freeze_tuples(v) for k, v in node.items()}
-    if isinstance(node, _MutableTuple):
-        return tuple(_freeze_tuples(v) for v in node)
-    if isinstance(node, list):
-        return [_freeze_tuples(v) for v in node]
-    return node
-
-
-class _MutableTuple(list):
-    """A tuple of the space held as a list while derived values are filled in."""
-
-
-def _thaw_tuples(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _thaw_tuples(v) for k, v in node.items()}
-    if isinstance(node, tuple):
-        return _MutableTuple(_thaw_tuples(v) for v in node)
-    if isinstance(node, list):
-        return [_thaw_tuples(v) for v in node]
-    return node
+    def __init__(self, config: dict[str, Any], values: dict[int, Any]) -> None:
+        self.config = _SpecView(config, values)
 
 
 def _derive(config: dict[str, Any]) -> dict[str, Any]:
     """Compute the :class:`SampleFrom` values of a freshly resolved configuration."""
-    thawed = _thaw_tuples(config)  # tuples held as lists, so slots inside them can be filled
-    slots: list[tuple[Any, Any, _Pending]] = []
-    _pending_slots(thawed, slots)
-    if not slots:
+    todo = _pending_in(config, [])
+    if not todo:
         return config
-    config = thawed
-    spec = _Spec(config)
-    while slots:
-        waiting: list[tuple[Any, Any, _Pending]] = []
+    values: dict[int, Any] = {}  # id(placeholder) -> its value
+    spec = _Spec(config, values)
+    while todo:
+        waiting: list[_Pending] = []
         blocked: dict[str, str] = {}
-        for parent, key, pending in slots:
+        for pending in todo:
             try:
-                parent[key] = pending.domain.func(spec)
+                values[id(pending)] = pending.domain.func(spec)
             except _Unresolved as e:
-                waiting.append((parent, key, pending))
+                waiting.append(pending)
                 blocked[pending.path] = str(e)
             except Exception as e:
                 raise ValueError(
                     f"sample_from() for {pending.path!r} raised {type(e).__name__}: {e}"
                 ) from e
-        if len(waiting) == len(slots):  # no progress: the dependencies form a cycle
+        if len(waiting) == len(todo):  # no progress: the dependencies form a cycle
             cycle = ", ".join(f"{p!r} reads {d!r}" for p, d in blocked.items())
             raise ValueError(f"sample_from() values depend on each other in a cycle: {cycle}")
-        slots = waiting
-    return _freeze_tuples(config)
+        todo = waiting
+    return _substitute(config, values)
 
 
 # -- constructors (Ray Tune / hyperopt style) ------------------------------------------
@@ -611,16 +591,12 @@ def json_part(config: Mapping[str, Any]) -> dict[str, Any]:
     (an object of the space, e.g. an activation function given as a constant)
     is left out, not the whole configuration: whoever rebuilds the configuration
     from the stored part takes such values from the space again."""
+    from hypersearch.storage._common import is_json_value, plain_scalar
+
     out: dict[str, Any] = {}
     for k, v in config.items():
         if isinstance(v, Mapping):
             out[k] = json_part(v)
-            continue
-        if getattr(v, "shape", None) == () and callable(getattr(v, "item", None)):
-            v = v.item()  # a numpy scalar
-        try:
-            json.dumps(v, allow_nan=True)
-        except (TypeError, ValueError):
-            continue
-        out[k] = v
+        elif is_json_value(v := plain_scalar(v)):
+            out[k] = v
     return out

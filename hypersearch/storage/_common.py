@@ -84,6 +84,23 @@ def check_json_value(what: str, value: Any) -> None:
         raise ValueError(f"{what}: value {value!r} is not JSON-serialisable ({e})") from None
 
 
+def is_json_value(value: Any) -> bool:
+    """Whether ``value`` can be stored as JSON (:func:`check_json_value` without the error)."""
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def plain_scalar(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (what JSON can store); other
+    values unchanged.  Duck-typed, so numpy need not be imported."""
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        return value.item()
+    return value
+
+
 def check_key(what: str, key: Any) -> None:
     """Raise ``ValueError`` unless ``key`` (a study name or study attribute key, stored
     in a text column) is a non-empty string without NUL characters, which

@@ -79,10 +79,14 @@ def check_run_options(
     retries: int = 0,
     heartbeat_interval: float | None = None,
     heartbeat_grace: float | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[int, tuple[type[BaseException], ...], Mapping[str, float] | None]:
     """Validate the options of an optimize / tune run before anything is written
     (a bad option must not leave a half-started study behind); returns the
-    normalised ``n_jobs``, ``catch`` and ``resources_per_trial``."""
+    normalised ``n_jobs``, ``catch`` and ``resources_per_trial``.  ``labels``
+    names options as the caller's users know them (``hs.tune``'s
+    ``max_concurrent`` is ``n_jobs`` here)."""
+    name = {"timeout": "timeout", "n_jobs": "n_jobs", **(labels or {})}
     from hypersearch.execution import check_executor
     from hypersearch.execution.resources import check_resources
 
@@ -91,9 +95,9 @@ def check_run_options(
             raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+            raise ValueError(f"{name['timeout']} must be a positive number of seconds or None, got {timeout!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+        raise ValueError(f"{name['n_jobs']} must be a positive integer or -1, got {n_jobs!r}")
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     if isinstance(catch, type):
@@ -210,6 +214,12 @@ class _Interrupted:
             return None
 
 
+def heartbeat_grace_of(interval: float | None, grace: float | None) -> float | None:
+    """Seconds without a heartbeat after which a trial's worker counts as lost:
+    ``grace``, by default four heartbeat intervals (``None``: no heartbeats)."""
+    return grace if grace is not None else (None if interval is None else 4.0 * interval)
+
+
 class _Heartbeat:
     """Beats for this process's running trials and fails other workers' trials whose
     heartbeat stopped (a killed worker, a lost machine), re-queueing those with
@@ -218,18 +228,14 @@ class _Heartbeat:
     def __init__(self, study: Study, interval: float | None, grace: float | None) -> None:
         self.study = study
         self.interval = interval
-        self.grace = grace if grace is not None else (None if interval is None else 4.0 * interval)
+        self.grace = heartbeat_grace_of(interval, grace)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self.interval is None:
             return
-        # Beat first: this process's own trials (e.g. left from an earlier call, or
-        # driven by ask/tell) must not look stale to its own check.
-        self.study._beat()
-        self.study._fail_dead_trials(self.study._max_retries)
-        self.study._fail_stale_trials(self.grace)
+        self.study._reap(self.grace, self.study._max_retries)
         self._thread = threading.Thread(target=self._loop, name="hypersearch-heartbeat", daemon=True)
         self._thread.start()
 

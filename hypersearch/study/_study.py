@@ -125,7 +125,6 @@ class Study:
         self._beat_thread: threading.Thread | None = None
         self._optimizing = 0  # optimize calls in progress in this process
         self._max_retries = 0  # of the optimize call in progress (retries of lost trials)
-        #: hs.tune result rows by trial number, recorded as workers report them
         self._tune_log: Any = None  # hypersearch.tune's ResultLog while tune() runs it
         # Finished trials stay in memory only for those that read them again.
         keep = self.sampler.needs_finished_trials or (
@@ -569,9 +568,20 @@ class Study:
         if ids:
             self._storage.heartbeat(ids)
 
-    def _fail_stale_trials(self, grace: float | None) -> list[FrozenTrial]:
+    def _reap(self, grace: float | None, retries: int) -> None:
+        """Take up the trials of lost workers before a run: beat for this process's
+        own trials first (they must not look stale to its own check), then fail,
+        and queue again with ``retries``, those whose process on this machine is
+        gone (:meth:`_fail_dead_trials`) and those whose heartbeat is older than
+        ``grace`` seconds (:meth:`_fail_stale_trials`)."""
+        self._beat()
+        self._fail_dead_trials(retries)
+        self._fail_stale_trials(grace, retries)
+
+    def _fail_stale_trials(self, grace: float | None, retries: int | None = None) -> list[FrozenTrial]:
         """Fail RUNNING trials (of any process) whose heartbeat is older than ``grace``
-        seconds, and queue them again where they have retries left."""
+        seconds, and queue them again where they have retries left (``retries``,
+        default: the running optimize call's)."""
         if grace is None:
             return []
         cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=grace)
@@ -581,7 +591,9 @@ class Study:
         # process's own setting applies then.
         stale = [
             t
-            for t in self._storage.fail_stale_trials(self._study_id, cutoff, retries=self._max_retries)
+            for t in self._storage.fail_stale_trials(
+                self._study_id, cutoff, retries=self._max_retries if retries is None else retries
+            )
             if t.number not in self._live
         ]
         if stale:
@@ -602,7 +614,7 @@ class Study:
         host, me, ns = socket.gethostname(), os.getpid(), _pid_namespace()
         if not ns:
             return []  # no way to tell this machine's processes from another's of the same name
-        dead: dict[int, str] = {}
+        dead: list[int] = []
         for t in self._storage.get_trials(self._study_id, states=[TrialState.RUNNING]):
             label = t.system_attrs.get(WORKER_ATTR)
             parts = label.split(":") if isinstance(label, str) else []
@@ -613,11 +625,13 @@ class Study:
                 continue
             pid = int(parts[1])
             if pid != me and not _pid_alive(pid):
-                dead[t.number] = f"worker lost: its process {pid} on {host} is gone (killed or crashed)"
-        out = []
-        anytime = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1)
-        for n, reason in dead.items():  # one reason each; usually one or two trials
-            out += self._storage.fail_stale_trials(self._study_id, anytime, retries, numbers=[n], reason=reason)
+                dead.append(t.number)
+        if not dead:
+            return []
+        out = self._storage.fail_stale_trials(
+            self._study_id, _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1), retries, numbers=dead,
+            reason=f"worker lost: its process on {host} is gone (killed or crashed; see the 'worker' attribute)",
+        )
         if out:
             self.history.ingest(out)
             for t in out:

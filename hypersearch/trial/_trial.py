@@ -32,6 +32,7 @@ _log = logging.getLogger("hypersearch")
 #: decisions (the second asked again at the same step gets the same answer).
 JUDGED_STEP_ATTR = "judged_step"
 
+
 class Trial:
     """One evaluation of the objective.
 
@@ -228,9 +229,10 @@ class Trial:
         self.set_user_attr("last_result", result)
         log = self.study._tune_log
         if log is not None:
+            from hypersearch.schedulers.pbt import config_in_effect
+
             # with the configuration in effect (population-based training changes it)
-            config = {**self._user_attrs.get("config", {}), **self._system_attrs.get("pbt:config", {})}
-            log.append(self.number, {**result, "config": config})
+            log.append(self.number, {**result, "config": config_in_effect(self._user_attrs, self._system_attrs)})
         self.report(value, step)
         return self.decide()
 
@@ -243,15 +245,10 @@ class Trial:
             return source, config, self._system_attrs.get("checkpoint"), None
         return source, config, donor.system_attrs.get("checkpoint"), donor.last_step
 
-    def _trial_running(self, number: int) -> bool:
-        """Whether trial ``number`` of this study is RUNNING in the storage (a PBT clone
-        waits for its donor only while the donor trains).  One storage read; the
-        history view is left alone."""
-        return self._trial_state(number) == TrialState.RUNNING.name
-
     def _trial_state(self, number: int) -> str | None:
-        """The stored state of trial ``number`` by name (``None``: no such trial): one
-        storage read, answered across the worker-process boundary as a string."""
+        """The stored state of trial ``number`` by name (``None``: no such trial), for a
+        PBT clone that waits for its donor: one storage read (the history view is
+        left alone), answered across the worker-process boundary as a string."""
         try:
             return self.study._storage.get_trial(self.study._study_id, number).state.name
         except KeyError:

@@ -1,9 +1,10 @@
 """Checkpoints of :func:`hypersearch.tune` trials, kept as files beside the study.
 
 A checkpoint is either a directory (copied), a path to a file (copied; the trial
-gets the path of its copy back) or a picklable object (written with pickle).  The storage records only the checkpoint's path, relative to the
-artifact root, as JSON; nothing stored in the database is ever unpickled, and a
-checkpoint file is read only when a trial asks for its own checkpoint.
+gets the path of its copy back) or a picklable object (written with pickle).  The
+storage records only the checkpoint's path, relative to the artifact root, as
+JSON; nothing stored in the database is ever unpickled, and a checkpoint file is
+read only when a trial asks for its own checkpoint.
 """
 
 from __future__ import annotations

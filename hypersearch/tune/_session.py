@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import warnings
@@ -11,6 +10,7 @@ from typing import Any
 
 from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.schedulers.base import Decision
+from hypersearch.space.declarative import json_part
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
@@ -113,7 +113,7 @@ def _clone_into(session: Session, step: int) -> None:
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
     if source == trial.number:  # a replayed schedule: new config, own checkpoint
         path = donor_ckpt
-        schedule.append({"step": step, "source": source, "source_step": step, "config": _json_config(config)})
+        schedule.append({"step": step, "source": source, "source_step": step, "config": json_part(config)})
     else:
         if not _donor_caught_up(session, source, donor_ckpt, step):
             return  # the donor stopped training behind this trial: no clone, go on
@@ -128,10 +128,10 @@ def _clone_into(session: Session, step: int) -> None:
         at = max(step, src_step)
         session.iteration = at
         schedule.append({"step": at, "source": source, "source_step": src_step, "judged_at": step,
-                         "config": _json_config(config)})
+                         "config": json_part(config)})
     if path is not None:
         trial.set_system_attr(CHECKPOINT_ATTR, path)
-    trial.set_system_attr(CONFIG_ATTR, _json_config(config))
+    trial.set_system_attr(CONFIG_ATTR, json_part(config))
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()
     raise Restart(config)
@@ -182,10 +182,12 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     """A result row as stored: JSON values (nested ones too) as they are, numbers
     of other types (numpy) as floats, anything else as its ``repr``."""
+    from hypersearch.storage._common import is_json_value, plain_scalar
+
     out = {}
     for k, v in d.items():
-        v = _plain(v)
-        if _is_json(v):
+        v = plain_scalar(v)
+        if is_json_value(v):
             out[k] = v
         else:
             try:
@@ -193,28 +195,6 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
             except (TypeError, ValueError):
                 out[k] = repr(v)
     return out
-
-
-def _json_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The storable part of a configuration (:func:`json_part`); whoever rebuilds the
-    configuration takes the rest from the trial's own (``hs.tune`` does)."""
-    from hypersearch.space.declarative import json_part
-
-    return json_part(config)
-
-
-def _plain(v: Any) -> Any:
-    if getattr(v, "shape", None) == () and callable(getattr(v, "item", None)):
-        return v.item()  # a numpy scalar
-    return v
-
-
-def _is_json(v: Any) -> bool:
-    try:
-        json.dumps(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def current() -> Session:

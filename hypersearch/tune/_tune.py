@@ -18,9 +18,10 @@ from typing import Any
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
+from hypersearch.schedulers.pbt import config_in_effect
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
-from hypersearch.study._optimize import check_run_options, run_optimize
+from hypersearch.study._optimize import check_run_options, heartbeat_grace_of, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
@@ -106,7 +107,7 @@ class TuneResult:
         """Configuration (as the trainable last received it) of the best trial."""
         t = self._best(metric, mode, scope)
         # after population-based training, the configuration the trial ended with
-        return {**t.user_attrs.get("config", {}), **(t.system_attrs.get(PBT_CONFIG_ATTR) or {})}
+        return config_in_effect(t.user_attrs, t.system_attrs)
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Last reported result of the best trial (with the ``config`` in effect)."""
@@ -309,16 +310,11 @@ def tune(
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-    if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 1:
-        raise ValueError(f"max_concurrent must be a positive integer, got {max_concurrent!r}")
-    if time_budget_s is not None and (
-        isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float)) or not time_budget_s > 0
-    ):
-        raise ValueError(f"time_budget_s must be a positive number of seconds, got {time_budget_s!r}")
     check_run_options(  # every option checked before the study is created or changed
         n_trials=None, timeout=time_budget_s, n_jobs=max_concurrent, catch=(Exception,), executor=executor,
         resources_per_trial=resources_per_trial, trial_timeout=trial_timeout, retries=retries,
         heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
+        labels={"n_jobs": "max_concurrent", "timeout": "time_budget_s"},
     )
     space = config if isinstance(config, SearchSpace) else SearchSpace(config, constraints)
     if isinstance(config, SearchSpace) and constraints:
@@ -388,11 +384,8 @@ def tune(
         # Ray Tune's resume does (a retry each), before anything is counted: those
         # whose process on this machine is gone at once, others once their
         # heartbeat is stale.
-        study._fail_dead_trials(max(retries, 1))
-        if heartbeat_interval is not None:
-            study._beat()
-            study._fail_stale_trials(heartbeat_grace if heartbeat_grace is not None else 4.0 * heartbeat_interval)
-    total = num_samples * (_grid_size(grid) if grid else 1)
+        study._reap(heartbeat_grace_of(heartbeat_interval, heartbeat_grace), max(retries, 1))
+    total = num_samples
     if grid:
         # The grid sampler queued every evaluation still missing (num_samples per
         # point; on resume the ones a changed grid or num_samples adds); the extra
@@ -481,11 +474,4 @@ def _close_paused(study: Study) -> None:
             study.tell(trial, state=TrialState.PRUNED)
 
 
-def _grid_size(grid: dict[str, list]) -> int:
-    n = 1
-    for v in grid.values():
-        n *= len(v)
-    return n
-
-
-__all__ = ["TuneResult", "tune"]
+__all__ = ["TuneResult", "tune", "with_parameters"]

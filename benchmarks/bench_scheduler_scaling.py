@@ -58,8 +58,9 @@ def run_hs(kind: str, n: int, window: int) -> list[float]:
         "asha-promotion": lambda: S.ASHA(**kw, grace_period=1, variant="promotion"),
         "hyperband-promotion": lambda: S.Hyperband(**kw, min_t=1, variant="promotion"),
         "sha-synchronous": lambda: S.SuccessiveHalving(**kw, min_t=1, synchronous=True, n_configs=81),
+        "median": lambda: S.MedianStoppingRule(mode="min", n_startup_trials=5),
     }[kind]()
-    ckpt = kind != "asha-stopping"
+    ckpt = kind not in ("asha-stopping", "median")
     rng = np.random.default_rng(0)
     stamps: list[float] = []
 
@@ -80,7 +81,7 @@ def run_hs(kind: str, n: int, window: int) -> list[float]:
     return _windows(stamps, window)
 
 
-def run_optuna(n: int, window: int) -> list[float]:
+def run_optuna(kind: str, n: int, window: int) -> list[float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -98,8 +99,9 @@ def run_optuna(n: int, window: int) -> list[float]:
                 raise optuna.TrialPruned()
         return v
 
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0),
-                                pruner=optuna.pruners.SuccessiveHalvingPruner(1, ETA))
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=5) if kind == "optuna-median"
+              else optuna.pruners.SuccessiveHalvingPruner(1, ETA))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner)
     study.optimize(objective, n_trials=n)
     stamps.append(_clock())
     return _windows(stamps, window)
@@ -123,15 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=4000)
     ap.add_argument("--window", type=int, default=500)
     ap.add_argument("--kinds", nargs="*",
-                    default=["asha-stopping", "asha-promotion", "hyperband-promotion", "sha-synchronous", "optuna-sha"])
+                    default=["asha-stopping", "asha-promotion", "hyperband-promotion", "sha-synchronous", "optuna-sha",
+                             "median", "optuna-median"])
     ap.add_argument("--tag", default="")
     ap.add_argument("--output-dir", default=str(RESULTS))
     args = ap.parse_args(argv)
     rows = {}
     for kind in args.kinds:
-        if kind == "optuna-sha":
+        if kind.startswith("optuna-"):
             try:
-                w = run_optuna(args.trials, args.window)
+                w = run_optuna(kind, args.trials, args.window)
             except ImportError:
                 print("optuna is not installed: its row is skipped (pip install 'hypersearch[bench]')")
                 continue

@@ -164,6 +164,7 @@ class BaseStorage:
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
         retry: dict[str, Any] | None = None,
+        completed_at: _dt.datetime | None = None,
     ) -> int | None:
         """Update a RUNNING trial in one step.
 
@@ -179,6 +180,10 @@ class BaseStorage:
         the same transaction, records its number as the finished trial's
         ``requeued_as`` system attribute and returns it: a failure and its retry
         are stored together or not at all.  Otherwise returns ``None``.
+
+        ``completed_at`` (with a finishing ``state``) is the completion time to
+        store, so that the trial its writer hands to callbacks and the stored one
+        agree; without it the storage's clock at the write is used.
         """
         raise NotImplementedError
 

@@ -177,6 +177,7 @@ class InMemoryStorage(BaseStorage):
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
         retry: dict[str, Any] | None = None,
+        completed_at: _dt.datetime | None = None,
     ) -> int | None:
         with self._lock:
             try:
@@ -204,7 +205,7 @@ class InMemoryStorage(BaseStorage):
             if state is not None:
                 t.state = state
                 if state.is_finished():
-                    t.datetime_complete = now()
+                    t.datetime_complete = completed_at or now()
             if retry is not None and state is not None and state.is_finished():
                 queued = self.enqueue_trial(sid, t.params, t.distributions, {}, retry)
                 t.system_attrs["requeued_as"] = queued

@@ -643,6 +643,7 @@ class SQLStorage(BaseStorage):
         state: TrialState | None = None,
         values: Sequence[float] | None = None,
         retry: dict[str, Any] | None = None,
+        completed_at: _dt.datetime | None = None,
     ) -> int | None:
         upd: dict[str, Any] = {}
         if params is not None:
@@ -662,7 +663,7 @@ class SQLStorage(BaseStorage):
         if state is not None:
             upd["state"] = int(state)
             if state.is_finished():
-                upd["datetime_complete"] = t
+                upd["datetime_complete"] = completed_at or t
         stmt = _update_running(frozenset(upd))
         with self._tx() as conn:
             r = conn.execute(stmt, {"b_tid": trial_id, **{f"b_{k}": v for k, v in upd.items()}})

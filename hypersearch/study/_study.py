@@ -463,7 +463,7 @@ class Study:
             raise
         self._live.pop(t.number, None)
         frozen = t._snapshot(state, values)
-        frozen.datetime_complete = _dt.datetime.now(_dt.timezone.utc)
+        frozen.datetime_complete = t.datetime_complete
         self.history.ingest([frozen])
         self.sampler.after_trial(self, frozen)
         return frozen.copy()

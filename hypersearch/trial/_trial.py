@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import math
 import warnings
@@ -60,6 +61,7 @@ class Trial:
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
         self._pending_intermediate: dict[int, float] = {}
         self._dirty = False
+        self.datetime_complete: _dt.datetime | None = None
         self.datetime_start = frozen.datetime_start
         self._finished = False
         self._attempt = 0
@@ -300,9 +302,14 @@ class Trial:
         self, state: TrialState, values: Sequence[float] | None, retry: dict[str, Any] | None = None
     ) -> int | None:
         """Write the final state; with ``retry``, queue the trial's retry in the same
-        write and return its number (also kept as ``requeued_as``)."""
+        write and return its number (also kept as ``requeued_as``).  The completion
+        time is taken here and stored, so the trial handed to callbacks and the
+        stored trial agree on it."""
         self._check_active()
-        queued = self._write(full=True, state=state, values=values, retry=retry)
+        self.datetime_complete = _dt.datetime.now(_dt.timezone.utc)
+        queued = self._write(
+            full=True, state=state, values=values, retry=retry, completed_at=self.datetime_complete
+        )
         self._finished = True
         if queued is not None:
             self._system_attrs["requeued_as"] = queued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 
 import pytest
@@ -74,6 +75,18 @@ def test_write_trial_round_trip_and_finish(storage):
     assert got.system_attrs == {"k": 1}
     assert got.datetime_complete is not None and got.datetime_start is not None
     assert got.datetime_complete >= got.datetime_start
+
+
+def test_finish_stores_the_given_completion_time(storage):
+    """The writer's completion time is stored as given, so the trial it hands to
+    callbacks and the stored trial agree on ``datetime_complete`` and ``duration``."""
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    when = t.datetime_start + _dt.timedelta(seconds=1.234567)
+    storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[1.0], completed_at=when)
+    (got,) = storage.get_trials(sid)
+    assert got.datetime_complete == when
+    assert got.duration == _dt.timedelta(seconds=1.234567)
 
 
 def test_finished_trial_cannot_be_written_again(storage):

@@ -303,6 +303,31 @@ def test_callbacks_stop_and_timeout():
     assert len(study.trials) > 5
 
 
+def test_callback_trial_matches_the_stored_trial(storage_url):
+    """A callback (TensorBoard, MLflow, ...) logs the same start, completion and
+    duration that the storage keeps, whatever the trial's end."""
+    study = hs.create_study(storage=storage_url, study_name="cb-times")
+    seen = {}
+
+    def objective(trial):
+        x = trial.suggest_float("x", -1, 1)
+        trial.report(x, 0)
+        if trial.number == 1:
+            raise hs.TrialPruned()
+        if trial.number == 2:
+            raise ValueError("boom")
+        return x
+
+    study.optimize(objective, n_trials=4, catch=ValueError,
+                   callbacks=[lambda s, t: seen.setdefault(t.number, t)])
+    stored = {t.number: t for t in hs.load_study("cb-times", storage_url).trials}
+    assert sorted(seen) == [0, 1, 2, 3]
+    for n, t in seen.items():
+        assert t.state == stored[n].state
+        assert t.datetime_complete == stored[n].datetime_complete
+        assert t.duration == stored[n].duration
+
+
 def test_invalid_optimize_arguments():
     study = hs.create_study()
     for kwargs, msg in [

@@ -128,10 +128,10 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
             raise ValueError("perturbation_factors must be positive numbers")
         self.seed = draw_seed() if seed is None else int(seed)
         self._plans: dict[int, tuple[int, dict[str, Any]]] = {}
-        # trial -> the perturbation step it was compared at before the whole
-        # population reached it (an optimisation of when to look again; a resumed
-        # study compares at the next perturbation step instead)
-        self._pending: dict[int, int] = {}
+        # trial -> the perturbation steps (ascending) it was compared at before the
+        # whole population reached them (an optimisation of when to look again; a
+        # resumed study compares at the next perturbation step instead)
+        self._pending: dict[int, list[int]] = {}
         self._pending_lock = threading.Lock()  # several workers report at once
         # whether the run could start more members (told by the runner when a worker
         # frees up): a member ahead then yields its worker at a perturbation step
@@ -179,25 +179,36 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
                 self._pending.pop(n, None)
             return Decision.CONTINUE  # the trial ends here: keep its own final result
         if step % self.perturbation_interval == 0:
-            at, late = step, False
-        else:
-            # A trial that reached its perturbation step before the rest of the
-            # population was compared with part of it only; it is looked at again at
-            # each report and judged once every member still training has reached
-            # that step.  Without this the member that runs ahead (often the same
-            # thread or worker every time) would never be compared with anyone.
+            decision, settled = self._exploit_at(study, trial, step, False)
+            if settled or decision != Decision.CONTINUE:
+                # judged against the whole population at its newest step (or cloned):
+                # older unjudged steps are superseded
+                with self._pending_lock:
+                    self._pending.pop(n, None)
+                return decision
             with self._pending_lock:
-                pending = self._pending.get(n)
-            if pending is None:
-                return Decision.CONTINUE
-            at, late = pending, True
-        decision, settled = self._exploit_at(study, trial, at, late)
+                self._pending.setdefault(n, []).append(step)
+        # A trial that reached a perturbation step before the rest of the population
+        # was compared with part of it only; it is looked at again at each report
+        # and judged at the newest of its unjudged steps that every member still
+        # training has reached.  Without this the member that runs ahead (often the
+        # same thread or worker every time) would never be compared with anyone,
+        # even when it runs more than one interval ahead.
         with self._pending_lock:
+            pending = list(self._pending.get(n, ()))
+        for at in reversed(pending):
+            if at == step:
+                continue  # judged just above
+            decision, settled = self._exploit_at(study, trial, at, True)
             if settled:
-                self._pending.pop(n, None)
-            else:
-                self._pending[n] = at
-        return decision
+                with self._pending_lock:
+                    left = [s for s in self._pending.get(n, ()) if s > at]
+                    if left and decision == Decision.CONTINUE:
+                        self._pending[n] = left
+                    else:
+                        self._pending.pop(n, None)
+                return decision
+        return Decision.CONTINUE
 
     def _exploit_at(self, study: Study, trial: FrozenTrial, step: int, late: bool) -> tuple[Decision, bool]:
         """Whether ``trial`` exploits, judged by the population's values at ``step``,

@@ -256,13 +256,41 @@ def test_a_trial_ahead_of_the_population_is_compared_when_the_rest_catch_up():
     assert run(worst, 0.0, (5,)) == Decision.CONTINUE  # still nobody at step 4
     run(best, 3.0, (1, 2, 3, 4))  # part of the population: worst is last of two, but is
     assert run(worst, 0.0, (6,)) == Decision.CONTINUE  # not judged late on part of it
-    assert pbt._pending.get(worst.number) == 4
+    assert pbt._pending.get(worst.number) == [4]
     run(mid, 1.0, (1, 2, 3, 4))
     run(good, 2.0, (1, 2, 3, 4))
     # everyone has reached 4 and worst is last: it copies the best member
     assert run(worst, 0.0, (7,)) == Decision.CLONE
     assert pbt.take_plan(worst.number)[0] == best.number
     assert worst.number not in pbt._pending
+
+
+def test_a_trial_more_than_one_interval_ahead_is_judged_at_the_newest_common_step():
+    """The worst member runs two intervals ahead (as the favoured thread does): its
+    step-4 judgement must not be dropped when it reaches step 8 alone.  Once the
+    others reach step 4 it is judged there; at the newest step they all reached."""
+    from hypersearch.schedulers.base import Decision
+
+    pbt, (worst, mid, good, best), run = _hand_driven_population()
+    assert run(worst, 0.0, (1, 2, 3, 4)) == Decision.CONTINUE
+    assert run(worst, 0.0, (5, 6, 7, 8)) == Decision.CONTINUE  # alone at 8 as well
+    assert pbt._pending.get(worst.number) == [4, 8]
+    for t, v in ((mid, 1.0), (good, 2.0), (best, 3.0)):
+        run(t, v, (1, 2, 3, 4))
+    assert run(worst, 0.0, (9,)) == Decision.CLONE  # last of all four at step 4
+    assert pbt.take_plan(worst.number)[0] == best.number
+    assert worst.number not in pbt._pending
+    # judged at 4 without a clone, a member keeps its later step pending
+    pbt2, (a, b, c, d), run2 = _hand_driven_population()
+    run2(a, 2.0, (1, 2, 3, 4, 5, 6, 7, 8))
+    for t, v in ((b, 1.0), (c, 0.5), (d, 3.0)):
+        run2(t, v, (1, 2, 3, 4))
+    assert run2(a, 2.0, (9,)) == Decision.CONTINUE
+    assert pbt2._pending.get(a.number) == [8]
+    for t, v in ((b, 1.0), (c, 0.5), (d, 3.0)):
+        run2(t, v, (5, 6, 7, 8))
+    assert run2(a, 0.0, (10,)) == Decision.CONTINUE  # judged at 8 on its value there (2.0)
+    assert a.number not in pbt2._pending
 
 
 def test_a_late_judgement_clones_once_the_donor_has_caught_up():

@@ -82,7 +82,9 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         seed: Seed of the exploration.
         max_t: The step at which training ends, if known: no trial exploits at or
             after it (a clone there would only replace the trial's final result
-            with a copy of the donor's).
+            with a copy of the donor's), and a population taking turns never
+            pauses a member there.  When it is not given, ``hs.tune`` sets it from
+            ``stop={"training_iteration": N}``.
     """
 
     needs_finished_trials = True  # reads donors and the population from the history

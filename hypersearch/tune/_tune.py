@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
-from hypersearch.schedulers.pbt import config_in_effect
+from hypersearch.schedulers.pbt import PopulationBasedTraining, config_in_effect
 from hypersearch.space.declarative import SearchSpace
 from hypersearch.storage import BaseStorage
 from hypersearch.study._optimize import check_run_options, heartbeat_grace_of, run_optimize
@@ -269,7 +270,9 @@ def tune(
         resources_per_trial: ``{"cpu": n, "gpu": k}`` (fractional GPUs allowed): at
             most as many trials run as the machine holds; each sees only its GPUs.
         stop: ``{"training_iteration": 10}``-style thresholds or ``fn(result) -> bool``;
-            a trial that meets it finishes as complete.
+            a trial that meets it finishes as complete.  A
+            ``PopulationBasedTraining`` scheduler without ``max_t`` takes its
+            ``training_iteration`` threshold as the last step of training.
         resume: Continue the study ``name`` in ``storage`` (its trials count toward
             ``num_samples``).
         name: Study name.
@@ -320,6 +323,21 @@ def tune(
     if isinstance(config, SearchSpace) and constraints:
         space = SearchSpace(config, constraints)
     stop_fn = _stop_fn(stop)
+    if isinstance(scheduler, PopulationBasedTraining) and scheduler.max_t is None:
+        # PBT must know the last step (no exploiting there, no copying a finished
+        # model, no pausing a member that is done): take it from the stop criteria.
+        last = stop.get("training_iteration") if isinstance(stop, Mapping) else None
+        if last is not None and last >= 1:
+            scheduler.max_t = math.ceil(last)
+        elif num_samples > max_concurrent:
+            warnings.warn(
+                f"the PBT population ({num_samples}) is larger than max_concurrent "
+                f"({max_concurrent}), so members take turns, but the scheduler does not know "
+                "the last training step: give PopulationBasedTraining(max_t=...) or "
+                "stop={'training_iteration': ...}, or a member may be paused at its last "
+                "step and another may copy its finished model",
+                stacklevel=2,
+            )
     direction = "minimize" if mode == "min" else "maximize"
 
     grid = space.grid_axes()

@@ -195,6 +195,37 @@ def test_a_population_larger_than_the_workers_takes_turns_and_never_copies_a_fin
     assert all(s <= 4 for s in order[:sixth_start])
 
 
+def test_tune_tells_pbt_the_last_step_from_the_stop_criteria():
+    """Ray Tune code gives the training length as ``stop={"training_iteration": N}``
+    and a trainable that loops until stopped: PBT learns its last step from it, so a
+    population taking turns never copies a finished model.  Without either, tune
+    warns that it cannot know."""
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        step = 0 if ckpt is None else ckpt["step"]
+        theta = 0.0 if ckpt is None else ckpt["theta"]
+        while True:  # stopped by tune
+            step += 1
+            theta += config["lr"]
+            hs.report(score=theta, checkpoint={"theta": theta, "step": step})
+
+    pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2,
+                                  hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    res = hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=6,
+                  stop={"training_iteration": 10}, sampler=hs.samplers.RandomSampler(seed=0))
+    assert pbt.max_t == 10
+    assert all(t.state == hs.TrialState.COMPLETE and max(t.intermediate_values) == 10 for t in res.trials)
+    entries = [e for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
+    assert entries and all(e["source_step"] < 10 for e in entries)
+
+    blind = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2,
+                                    hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+    with pytest.warns(UserWarning, match="max_t"):
+        hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=blind, num_samples=3,
+                stop=lambda r: r["training_iteration"] >= 4)
+
+
 def test_no_exploit_at_the_last_step():
     """With max_t, the bottom trial clones a top one before the end, never at it."""
     from hypersearch.schedulers.base import Decision

@@ -48,7 +48,8 @@ class ThresholdStopper(BaseScheduler):
     Args:
         lower, upper: Bounds on the reported value (``None``: unbounded).
         n_warmup_steps: Bounds apply from this step on (NaN/inf always stop).
-        stop_on_nan: Stop on NaN or infinite values.
+        stop_on_nan: Stop on NaN or infinite values.  Without it an infinite value
+            still stops the trial when it leaves the bounds, and NaN never does.
     """
 
     def __init__(
@@ -74,10 +75,10 @@ class ThresholdStopper(BaseScheduler):
         if step is None:
             return Decision.CONTINUE
         v = trial.intermediate_values[step]
-        if not math.isfinite(v):
-            return Decision.STOP if self.stop_on_nan else Decision.CONTINUE
-        if step < self.n_warmup_steps:
-            return Decision.CONTINUE
+        if not math.isfinite(v) and self.stop_on_nan:
+            return Decision.STOP
+        if v != v or step < self.n_warmup_steps:
+            return Decision.CONTINUE  # NaN lies outside no bound
         if (self.lower is not None and v < self.lower) or (self.upper is not None and v > self.upper):
             return Decision.STOP
         return Decision.CONTINUE

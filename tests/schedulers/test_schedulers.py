@@ -82,6 +82,12 @@ def test_patience_and_threshold_stoppers():
     assert t.on_report(study, _trial(0, {0: 5.0, 3: 50.0})) == Decision.STOP
     assert t.on_report(study, _trial(0, {0: math.nan})) == Decision.STOP  # diverged
     assert t.on_report(study, _trial(0, {0: math.inf})) == Decision.STOP
+    # without stop_on_nan, an infinite value is still outside finite bounds; NaN is not
+    lenient = ThresholdStopper(lower=0.0, upper=10.0, stop_on_nan=False)
+    assert lenient.on_report(study, _trial(0, {0: math.inf})) == Decision.STOP
+    assert lenient.on_report(study, _trial(0, {0: -math.inf})) == Decision.STOP
+    assert lenient.on_report(study, _trial(0, {0: math.nan})) == Decision.CONTINUE
+    assert ThresholdStopper(stop_on_nan=False).on_report(study, _trial(0, {0: math.inf})) == Decision.CONTINUE
     with pytest.raises(ValueError, match="lower"):
         ThresholdStopper(lower=2, upper=1)
 

@@ -151,15 +151,19 @@ class BaseSampler:
         if not hasattr(self, "seed"):
             return
         stored = study.system_attrs.get(SEED_ATTR)
-        if stored is not None and not getattr(self, "_explicit_seed", True):
+        if stored is None:
+            # Processes that open a new study at once agree on the first writer's
+            # seed (brackets and random streams follow it).
+            stored = study._setdefault_system_attr(SEED_ATTR, self.seed)
+            if stored == self.seed:
+                return
+        if not getattr(self, "_explicit_seed", True):
             if isinstance(stored, bool) or not isinstance(stored, int):
                 raise ValueError(
                     f"study {study.study_name!r}: its stored sampler seed ({SEED_ATTR!r}) is "
                     f"{stored!r}, not an integer; the storage was altered outside hypersearch"
                 )
             self.seed = int(stored)
-        elif stored is None:
-            study._set_system_attr(SEED_ATTR, self.seed)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={getattr(self, 'seed', None)!r})"

@@ -78,10 +78,13 @@ class ReportedView:
     """
 
     def __init__(
-        self, index: Callable[[FrozenTrial, bool], None], reset: Callable[[], None] | None = None
+        self, index: Callable[[FrozenTrial, bool], None], reset: Callable[[Study], None] | None = None
     ) -> None:
         self._index = index
-        self._reset = reset  # forget what was indexed (the scheduler moved to another study)
+        # called when the view starts following a study (the first, or another one
+        # the scheduler object is reused for): forget what was indexed and take up
+        # that study's own settings (e.g. the seed its brackets follow)
+        self._reset = reset
         # the study followed; a weak reference, so a new study never passes for a
         # collected one that happened to live at the same address
         self._attached: weakref.ref[Study] | None = None
@@ -100,13 +103,20 @@ class ReportedView:
 
         return finished
 
+    def follow(self, study: Study) -> None:
+        """Start following ``study`` if the view follows another one (or none): a
+        cheap check before anything that depends on the study's settings."""
+        ref = self._attached
+        if ref is None or ref() is not study:
+            self.update(study)
+
     def update(self, study: Study) -> None:
         """Index what changed in ``study`` since the last call."""
         study.history.refresh()  # the storage read, outside the lock
         with self._lock:
             if self._attached is None or self._attached() is not study:
-                if self._attached is not None and self._reset is not None:
-                    self._reset()  # one scheduler object reused for a second study
+                if self._reset is not None:
+                    self._reset(study)
                 self._attached = weakref.ref(study)
                 self._generation += 1
                 self._seen.clear()

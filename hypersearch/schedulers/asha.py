@@ -123,7 +123,7 @@ class _RungScheduler(BaseScheduler):
     def suggested_sampler(self, seed: int | None = None, n_objectives: int = 1):
         return _model_on_largest_budget(seed, n_objectives)
 
-    def _forget(self) -> None:
+    def _forget(self, study: Study | None = None) -> None:
         with self._lock:
             self._table = {}
             self._ranked = {}
@@ -133,6 +133,10 @@ class _RungScheduler(BaseScheduler):
             self._keys = []
             self._max_number = -1
             self._settled = set()
+        if study is not None:
+            # one scheduler object given to several studies: the brackets of each
+            # follow that study's own seed
+            self.attach(study)
 
     def attach(self, study: Study) -> None:
         # Brackets follow the study's recorded seed, so every process of a study
@@ -271,6 +275,7 @@ class _RungScheduler(BaseScheduler):
         self._sign = self.direction(study).sign()
         if not trial.intermediate_values:
             return Decision.CONTINUE
+        self._view.follow(study)  # brackets follow this study's seed
         b, crossed = self._crossed(trial)
         if not crossed:
             return Decision.CONTINUE
@@ -298,6 +303,7 @@ class _RungScheduler(BaseScheduler):
         self._sign = self.direction(study).sign()
         if not trial.intermediate_values:
             return Decision.CONTINUE
+        self._view.follow(study)
         _, crossed = self._crossed(trial)
         if not crossed:
             return Decision.CONTINUE

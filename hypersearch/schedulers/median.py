@@ -68,7 +68,7 @@ class PercentileStoppingRule(BaseScheduler):
         self._sign = 1.0
         self._view = ReportedView(self._index, self._forget)
 
-    def _forget(self) -> None:
+    def _forget(self, study: Study | None = None) -> None:
         with self._lock:
             self._curves = []
             self._refs = {}

@@ -92,6 +92,13 @@ class BaseStorage:
         """``(user_attrs, system_attrs)`` of a study."""
         raise NotImplementedError
 
+    def setdefault_study_system_attr(self, study_id: int, key: str, value: Any) -> Any:
+        """Store the study system attribute ``key`` unless it is set already, and
+        return the value stored in the end, atomically: processes that open a new
+        study at the same moment (each with its own random seed, say) all end up
+        with the first writer's value."""
+        raise NotImplementedError
+
     # -- trials ----------------------------------------------------------------
     def enqueue_trial(
         self,

@@ -92,6 +92,13 @@ class InMemoryStorage(BaseStorage):
             info = self._study(study_id).info
             return copy.deepcopy(info.user_attrs), copy.deepcopy(info.system_attrs)
 
+    def setdefault_study_system_attr(self, study_id: int, key: str, value: Any) -> Any:
+        with self._lock:
+            attrs = self._study(study_id).info.system_attrs
+            if key not in attrs:
+                attrs[key] = copy.deepcopy(value)
+            return copy.deepcopy(attrs[key])
+
     # -- trials ----------------------------------------------------------------
     def _new_trial(self, st: _Study, state: TrialState) -> FrozenTrial:
         t = FrozenTrial(number=len(st.trials), state=state, trial_id=self._next_trial_id)

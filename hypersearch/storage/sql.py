@@ -31,7 +31,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -62,7 +62,10 @@ from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Schema history (each step is migrated in place when a database is opened):
+#   1: first release
+#   2: report steps are 64-bit (BIGINT): steps counted in samples or tokens pass 2**31
 
 _meta = sa.MetaData()
 
@@ -117,9 +120,23 @@ _intermediate = sa.Table(
     "hs_trial_intermediate",
     _meta,
     sa.Column("trial_id", sa.Integer, sa.ForeignKey("hs_trials.id"), primary_key=True),
-    sa.Column("step", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("value", sa.Float, nullable=True),  # NULL encodes NaN (SQLite cannot store NaN)
 )
+
+
+def _steps_to_bigint(conn: Connection) -> None:
+    """Schema 1 -> 2: 64-bit report steps.  SQLite's INTEGER is 64-bit already."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(sa.text("ALTER TABLE hs_trial_intermediate ALTER COLUMN step TYPE BIGINT"))
+    elif dialect in ("mysql", "mariadb"):
+        conn.execute(sa.text("ALTER TABLE hs_trial_intermediate MODIFY step BIGINT NOT NULL"))
+
+
+# schema version -> the migration from it to the next version, run in the
+# transaction that opens the database (under its lock)
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _steps_to_bigint}
 
 
 # -- statements of the per-trial hot path, built once (building a SQLAlchemy
@@ -355,6 +372,17 @@ class SQLStorage(BaseStorage):
                 )
                 return
             row = conn.execute(sa.select(_version.c.schema_version, _version.c.library_version)).first()
+            if row is not None and row.schema_version < SCHEMA_VERSION:
+                for version in range(row.schema_version, SCHEMA_VERSION):
+                    _MIGRATIONS[version](conn)
+                conn.execute(
+                    _version.update().values(schema_version=SCHEMA_VERSION, library_version=__version__)
+                )
+                _log.info(
+                    "%s: schema migrated from version %d to %d",
+                    self._shown_url, row.schema_version, SCHEMA_VERSION,
+                )
+                return
             if row is None or row.schema_version != SCHEMA_VERSION:
                 found = None if row is None else row.schema_version
                 written_by = "" if row is None else f" (written by hypersearch {row.library_version})"
@@ -492,6 +520,23 @@ class SQLStorage(BaseStorage):
     def get_study_attrs(self, study_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         with self._tx(write=False) as conn:
             return self._attrs(conn, study_id)
+
+    def setdefault_study_system_attr(self, study_id: int, key: str, value: Any) -> Any:
+        where = (_study_attrs.c.study_id == study_id, _study_attrs.c.kind == 1, _study_attrs.c.key == key)
+        for _ in range(2):
+            try:
+                with self._tx() as conn:
+                    stored = conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar()
+                    if stored is not None:
+                        return loads(stored)
+                    conn.execute(
+                        _study_attrs.insert().values(study_id=study_id, kind=1, key=key, value=dumps(value))
+                    )
+                    return value
+            except sa.exc.IntegrityError:
+                continue  # another process inserted it first: read theirs
+        with self._tx(write=False) as conn:
+            return loads(conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar_one())
 
     # -- trials --------------------------------------------------------------------
     def _next_number(self, conn: Connection, study_id: int) -> int:

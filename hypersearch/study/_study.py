@@ -216,6 +216,15 @@ class Study:
         self._storage.set_study_attrs(self._study_id, system={key: value})
         self._system_attrs[key] = value
 
+    def _setdefault_system_attr(self, key: str, value: Any) -> Any:
+        """Store ``value`` under ``key`` unless another process (or an earlier run)
+        stored one first; returns the stored value."""
+        check_key("study system attribute key", key)
+        check_json_value(f"study system attribute {key!r}", value)
+        stored = self._storage.setdefault_study_system_attr(self._study_id, key, value)
+        self._system_attrs[key] = stored
+        return stored
+
     # -- reading trials ----------------------------------------------------------------
     def get_trials(
         self, states: Iterable[TrialState | str] | None = None, deepcopy: bool = True

@@ -169,8 +169,8 @@ class Trial:
         """
         self._check_active()
         self._check_interrupt()
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < 2**63:
+            raise ValueError(f"step must be a non-negative integer below 2**63, got {step!r}")
         try:
             v = float(value)
         except (TypeError, ValueError):
@@ -186,7 +186,14 @@ class Trial:
             return
         self._intermediate[step] = v
         self._pending_intermediate[step] = v
-        self.flush()
+        try:
+            self.flush()
+        except Exception:
+            # Not stored: the report did not happen (reporting the step again is no
+            # duplicate, and the failure record does not carry the value again).
+            self._intermediate.pop(step, None)
+            self._pending_intermediate.pop(step, None)
+            raise
 
     def should_prune(self) -> bool:
         """Whether the study's scheduler says this trial should stop now."""

@@ -328,6 +328,52 @@ def test_a_scheduler_set_after_creation_is_attached_to_the_study():
         study.scheduler = "asha"
 
 
+def test_one_scheduler_object_shared_by_two_studies_brackets_each_by_its_own_seed():
+    """Optuna users share one pruner object between studies: the brackets of a
+    study's trials follow that study's seed whichever study attached last, so a
+    later resume of the study (a fresh scheduler) agrees with the decisions made."""
+    shared = hs.schedulers.Hyperband(max_t=27, min_t=1, reduction_factor=3)
+    a = hs.create_study(seed=1, scheduler=shared)
+    hs.create_study(seed=2, scheduler=shared)  # attached last
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(1, 28):
+            trial.report(x + 1.0 / step, step)
+            if trial.should_prune():
+                raise hs.TrialPruned()
+        return x
+
+    a.optimize(objective, n_trials=2)
+    own = hs.schedulers.Hyperband(max_t=27, min_t=1, reduction_factor=3)
+    hs.create_study(seed=1, scheduler=own)
+    assert [shared.bracket_of(n) for n in range(60)] == [own.bracket_of(n) for n in range(60)]
+
+
+def test_processes_opening_a_new_study_at_once_agree_on_its_seed():
+    """Two workers start together on a new study (create_study(load_if_exists=True)):
+    the second read the study before the first recorded its seed.  Both must end up
+    with the first writer's seed, or their Hyperband brackets differ and a trial is
+    judged by rungs of a bracket it is not in."""
+    from hypersearch.samplers.base import SEED_ATTR
+    from hypersearch.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    first = hs.create_study("race", storage, seed=1, scheduler=hs.schedulers.Hyperband(max_t=27))
+    real = storage.get_study
+
+    def read_before_the_seed_was_written(name):
+        info = real(name)
+        info.system_attrs.pop(SEED_ATTR, None)
+        return info
+
+    storage.get_study = read_before_the_seed_was_written
+    second = hs.create_study("race", storage, seed=2, scheduler=hs.schedulers.Hyperband(max_t=27),
+                             load_if_exists=True)
+    assert storage.get_study_attrs(first._study_id)[1][SEED_ATTR] == second.system_attrs[SEED_ATTR]
+    assert [second.scheduler.bracket_of(n) for n in range(60)] == [first.scheduler.bracket_of(n) for n in range(60)]
+
+
 def test_asha_judges_every_rung_passed_since_the_last_check():
     """An objective that reports every epoch but asks should_prune() only every 10th
     is judged at the rungs it passed in between (1 and 4 here), as Ray's and

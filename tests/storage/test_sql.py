@@ -24,6 +24,53 @@ def test_schema_version_is_recorded_and_checked(tmp_path):
         SQLStorage(url)
 
 
+def test_a_schema_1_postgres_database_is_migrated_to_64_bit_steps(pg_url):
+    """Schema 1 stored report steps as 32-bit integers on PostgreSQL: a step counted
+    in samples or tokens (2**31 and more) failed there.  Opening such a database
+    migrates it in place; what it holds stays, and large steps are stored."""
+    import psycopg
+
+    admin = pg_url.rsplit("/", 1)[0] + "/postgres"
+    name = pg_url.rsplit("/", 1)[1] + "_v1"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        st = SQLStorage(url)
+        with st.engine.begin() as conn:  # the layout schema 1 had
+            conn.execute(sa.text("ALTER TABLE hs_trial_intermediate ALTER COLUMN step TYPE INTEGER"))
+            conn.execute(sa.text("UPDATE hs_version_info SET schema_version = 1"))
+        study = hs.create_study("old", st)
+        t = study.ask()
+        t.report(0.5, 3)
+        with pytest.raises(Exception, match="out of range"):
+            t.report(0.25, 2**31)
+        t.report(0.125, 4)  # the failed report left nothing behind
+        study.tell(t, 1.0)
+        st.close()
+
+        st = SQLStorage(url)  # opening migrates
+        with st.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT schema_version FROM hs_version_info")).scalar_one() == SCHEMA_VERSION
+        study = hs.load_study("old", st)
+        assert study.trials[0].intermediate_values == {3: 0.5, 4: 0.125}
+        t = study.ask()
+        t.report(1.0, 2**31)
+        t.report(2.0, 2**63 - 1)
+        study.tell(t, 1.0)
+        assert hs.load_study("old", st).trials[1].intermediate_values == {2**31: 1.0, 2**63 - 1: 2.0}
+        st.close()
+    finally:
+        from hypersearch.storage import _cache
+
+        for key, cached in list(_cache.items()):
+            if name in key:
+                cached.close()
+                _cache.pop(key, None)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def test_foreign_tables_without_version_are_refused(tmp_path):
     url = f"sqlite:///{tmp_path}/f.db"
     eng = sa.create_engine(url)

@@ -89,6 +89,24 @@ def test_finish_stores_the_given_completion_time(storage):
     assert got.duration == _dt.timedelta(seconds=1.234567)
 
 
+def test_steps_up_to_64_bits_round_trip(storage):
+    """Steps counted in samples or tokens pass 2**31."""
+    sid = storage.create_study("s", MIN).study_id
+    t = storage.start_trial(sid)
+    steps = {2**31: 1.0, 2**40: 2.0, 2**63 - 1: 3.0}
+    storage.write_trial(t.trial_id, intermediate=steps)
+    storage.write_trial(t.trial_id, state=TrialState.COMPLETE, values=[1.0])
+    (got,) = storage.get_trials(sid)
+    assert got.intermediate_values == steps and got.last_step == 2**63 - 1
+
+
+def test_setdefault_study_system_attr_keeps_the_first_value(storage):
+    sid = storage.create_study("s", MIN).study_id
+    assert storage.setdefault_study_system_attr(sid, "seed", 7) == 7
+    assert storage.setdefault_study_system_attr(sid, "seed", 8) == 7
+    assert storage.get_study_attrs(sid)[1] == {"seed": 7}
+
+
 def test_finished_trial_cannot_be_written_again(storage):
     sid = storage.create_study("s", MIN).study_id
     t = storage.start_trial(sid)

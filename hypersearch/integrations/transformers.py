@@ -102,9 +102,9 @@ _BOOKKEEPING_KEYS = {"epoch", "step", "total_flos"}
 
 def _tune_control_flow() -> tuple[type[BaseException], ...]:
     """Exceptions ``hs.report`` raises to end a trial (pruned, paused, done, PBT restart)."""
-    from hypersearch.tune._session import Restart, StopTrial
+    from hypersearch.tune._session import Signal
 
-    return (TrialPruned, TrialPaused, StopTrial, Restart)
+    return (TrialPruned, TrialPaused, Signal)
 
 
 class HyperSearchCallback(TrainerCallback):

@@ -8,7 +8,6 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.schedulers.base import Decision
 from hypersearch.space.declarative import json_part
 from hypersearch.tune._checkpoint import CheckpointStore
@@ -16,14 +15,31 @@ from hypersearch.tune._checkpoint import CheckpointStore
 _local = threading.local()
 
 
-class StopTrial(Exception):
-    """Raised inside ``hs.report`` when a stopping criterion says the trial is done
-    (it finishes as COMPLETE with its last reported metric)."""
+class Signal(BaseException):
+    """What ``hs.report`` raises to end or redirect the trainable's run: a
+    ``BaseException`` (as ``KeyboardInterrupt``), so that a trainable's
+    ``except Exception`` around its training step does not swallow a stop, a
+    pause or a restart.  The session also remembers it: a trainable that caught
+    it anyway gets it again at its next report, and when it returns."""
 
 
-class Restart(Exception):  # noqa: N818 - control flow, not an error
-    """Raised inside ``hs.report`` when population-based training replaced the
-    trial's checkpoint and configuration: the trainable restarts with ``config``."""
+class StopTrial(Signal):
+    """A stopping criterion says the trial is done (it finishes as COMPLETE with
+    its last reported metric)."""
+
+
+class Prune(Signal):  # noqa: N818 - control flow, not an error
+    """The scheduler stopped the trial (it finishes as PRUNED)."""
+
+
+class Pause(Signal):  # noqa: N818 - control flow, not an error
+    """The scheduler paused the trial (promotion schedulers, a PBT population
+    taking turns)."""
+
+
+class Restart(Signal):  # noqa: N818 - control flow, not an error
+    """Population-based training replaced the trial's checkpoint and
+    configuration: the trainable restarts with ``config``."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__("restart with a new configuration")
@@ -59,11 +75,21 @@ class Session:
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
         self.has_checkpoint = False
+        # the signal the last report raised, until the trial acts on it
+        self.signal: Signal | None = None
+
+    def _signal(self, signal: Signal) -> Signal:
+        self.signal = signal
+        return signal
 
     def _clone(self, step: int) -> None:
         _clone_into(self, step)
 
     def report(self, metrics: Mapping[str, Any], checkpoint: Any = None) -> None:
+        if self.signal is not None:
+            # The trainable caught the signal (``except BaseException``) and went
+            # on: nothing more of this run is recorded.
+            raise self.signal
         self.iteration += 1
         result = dict(metrics)
         result.setdefault("training_iteration", self.iteration)
@@ -87,7 +113,7 @@ class Session:
             self.has_checkpoint = True
         decision = self.trial._tune_report(_jsonable(result), value, step, path)
         if decision == Decision.STOP:
-            raise TrialPruned(f"stopped by the scheduler at iteration {step}")
+            raise self._signal(Prune(f"stopped by the scheduler at iteration {step}"))
         if decision == Decision.CLONE:
             self._clone(step)
         if decision == Decision.PAUSE:
@@ -98,11 +124,11 @@ class Session:
                     "again from scratch",
                     stacklevel=3,
                 )
-            raise TrialPaused(f"paused by the scheduler at iteration {step}")
+            raise self._signal(Pause(f"paused by the scheduler at iteration {step}"))
         if self.max_t is not None and step >= self.max_t:
-            raise StopTrial()
+            raise self._signal(StopTrial(f"max_t={self.max_t:g} reached"))
         if self.stop is not None and self.stop(result):
-            raise StopTrial()
+            raise self._signal(StopTrial("a stop criterion was met"))
 
 
 def _clone_into(session: Session, step: int) -> None:
@@ -134,7 +160,7 @@ def _clone_into(session: Session, step: int) -> None:
     trial.set_system_attr(CONFIG_ATTR, json_part(config))
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()
-    raise Restart(config)
+    raise session._signal(Restart(config))
 
 
 #: Longest wait, in seconds, for a donor's checkpoint to reach the cloning trial's step.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hypersearch.exceptions import TrialPaused, TrialPruned
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
@@ -28,7 +29,7 @@ from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
 from hypersearch.tune._checkpoint import CheckpointStore, claim_root, default_root
 from hypersearch.tune._results import ResultLog
-from hypersearch.tune._session import Restart, Session, StopTrial, set_current
+from hypersearch.tune._session import Pause, Prune, Restart, Session, StopTrial, set_current
 
 _SCOPES = ("last", "avg", "last-5-avg", "last-10-avg", "all")
 
@@ -323,21 +324,6 @@ def tune(
     if isinstance(config, SearchSpace) and constraints:
         space = SearchSpace(config, constraints)
     stop_fn = _stop_fn(stop)
-    if isinstance(scheduler, PopulationBasedTraining) and scheduler.max_t is None:
-        # PBT must know the last step (no exploiting there, no copying a finished
-        # model, no pausing a member that is done): take it from the stop criteria.
-        last = stop.get("training_iteration") if isinstance(stop, Mapping) else None
-        if last is not None and last >= 1:
-            scheduler.max_t = math.ceil(last)
-        elif num_samples > max_concurrent:
-            warnings.warn(
-                f"the PBT population ({num_samples}) is larger than max_concurrent "
-                f"({max_concurrent}), so members take turns, but the scheduler does not know "
-                "the last training step: give PopulationBasedTraining(max_t=...) or "
-                "stop={'training_iteration': ...}, or a member may be paused at its last "
-                "step and another may copy its finished model",
-                stacklevel=2,
-            )
     direction = "minimize" if mode == "min" else "maximize"
 
     grid = space.grid_axes()
@@ -367,7 +353,6 @@ def tune(
     url = storage if isinstance(storage, str) else None
     store = CheckpointStore(_artifact_root(study, storage_path, url))
     study._tune_log = log = ResultLog(store.root)
-    max_t = getattr(scheduler, "max_t", None)
 
     def objective(trial):
         own = space.sample(trial)
@@ -379,13 +364,25 @@ def tune(
         try:
             while True:
                 try:
-                    trainable(cfg)
+                    try:
+                        trainable(cfg)
+                    except Exception:
+                        if session.signal is None:
+                            raise
+                        # the trainable turned the signal into an error of its own
+                    if session.signal is not None:  # caught by the trainable, which ended
+                        raise session.signal
                     break
                 except Restart as r:  # population-based training swapped the state
                     # values that could not be stored (objects) are the trial's own
                     cfg = {**own, **r.config}
+                    session.signal = None
         except StopTrial:
             pass
+        except Prune as e:
+            raise TrialPruned(str(e)) from None
+        except Pause as e:
+            raise TrialPaused(str(e)) from None
         finally:
             set_current(None)
         if session.last_value is None:
@@ -423,29 +420,52 @@ def tune(
             # sampler proposed) evaluated nothing
             and not (t.state == TrialState.FAIL and not t.params)
         )
+    lent_max_t = False
+    if isinstance(scheduler, PopulationBasedTraining) and scheduler.max_t is None:
+        # PBT must know the last step (no exploiting there, no copying a finished
+        # model, no pausing a member that is done): take it from the stop criteria,
+        # for this run only (the scheduler object may serve another run).
+        last = stop.get("training_iteration") if isinstance(stop, Mapping) else None
+        if last is not None and last >= 1:
+            scheduler.max_t = math.ceil(last)
+            lent_max_t = True
+        elif num_samples > max_concurrent:
+            warnings.warn(
+                f"the PBT population ({num_samples}) is larger than max_concurrent "
+                f"({max_concurrent}), so members take turns, but the scheduler does not know "
+                "the last training step: give PopulationBasedTraining(max_t=...) or "
+                "stop={'training_iteration': ...}, or a member may be paused at its last "
+                "step and another may copy its finished model",
+                stacklevel=2,
+            )
     remaining = max(total, 0)
-    run_optimize(
-        study,
-        objective,
-        n_trials=remaining,
-        timeout=time_budget_s,
-        n_jobs=max_concurrent,
-        catch=(Exception,),
-        callbacks=(),
-        show_progress_bar=show_progress_bar,
-        resume_paused=True,
-        executor=executor,
-        resources_per_trial=resources_per_trial,
-        trial_timeout=trial_timeout,
-        retries=retries,
-        heartbeat_interval=heartbeat_interval,
-        heartbeat_grace=heartbeat_grace,
-    )
-    if not study._stop_requested and (
-        time_budget_s is None or time.monotonic() - t_start < time_budget_s
-    ):
-        _close_paused(study)
-    return TuneResult(study, metric, mode, log, store)
+    max_t = getattr(scheduler, "max_t", None)
+    try:
+        run_optimize(
+            study,
+            objective,
+            n_trials=remaining,
+            timeout=time_budget_s,
+            n_jobs=max_concurrent,
+            catch=(Exception,),
+            callbacks=(),
+            show_progress_bar=show_progress_bar,
+            resume_paused=True,
+            executor=executor,
+            resources_per_trial=resources_per_trial,
+            trial_timeout=trial_timeout,
+            retries=retries,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_grace=heartbeat_grace,
+        )
+        if not study._stop_requested and (
+            time_budget_s is None or time.monotonic() - t_start < time_budget_s
+        ):
+            _close_paused(study)
+        return TuneResult(study, metric, mode, log, store)
+    finally:
+        if lent_max_t:
+            scheduler.max_t = None
 
 
 ARTIFACTS_ATTR = "tune:artifacts"

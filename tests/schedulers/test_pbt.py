@@ -214,10 +214,14 @@ def test_tune_tells_pbt_the_last_step_from_the_stop_criteria():
                                   hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
     res = hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=6,
                   stop={"training_iteration": 10}, sampler=hs.samplers.RandomSampler(seed=0))
-    assert pbt.max_t == 10
     assert all(t.state == hs.TrialState.COMPLETE and max(t.intermediate_values) == 10 for t in res.trials)
     entries = [e for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
     assert entries and all(e["source_step"] < 10 for e in entries)
+    # for that run only: the same scheduler object serves a longer run next
+    assert pbt.max_t is None
+    res = hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=2, max_concurrent=2,
+                  executor="thread", stop={"training_iteration": 12}, sampler=hs.samplers.RandomSampler(seed=1))
+    assert [max(t.intermediate_values) for t in res.trials] == [12, 12]
 
     blind = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2,
                                     hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)

@@ -595,3 +595,40 @@ def test_resume_right_after_a_killed_run_takes_its_trial_up_from_the_checkpoint(
     assert retry.state == hs.TrialState.COMPLETE and sorted(retry.intermediate_values) == [3, 4, 5]
     assert 2 in resumed_from  # trained on from the epoch-2 checkpoint
     assert sum(t.state == hs.TrialState.COMPLETE for t in res.trials) == 2
+
+
+def test_a_trainable_that_catches_exceptions_is_still_stopped_paused_and_restarted():
+    """``except Exception`` around a training step ("log the bad batch and go on")
+    must not defeat the scheduler or the stop criteria: hs.report's signals are no
+    ``Exception``.  A trainable that swallows even those (``except BaseException``)
+    gets the signal again at its next report, which records nothing, and when it
+    returns."""
+    def careful(config):
+        for _ in range(9):
+            try:
+                hs.report(loss=config["x"])
+            except Exception:  # noqa: PERF203 - the pattern under test
+                pass
+
+    asha = hs.schedulers.ASHA(metric="loss", mode="min", max_t=9, grace_period=1, reduction_factor=3)
+    res = hs.tune(careful, {"x": hs.uniform(0, 1)}, num_samples=9, scheduler=asha, seed=0)
+    pruned = [t for t in res.trials if t.state == hs.TrialState.PRUNED]
+    assert pruned and all(len(t.intermediate_values) < 9 for t in pruned)
+    res = hs.tune(careful, {"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
+                  stop={"training_iteration": 3})
+    assert [len(t.intermediate_values) for t in res.trials] == [3, 3]
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+
+    def stubborn(config):
+        for _ in range(9):
+            try:
+                hs.report(loss=config["x"])
+            except BaseException:  # noqa: BLE001 - the pattern under test
+                pass
+
+    res = hs.tune(stubborn, {"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
+                  stop={"training_iteration": 3})
+    assert [sorted(t.intermediate_values) for t in res.trials] == [[1, 2, 3], [1, 2, 3]]
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+    rows = res.dataframe
+    assert sorted(rows["training_iteration"]) == [1, 1, 2, 2, 3, 3]

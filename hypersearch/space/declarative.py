@@ -143,9 +143,11 @@ class SampleFrom(Domain):
     """A value computed from the rest of the configuration (Ray Tune's
     ``sample_from``): ``func(spec)`` is called once the searched parameters are
     drawn, with ``spec.config`` the configuration so far (attribute or item
-    access, nested dicts alike).  Not a parameter: samplers never see it, and it
-    is computed again whenever a configuration is drawn from the parameters (a
-    population-based-training explore step changes only the keys it mutates).
+    access, nested dicts alike).  Not a parameter: samplers never see it.  It is
+    computed once per trial and kept with it (``space:derived``, JSON values), so
+    a trial resumed, promoted or retried trains on with the value its checkpoint
+    was trained with, as in Ray Tune (a population-based-training explore step
+    changes only the keys it mutates).
     Derived values may depend on one another; they are computed in whatever
     order their dependencies allow, and a cycle is reported as an error."""
 
@@ -249,19 +251,32 @@ class _Spec:
         self.config = _SpecView(config, values)
 
 
-def _derive(config: dict[str, Any]) -> dict[str, Any]:
-    """Compute the :class:`SampleFrom` values of a freshly resolved configuration."""
+#: Trial system attribute keeping the trial's :class:`SampleFrom` values (JSON ones),
+#: so a resumed, promoted or retried trial goes on with the values it trained with.
+DERIVED_ATTR = "space:derived"
+
+
+def _derive(config: dict[str, Any], known: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Compute the :class:`SampleFrom` values of a freshly resolved configuration;
+    ``known`` (path -> value) are values computed in an earlier run of the trial,
+    taken as they are.  Returns the configuration and ``{path: value}`` of its
+    derived values."""
     todo = _pending_in(config, [])
     if not todo:
-        return config
+        return config, {}
     values: dict[int, Any] = {}  # id(placeholder) -> its value
     spec = _Spec(config, values)
+    known = known or {}
+    derived: dict[str, Any] = {}
     while todo:
         waiting: list[_Pending] = []
         blocked: dict[str, str] = {}
         for pending in todo:
+            if pending.path in known:
+                values[id(pending)] = derived[pending.path] = known[pending.path]
+                continue
             try:
-                values[id(pending)] = pending.domain.func(spec)
+                values[id(pending)] = derived[pending.path] = pending.domain.func(spec)
             except _Unresolved as e:
                 waiting.append(pending)
                 blocked[pending.path] = str(e)
@@ -273,7 +288,7 @@ def _derive(config: dict[str, Any]) -> dict[str, Any]:
             cycle = ", ".join(f"{p!r} reads {d!r}" for p, d in blocked.items())
             raise ValueError(f"sample_from() values depend on each other in a cycle: {cycle}")
         todo = waiting
-    return _substitute(config, values)
+    return _substitute(config, values), derived
 
 
 # -- constructors (Ray Tune / hyperopt style) ------------------------------------------
@@ -509,11 +524,20 @@ class SearchSpace:
         """Draw a feasible configuration through ``trial``'s suggest calls."""
         rejected: dict[str, int] = {}
         last: dict[str, Any] | None = None
+        known = getattr(trial, "system_attrs", {}).get(DERIVED_ATTR)
+        known = known if isinstance(known, dict) else None
         for attempt in range(self.max_attempts):
-            config = _derive(_resolve(self.config, trial, ""))
+            config, derived = _derive(_resolve(self.config, trial, ""), known)
             failed = self._failed(config)
             if not failed:
                 _record_config(trial, config)
+                if derived and known is None and hasattr(trial, "set_system_attr"):
+                    from hypersearch.storage._common import is_json_value, plain_scalar
+
+                    plain = {k: plain_scalar(v) for k, v in derived.items()}
+                    kept = {k: v for k, v in plain.items() if is_json_value(v)}
+                    if kept:
+                        trial.set_system_attr(DERIVED_ATTR, kept)
                 return config
             for f in failed:
                 rejected[f] = rejected.get(f, 0) + 1

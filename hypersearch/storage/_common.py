@@ -146,6 +146,10 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         for key in ("pbt:config", "pbt:schedule"):
             if key in failed.system_attrs:
                 system[key] = failed.system_attrs[key]
+    # the trial's sample_from values (hypersearch.space.declarative.DERIVED_ATTR): the
+    # retry trains the same configuration
+    if "space:derived" in failed.system_attrs:
+        system["space:derived"] = failed.system_attrs["space:derived"]
     return system
 
 

@@ -632,3 +632,32 @@ def test_a_trainable_that_catches_exceptions_is_still_stopped_paused_and_restart
     assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
     rows = res.dataframe
     assert sorted(rows["training_iteration"]) == [1, 1, 2, 2, 3, 3]
+
+
+def test_a_resumed_trial_keeps_its_sample_from_values():
+    """A random sample_from value is drawn once per trial: a promoted (resumed)
+    trial trains on with the value its checkpoint was trained with, and so does
+    its retry."""
+    import numpy as np
+
+    from hypersearch.storage._common import retry_attrs
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        start = 0 if ckpt is None else ckpt["epoch"]
+        assert ckpt is None or ckpt["wd"] == config["wd"], "resumed with another wd"
+        for epoch in range(start + 1, 10):
+            hs.report(loss=config["lr"] + 1 / epoch, wd=config["wd"],
+                      checkpoint={"epoch": epoch, "wd": config["wd"]})
+
+    space = {"lr": hs.uniform(0, 1), "wd": hs.sample_from(lambda spec: 10 ** (-4 * np.random.rand()))}
+    asha = hs.schedulers.ASHA(metric="loss", mode="min", max_t=9, grace_period=1, reduction_factor=3,
+                              variant="promotion")
+    res = hs.tune(train, space, num_samples=9, scheduler=asha, seed=0)
+    assert all(t.state != hs.TrialState.FAIL for t in res.trials)
+    df = res.dataframe
+    assert df.groupby("trial")["training_iteration"].max().max() == 9  # some were promoted
+    assert (df.groupby("trial")["wd"].nunique() == 1).all()
+    assert res.best_config["wd"] == res.best_result["wd"]
+    failed = res.trials[0]
+    assert retry_attrs(failed, 1)["space:derived"] == {"wd": df[df.trial == failed.number].wd.iloc[0]}

@@ -190,21 +190,40 @@ def _step_of(name: str) -> int | None:
         return None
 
 
+#: File that marks a checkpoint root as taken by a run (created atomically).
+CLAIM_FILE = ".hypersearch-run"
+
+
 def claim_root(base: Path) -> Path:
     """A checkpoint root for a new study: ``base`` unless an earlier run (a deleted
     study of the same name, an in-memory study of a previous process) left
-    checkpoints there, else the first free ``base-1``, ``base-2``, ...  Files of
-    another run are never mixed in (its newer step numbers would make this run's
-    pruning delete the checkpoint just saved) nor deleted."""
+    checkpoints there or another run took it first, else the first free
+    ``base-1``, ``base-2``, ...  Files of another run are never mixed in (its
+    newer step numbers would make this run's pruning delete the checkpoint just
+    saved) nor deleted.  A root is taken by creating :data:`CLAIM_FILE` in it
+    exclusively, so two runs started at the same moment never share one."""
     for i in range(10_000):
         cand = base if i == 0 else base.with_name(f"{base.name}-{i}")
         try:
             cand.mkdir(parents=True)
+        except FileExistsError:
+            if not cand.is_dir() or any(p.name != CLAIM_FILE for p in cand.iterdir()):
+                continue  # another run's files
+        try:
+            (cand / CLAIM_FILE).open("x").close()
             return cand
         except FileExistsError:
-            if cand.is_dir() and not any(cand.iterdir()):
-                return cand
+            continue  # another run took it
     raise RuntimeError(f"no free checkpoint directory beside {base}")
+
+
+def release_root(root: Path) -> None:
+    """Give back a root taken by :func:`claim_root` that stayed unused."""
+    try:
+        (root / CLAIM_FILE).unlink()
+        root.rmdir()
+    except OSError:
+        pass
 
 
 def default_root(storage_url: str | None, study_name: str) -> Path:

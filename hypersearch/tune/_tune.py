@@ -27,7 +27,7 @@ from hypersearch.study._optimize import check_run_options, heartbeat_grace_of, r
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
-from hypersearch.tune._checkpoint import CheckpointStore, claim_root, default_root
+from hypersearch.tune._checkpoint import CheckpointStore, claim_root, default_root, release_root
 from hypersearch.tune._results import ResultLog
 from hypersearch.tune._session import Pause, Prune, Restart, Session, StopTrial, set_current
 
@@ -484,8 +484,14 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
     started = study._storage.count_trials(study._study_id, [s for s in TrialState if s != TrialState.WAITING])
     if started == 0 and recorded is None:
         root = claim_root(base)
-    else:  # trials ran before: their checkpoints are here
-        root = base
+        # Processes starting on one new study at once: the first to record its
+        # root wins, the others give theirs back and share it.
+        stored = study._setdefault_system_attr(ARTIFACTS_ATTR, str(root.resolve()))
+        if stored != str(root.resolve()):
+            release_root(root)
+            root = Path(stored)
+        return root
+    root = base  # trials ran before: their checkpoints are here
     study._set_system_attr(ARTIFACTS_ATTR, str(root.resolve()))
     return root
 

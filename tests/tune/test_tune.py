@@ -661,3 +661,23 @@ def test_a_resumed_trial_keeps_its_sample_from_values():
     assert res.best_config["wd"] == res.best_result["wd"]
     failed = res.trials[0]
     assert retry_attrs(failed, 1)["space:derived"] == {"wd": df[df.trial == failed.number].wd.iloc[0]}
+
+
+def test_runs_started_at_once_never_share_a_checkpoint_directory(tmp_path):
+    """Two sweep jobs with the same name (each its own in-memory study) both find
+    the directory empty before either saved a checkpoint: each takes its own.
+    Two processes on one shared new study end up in the same directory."""
+    from hypersearch.tune._checkpoint import claim_root
+    from hypersearch.tune._tune import ARTIFACTS_ATTR, _artifact_root
+
+    base = tmp_path / "runs" / "mnist"
+    assert claim_root(base) == base
+    assert claim_root(base) == base.with_name("mnist-1")  # empty, but taken
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    hs.create_study("shared", url)
+    first, second = hs.load_study("shared", url), hs.load_study("shared", url)  # both before any run
+    assert ARTIFACTS_ATTR not in second.system_attrs
+    root = _artifact_root(first, str(tmp_path / "art"), url)
+    assert _artifact_root(second, str(tmp_path / "art"), url) == root
+    assert sorted(p.name for p in (tmp_path / "art").iterdir()) == ["shared"]  # nothing left behind

@@ -30,7 +30,7 @@ import numpy as np
 from hypersearch.samplers.base import draw_seed, trial_rng
 from hypersearch.schedulers._common import check_number, check_positive_int, parse_mode
 from hypersearch.schedulers.base import BaseScheduler, Decision
-from hypersearch.space.declarative import Choice, Param, uniform
+from hypersearch.space.declarative import Choice, Param, merge_config, uniform
 from hypersearch.space.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -291,7 +291,7 @@ def config_in_effect(user_attrs: Mapping[str, Any], system_attrs: Mapping[str, A
     """The configuration a trial trains with now: the one it started with (the
     ``config`` user attribute), updated by the last population-based-training
     exploit (``pbt:config``), which holds only the JSON-storable part."""
-    return {**(user_attrs.get("config") or {}), **(system_attrs.get(CONFIG_ATTR) or {})}
+    return merge_config(user_attrs.get("config") or {}, system_attrs.get(CONFIG_ATTR) or {})
 
 
 def _assign(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -557,6 +557,16 @@ class SearchSpace:
             f"attempts ({summary}); last rejected: {last!r}"
         )
 
+    def config_from_params(
+        self, params: Mapping[str, Any], derived: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The configuration a trial with ``params`` received (constants of every
+        kind included, e.g. a model class), with the ``sample_from`` values in
+        ``derived`` taken as they are (others are computed again).  ``KeyError``
+        when ``params`` lack a parameter the space needs."""
+        config, _ = _derive(_resolve(self.config, _ParamsTrial(params), ""), derived)
+        return config
+
     def _failed(self, config: dict[str, Any]) -> list[str]:
         failed = []
         for i, c in enumerate(self.constraints):
@@ -600,6 +610,31 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.config!r}, constraints={len(self.constraints)})"
+
+
+class _ParamsTrial:
+    """A stand-in trial that answers each suggest call from fixed parameters."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.params = params
+
+    def suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        if name not in self.params:
+            raise KeyError(f"no value for parameter {name!r}")
+        return self.params[name]
+
+
+def merge_config(config: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with the values of ``update`` set, nested dicts merged key by key:
+    what :func:`json_part` stored (e.g. a population-based-training exploit's new
+    values) applied to a configuration that still holds the objects it left out."""
+    out = dict(config)
+    for k, v in update.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = merge_config(out[k], v)
+        else:
+            out[k] = v
+    return out
 
 
 def _record_config(trial: Any, config: dict[str, Any]) -> None:

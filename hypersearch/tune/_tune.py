@@ -21,7 +21,7 @@ from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
 from hypersearch.schedulers.pbt import PopulationBasedTraining, config_in_effect
-from hypersearch.space.declarative import SearchSpace
+from hypersearch.space.declarative import DERIVED_ATTR, SearchSpace, merge_config
 from hypersearch.storage import BaseStorage
 from hypersearch.study._optimize import check_run_options, heartbeat_grace_of, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
@@ -38,8 +38,9 @@ class TuneResult:
     """Outcome of :func:`tune`: best configuration, every trial's results and checkpoints."""
 
     def __init__(self, study: Study, metric: str, mode: str, results: ResultLog,
-                 checkpoints: CheckpointStore) -> None:
+                 checkpoints: CheckpointStore, space: SearchSpace | None = None) -> None:
         self.study = study
+        self._space = space  # rebuilds what the stored configuration left out (objects)
         self.metric = metric
         self.mode = mode
         self._results = results
@@ -109,7 +110,14 @@ class TuneResult:
         """Configuration (as the trainable last received it) of the best trial."""
         t = self._best(metric, mode, scope)
         # after population-based training, the configuration the trial ended with
-        return config_in_effect(t.user_attrs, t.system_attrs)
+        stored = config_in_effect(t.user_attrs, t.system_attrs)
+        if self._space is None:
+            return stored
+        try:  # values that could not be stored (objects) come from the space again
+            full = self._space.config_from_params(t.params, t.system_attrs.get(DERIVED_ATTR))
+        except Exception:  # noqa: BLE001 - a sample_from that fails outside its run
+            return stored
+        return merge_config(full, stored)
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Last reported result of the best trial (with the ``config`` in effect)."""
@@ -358,7 +366,7 @@ def tune(
         own = space.sample(trial)
         # A trial resumed or retried after population-based training changed its
         # configuration trains on with that one (its checkpoint was trained with it).
-        cfg = {**own, **(trial.system_attrs.get(PBT_CONFIG_ATTR) or {})}
+        cfg = merge_config(own, trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
         session = Session(trial, metric, max_t, stop_fn, store)
         set_current(session)
         try:
@@ -375,7 +383,7 @@ def tune(
                     break
                 except Restart as r:  # population-based training swapped the state
                     # values that could not be stored (objects) are the trial's own
-                    cfg = {**own, **r.config}
+                    cfg = merge_config(own, r.config)
                     session.signal = None
         except StopTrial:
             pass
@@ -462,7 +470,7 @@ def tune(
             time_budget_s is None or time.monotonic() - t_start < time_budget_s
         ):
             _close_paused(study)
-        return TuneResult(study, metric, mode, log, store)
+        return TuneResult(study, metric, mode, log, store, space=space)
     finally:
         if lent_max_t:
             scheduler.max_t = None

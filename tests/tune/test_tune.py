@@ -681,3 +681,42 @@ def test_runs_started_at_once_never_share_a_checkpoint_directory(tmp_path):
     root = _artifact_root(first, str(tmp_path / "art"), url)
     assert _artifact_root(second, str(tmp_path / "art"), url) == root
     assert sorted(p.name for p in (tmp_path / "art").iterdir()) == ["shared"]  # nothing left behind
+
+
+class _Net:  # stands for a model class given as a constant of the space
+    pass
+
+
+def _relu(x):
+    return max(x, 0.0)
+
+
+def test_objects_in_the_config_survive_pbt_exploits_and_show_in_best_config():
+    """Constants JSON cannot store (a model class, a function, an array), nested
+    or not: an exploiting PBT member keeps them beside its new values, and
+    best_config holds the configuration as the trainable received it."""
+    import numpy as np
+
+    seen = []
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        w = 0.0 if ckpt is None else ckpt["w"]
+        while True:
+            assert config["model"]["cls"] is _Net and config["act"] is _relu
+            seen.append(config["model"]["lr"])
+            w += config["model"]["lr"]
+            hs.report(score=w, checkpoint={"w": w})
+
+    pbt = hs.schedulers.PopulationBasedTraining(
+        metric="score", mode="max", perturbation_interval=2, seed=0,
+        hyperparam_mutations={"model": {"lr": hs.uniform(0.01, 1.0)}})
+    space = {"model": {"cls": _Net, "lr": hs.uniform(0.01, 1.0)}, "act": _relu, "w0": np.zeros(3),
+             "layers": (64, 64)}
+    res = hs.tune(train, space, num_samples=4, max_concurrent=4, executor="thread", scheduler=pbt,
+                  stop={"training_iteration": 6}, seed=0)
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+    assert any(t.system_attrs.get("pbt:schedule") for t in res.trials)  # exploits happened
+    best = res.best_config
+    assert best["model"]["cls"] is _Net and best["act"] is _relu and best["w0"].shape == (3,)
+    assert best["model"]["lr"] == res.best_result["config"]["model"]["lr"]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hypersearch.exceptions import TrialPaused, TrialPruned
+from hypersearch.exceptions import DuplicatedStudyError, TrialPaused, TrialPruned
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
@@ -353,12 +353,20 @@ def tune(
             raise ValueError("resume=True needs the name of the study to continue")
         study = load_study(name, storage, sampler=sampler, scheduler=scheduler, seed=seed)
     else:
-        study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
+        try:
+            study = create_study(name, storage, direction, sampler=sampler, scheduler=scheduler, seed=seed)
+        except DuplicatedStudyError:
+            raise DuplicatedStudyError(
+                f"a study named {name!r} already exists in this storage: pass resume=True to "
+                "continue it, or another name"
+            ) from None
     for params in first_params:
         # Known configurations first (a recipe, a preset's defaults, last run's best);
         # on resume a point already in the study is not queued again.
         study.enqueue_trial(params, skip_if_exists=True)
     url = storage if isinstance(storage, str) else None
+    if storage_path is not None:
+        storage_path = str(Path(storage_path).expanduser())  # "~/ray_results" as Ray Tune takes it
     store = CheckpointStore(_artifact_root(study, storage_path, url))
     study._tune_log = log = ResultLog(store.root)
 

@@ -121,6 +121,19 @@ def test_bad_input_is_reported_clearly():
     assert all(t.state == hs.TrialState.FAIL and "metric 'loss'" in t.fail_reason for t in res.trials)
 
 
+def test_a_taken_name_points_to_resume_and_storage_path_expands_the_home(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/named.db"
+    hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=1, storage=url, name="exp")
+    with pytest.raises(hs.DuplicatedStudyError, match="resume=True"):
+        hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=1, storage=url, name="exp")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    res = hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=1, name="exp1",
+                  storage_path="~/ray_results")
+    assert res.study.system_attrs["tune:artifacts"] == str(tmp_path / "home" / "ray_results" / "exp1")
+    assert not (tmp_path / "~").exists()
+
+
 def test_ctrl_c_keeps_the_running_trial_resumable_from_its_checkpoint(tmp_path):
     url = f"sqlite:///{tmp_path}/ctrlc.db"
     epochs: list[tuple[float, int]] = []

@@ -54,7 +54,7 @@ class Session:
         trial: Any,
         metric: str,
         max_t: float | None,
-        stop: Callable[[dict[str, Any]], bool] | None,
+        stop: Callable[[str, dict[str, Any]], bool] | None,
         checkpoints: CheckpointStore,
     ) -> None:
         self.trial = trial
@@ -72,6 +72,11 @@ class Session:
                 "iterations count on",
                 stacklevel=2,
             )
+        # Ray Tune's timing keys go on across resumes: seconds trained before this run
+        last = trial.user_attrs.get("last_result") if trial.intermediate_values else None
+        earlier = last.get("time_total_s") if isinstance(last, dict) else None
+        self._time_before = float(earlier) if isinstance(earlier, (int, float)) else 0.0
+        self._started = self._last_report = time.monotonic()
         self.results: list[dict[str, Any]] = []
         self.last_value: float | None = None
         self.has_checkpoint = False
@@ -93,6 +98,10 @@ class Session:
         self.iteration += 1
         result = dict(metrics)
         result.setdefault("training_iteration", self.iteration)
+        now = time.monotonic()
+        result.setdefault("time_this_iter_s", now - self._last_report)
+        result.setdefault("time_total_s", self._time_before + now - self._started)
+        self._last_report = now
         if self.metric not in result:
             raise KeyError(
                 f"hs.report() got no value for the metric {self.metric!r}; reported keys: "
@@ -127,7 +136,7 @@ class Session:
             raise self._signal(Pause(f"paused by the scheduler at iteration {step}"))
         if self.max_t is not None and step >= self.max_t:
             raise self._signal(StopTrial(f"max_t={self.max_t:g} reached"))
-        if self.stop is not None and self.stop(result):
+        if self.stop is not None and self.stop(str(self.trial.number), result):
             raise self._signal(StopTrial("a stop criterion was met"))
 
 

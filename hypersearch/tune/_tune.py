@@ -185,11 +185,27 @@ def _flatten(d: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
+def _stop_fn(stop: Any) -> Callable[[str, dict], bool] | None:
+    """``stop`` as ``fn(trial_id, result) -> bool``.  A dict of thresholds must name
+    keys the results have (a misspelt key would never stop anything: an error
+    names it, as in Ray Tune); a callable takes ``result`` or, Ray Tune's other
+    form, ``(trial_id, result)``."""
     if stop is None:
         return None
     if callable(stop):
-        return stop
+        import inspect
+
+        try:
+            params = [
+                p for p in inspect.signature(stop).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+            ]
+            two = len(params) >= 2
+        except (TypeError, ValueError):  # no signature (a builtin): the one-argument form
+            two = False
+        if two:
+            return lambda trial_id, result: bool(stop(trial_id, result))
+        return lambda trial_id, result: bool(stop(result))
     if isinstance(stop, Mapping):
         crit = {}
         for k, v in stop.items():
@@ -197,8 +213,14 @@ def _stop_fn(stop: Any) -> Callable[[dict], bool] | None:
                 raise ValueError(f"stop[{k!r}] must be a number (the threshold of {k!r}), got {v!r}")
             crit[k] = float(v)
 
-        def fn(result: dict) -> bool:
-            return any(k in result and _finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
+        def fn(trial_id: str, result: dict) -> bool:
+            missing = [k for k in crit if k not in result]
+            if missing:
+                raise KeyError(
+                    f"stop criterion {missing[0]!r} is not in the reported results (keys: "
+                    f"{sorted(result)}); report it, or fix the name in stop="
+                )
+            return any(_finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
 
         return fn
     raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
@@ -278,8 +300,10 @@ def tune(
         max_concurrent: Trials running at once.
         resources_per_trial: ``{"cpu": n, "gpu": k}`` (fractional GPUs allowed): at
             most as many trials run as the machine holds; each sees only its GPUs.
-        stop: ``{"training_iteration": 10}``-style thresholds or ``fn(result) -> bool``;
-            a trial that meets it finishes as complete.  A
+        stop: ``{"training_iteration": 10}``-style thresholds (on any reported key, or
+            ``time_total_s``, which every result carries as in Ray Tune) or
+            ``fn(result) -> bool`` / ``fn(trial_id, result) -> bool``; a trial that
+            meets it finishes as complete.  A
             ``PopulationBasedTraining`` scheduler without ``max_t`` takes its
             ``training_iteration`` threshold as the last step of training.
         resume: Continue the study ``name`` in ``storage`` (its trials count toward

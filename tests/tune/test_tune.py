@@ -54,6 +54,25 @@ def test_stop_criteria_and_max_t_complete_trials():
     res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=2,
                   stop=lambda r: r["score"] > 2.0)
     assert all(t.user_attrs["last_result"]["score"] > 2.0 for t in res.trials)
+    # Ray Tune's other stop forms: fn(trial_id, result), and time_total_s in every result
+    seen_ids = set()
+
+    def by_trial(trial_id, result):
+        seen_ids.add(trial_id)
+        return result["training_iteration"] >= 3
+
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=2, stop=by_trial)
+    assert [len(t.intermediate_values) for t in res.trials] == [3, 3] and seen_ids == {"0", "1"}
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=1,
+                  stop={"time_total_s": 0.05})
+    last = res.trials[0].user_attrs["last_result"]
+    assert res.trials[0].state == hs.TrialState.COMPLETE and last["time_total_s"] >= 0.05
+    assert {"time_this_iter_s", "time_total_s"} <= set(res.dataframe.columns)
+    # a misspelt criterion never passes silently
+    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=1,
+                  stop={"training_iteraton": 5})
+    assert res.trials[0].state == hs.TrialState.FAIL
+    assert "'training_iteraton' is not in the reported results" in res.trials[0].fail_reason
 
 
 def test_checkpoints_are_stored_and_restored(tmp_path):

@@ -56,8 +56,11 @@ class Session:
         max_t: float | None,
         stop: Callable[[str, dict[str, Any]], bool] | None,
         checkpoints: CheckpointStore,
+        *,
+        deadline: float | None = None,
     ) -> None:
         self.trial = trial
+        self.deadline = deadline  # time.time() at which the run's time budget ends
         self.metric = metric
         self.max_t = max_t
         self.stop = stop
@@ -138,6 +141,8 @@ class Session:
             raise self._signal(StopTrial(f"max_t={self.max_t:g} reached"))
         if self.stop is not None and self.stop(str(self.trial.number), result):
             raise self._signal(StopTrial("a stop criterion was met"))
+        if self.deadline is not None and time.time() >= self.deadline:
+            raise self._signal(StopTrial("the run's time budget (time_budget_s) is spent"))
 
 
 def _clone_into(session: Session, step: int) -> None:

@@ -312,7 +312,9 @@ def tune(
         constraints: Feasibility constraints on the configuration.
         storage_path: Directory for checkpoints (default: beside a SQLite file, else a
             temporary directory).
-        time_budget_s: Stop starting new trials after this many seconds.
+        time_budget_s: Seconds the run may take, as in Ray Tune: no trial starts
+            after it, and running trials stop at their next report (they finish
+            as complete with what they reported).
         executor, trial_timeout, retries, heartbeat_interval, heartbeat_grace: As for
             :meth:`~hypersearch.Study.optimize` (``max_concurrent > 1`` runs trainables
             in worker processes by default).  A retried trial resumes from the
@@ -323,6 +325,8 @@ def tune(
             toward ``num_samples``; with grid axes they run in addition to the grid.
     """
     t_start = time.monotonic()
+    # wall clock: worker processes compare it too
+    deadline = None if time_budget_s is None else time.time() + float(time_budget_s)
     if not callable(trainable):
         raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
     sched_metric = getattr(scheduler, "metric", None)
@@ -399,7 +403,7 @@ def tune(
         # A trial resumed or retried after population-based training changed its
         # configuration trains on with that one (its checkpoint was trained with it).
         cfg = merge_config(own, trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
-        session = Session(trial, metric, max_t, stop_fn, store)
+        session = Session(trial, metric, max_t, stop_fn, store, deadline=deadline)
         set_current(session)
         try:
             while True:

@@ -752,3 +752,20 @@ def test_objects_in_the_config_survive_pbt_exploits_and_show_in_best_config():
     best = res.best_config
     assert best["model"]["cls"] is _Net and best["act"] is _relu and best["w0"].shape == (3,)
     assert best["model"]["lr"] == res.best_result["config"]["model"]["lr"]
+
+
+def test_the_time_budget_stops_running_trials_at_their_next_report():
+    """As in Ray Tune, time_budget_s ends the run: no trial starts after it, and a
+    running trial stops at its next report, complete with what it reported."""
+    import time
+
+    def endless(config):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30:  # a guard only: the budget must stop it first
+            time.sleep(0.01)
+            hs.report(score=config["x"])
+
+    res = hs.tune(endless, {"x": hs.uniform(0, 1)}, metric="score", mode="max", num_samples=5,
+                  time_budget_s=0.3)
+    assert len(res.trials) == 1 and res.trials[0].state == hs.TrialState.COMPLETE
+    assert res.trials[0].user_attrs["last_result"]["time_total_s"] < 30

@@ -489,7 +489,8 @@ def tune(
             study,
             objective,
             n_trials=remaining,
-            timeout=time_budget_s,
+            # what is left of the budget (setting up took some of it)
+            timeout=None if deadline is None else max(deadline - time.time(), 1e-3),
             n_jobs=max_concurrent,
             catch=(Exception,),
             callbacks=(),

@@ -766,6 +766,6 @@ def test_the_time_budget_stops_running_trials_at_their_next_report():
             hs.report(score=config["x"])
 
     res = hs.tune(endless, {"x": hs.uniform(0, 1)}, metric="score", mode="max", num_samples=5,
-                  time_budget_s=0.3)
+                  time_budget_s=2.0)
     assert len(res.trials) == 1 and res.trials[0].state == hs.TrialState.COMPLETE
     assert res.trials[0].user_attrs["last_result"]["time_total_s"] < 30

@@ -322,7 +322,7 @@ class _RungScheduler(BaseScheduler):
             return None
         self._sign = self.direction(study).sign()
         self._view.update(study)
-        return self._choose(can_start=can_start, sync_can_start=can_start)
+        return self._choose(can_start=can_start, sync_can_start=can_start, final=not can_start)
 
     def _n_top(self, n: int) -> int:
         return int(math.floor(n / self.reduction_factor + 1e-9))
@@ -359,11 +359,13 @@ class _RungScheduler(BaseScheduler):
             return paused[0]
         return None
 
-    def _choose(self, *, can_start: bool, sync_can_start: bool) -> int | None:
+    def _choose(self, *, can_start: bool, sync_can_start: bool, final: bool = False) -> int | None:
         with self._lock:
-            return self._choose_locked(can_start=can_start, sync_can_start=sync_can_start)
+            return self._choose_locked(can_start=can_start, sync_can_start=sync_can_start, final=final)
 
-    def _choose_locked(self, *, can_start: bool, sync_can_start: bool) -> int | None:
+    def _choose_locked(self, *, can_start: bool, sync_can_start: bool, final: bool = False) -> int | None:
+        """The paused trial to resume now, if any.  ``final``: the run starts no more
+        trials (a free worker asks)."""
         if self.synchronous:
             return self._choose_sync(sync_can_start)
         best: tuple[float, float, int] | None = None  # (-milestone, value, number)
@@ -371,6 +373,27 @@ class _RungScheduler(BaseScheduler):
             cand = self._promotable(key, k)
             if cand is not None:
                 full = (-self.rungs[self._type(key)][k], *cand)
+                if best is None or full < best:
+                    best = full
+        if best is None and final:
+            return self._finish_one()
+        return None if best is None else best[2]
+
+    def _finish_one(self) -> int | None:
+        """At the end of a run (no trial to start, none running) where no trial has
+        finished its training, the best paused trial of the highest rung goes on:
+        with fewer than ``eta`` trials at a rung, ``floor(n / eta) = 0`` promotes
+        no one, and the run would end without a single model trained to ``max_t``
+        (the asynchronous counterpart of a full synchronous rung promoting at least
+        its best)."""
+        if any(c for running in self._running.values() for c in running.values()):
+            return None  # a running trial may still make a promotion possible
+        if any(m[0] == TrialState.COMPLETE for members in self._members.values() for m in members.values()):
+            return None
+        best: tuple[float, float, int] | None = None
+        for (key, k), paused in self._paused_at.items():
+            if paused:
+                full = (-self.rungs[self._type(key)][k], *paused[0])
                 if best is None or full < best:
                     best = full
         return None if best is None else best[2]
@@ -442,6 +465,10 @@ class ASHA(_RungScheduler):
             stops there) or ``"promotion"`` (trials pause at each rung and the best
             paused ones are resumed from their checkpoints when a worker is free;
             with ``hs.tune`` only, define-by-run studies fall back to stopping).
+            When the run starts no more trials and none is running, and no trial
+            has finished training, the best paused trial of the highest rung goes
+            on, so a run too small for its rungs still ends with one model trained
+            to ``max_t``.
     """
 
     def __init__(

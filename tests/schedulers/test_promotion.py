@@ -350,6 +350,9 @@ def test_a_promotion_chosen_on_a_stale_view_is_undone(tmp_path):
         t.report(v, 1)
         assert a.scheduler.decide(a, t._snapshot(), pausable=True) == Decision.PAUSE
         a._pause(t)
+    done = a.ask()  # a trial that finished: the end of the run promotes nothing on its own
+    done.report(0.3, 1)
+    a.tell(done, 0.3)
     assert a.scheduler.choose_paused(a, can_start=True) == 0
     b = hs.load_study(study_name="s", storage=url, scheduler=make())
     t = b.resume_trial(b.scheduler.choose_paused(b, can_start=True))
@@ -363,6 +366,26 @@ def test_a_promotion_chosen_on_a_stale_view_is_undone(tmp_path):
     t0 = b._storage.get_trial(b._study_id, 0)
     assert t0.state == hs.TrialState.PAUSED and t0.intermediate_values == {1: 0.1, 2: 5.0}
     assert t0.system_attrs["resumed"] == 1  # B's promotion only
+
+
+def test_a_promotion_run_too_small_for_its_rungs_still_trains_one_trial_to_max_t():
+    """Three trials with eta = 3: floor(n / eta) promotes no one past the second
+    rung.  When the run can start no more trials and none runs, the best paused
+    trial of the highest rung goes on, so the run ends with one model trained to
+    max_t (and only one)."""
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        start = ckpt["epoch"] if ckpt else 0
+        for epoch in range(start + 1, 11):
+            hs.report(loss=config["q"] + 1.0 / epoch, checkpoint={"epoch": epoch})
+
+    for n in (3, 8):
+        asha = ASHA(metric="loss", mode="min", max_t=10, grace_period=1, reduction_factor=3, variant="promotion")
+        res = hs.tune(train, {"q": hs.uniform(0, 1)}, num_samples=n, scheduler=asha, seed=0)
+        full = [t for t in res.trials if max(t.intermediate_values) == 10]
+        assert len(full) == 1 and full[0].state == hs.TrialState.COMPLETE
+        assert res.best_result["training_iteration"] == 10
 
 
 def test_synchronous_brackets_always_bring_one_trial_to_max_t():

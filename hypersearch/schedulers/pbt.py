@@ -332,7 +332,7 @@ def _slot(config: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
 
 def _sample(dom: Any, rng) -> Any:
     if isinstance(dom, Param):
-        return dom.distribution.sample(rng)
+        return dom.snap(dom.distribution.sample(rng))
     if isinstance(dom, Choice):
         return dom.options[int(rng.integers(len(dom.options)))]
     if isinstance(dom, (list, tuple)):
@@ -363,6 +363,10 @@ def _perturb(dom: Any, value: Any, rng, factors: tuple[float, ...]) -> Any:
             out = min(max(out, d.low), d.high)
         if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
             out = _on_grid(d, value, out, f)
+        elif dom.quantum is not None:  # log scale rounded to multiples (qloguniform)
+            out = dom.snap(out)
+            if out == value and f != 1.0:  # x 1.2 rounds back: move one multiple
+                out = dom.snap(value + (dom.quantum if f > 1.0 else -dom.quantum))
     elif isinstance(value, int):
         out = int(round(out))
         if out == value and f != 1.0:  # small integers: x 1.2 rounds back; move one
@@ -488,6 +492,8 @@ class PB2(PopulationBasedTraining):
                 current = None
             if isinstance(d, IntDistribution) or (isinstance(d, FloatDistribution) and d.step is not None):
                 out[k] = d.from_unit(d.to_unit(v))
+            elif isinstance(dom, Param) and dom.quantum is not None:
+                out[k] = dom.snap(v)
             elif is_int or (isinstance(current, int) and not isinstance(current, bool)):
                 out[k] = int(round(v))
             else:

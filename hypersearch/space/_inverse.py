@@ -38,10 +38,11 @@ def _walk(node: Any, value: Any, path: str, out: dict[str, Any], problems: list[
     if isinstance(node, SampleFrom):
         return  # derived from the parameters, not one itself: any value
     if isinstance(node, Param):
-        if node.distribution.contains(value):
+        if node.distribution.contains(value) and (node.quantum is None or node.snap(value) == value):
             out[path] = node.distribution.validate_value(value)
         else:
-            problems.append(f"{where}: {value!r} is not in {node.distribution!r}")
+            grid = "" if node.quantum is None else f" on multiples of {node.quantum!r}"
+            problems.append(f"{where}: {value!r} is not in {node.distribution!r}{grid}")
     elif isinstance(node, Quantile):
         out[path] = float(node.frozen.cdf(value))
     elif isinstance(node, Choice):

@@ -30,9 +30,12 @@ objective never sees an infeasible configuration.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
+
+import numpy as np
 
 from hypersearch.exceptions import ConstraintError
 from hypersearch.space.distributions import (
@@ -66,14 +69,27 @@ class Domain:
 
 
 class Param(Domain):
-    """A domain that is exactly one distribution."""
+    """A domain that is exactly one distribution; with ``quantum``, values are
+    rounded to its multiples after sampling (``qloguniform``: a distribution
+    cannot be both logarithmic and stepped, so the sampler searches the
+    continuous log scale and the configuration gets the rounded value)."""
 
-    def __init__(self, make: Callable[[str | None], BaseDistribution]) -> None:
+    def __init__(self, make: Callable[[str | None], BaseDistribution], quantum: float | None = None) -> None:
         self._make = make
         self.distribution = make(None)  # validate now, with a generic message
+        self.quantum = quantum
+
+    def snap(self, value: Any) -> Any:
+        """``value`` on the domain's grid of multiples of ``quantum`` (as is without one)."""
+        if self.quantum is None:
+            return value
+        d = self.distribution
+        q = self.quantum
+        out = min(max(round(value / q) * q, d.low), d.high)  # the bounds are multiples of q
+        return round(out, max(12, 6 - math.floor(math.log10(q))))  # float noise off
 
     def suggest(self, trial: Any, name: str) -> Any:
-        return trial.suggest(name, self._make(name))
+        return self.snap(trial.suggest(name, self._make(name)))
 
     def __repr__(self) -> str:
         return f"Param({self.distribution!r})"
@@ -305,7 +321,24 @@ def _randint(low: int, high: int, log: bool, name: str | None) -> IntDistributio
 
 
 def _qrandint(low: int, high: int, q: int, name: str | None) -> IntDistribution:
-    return IntDistribution(low, high, step=q, name=name)
+    for what, v in (("low", low), ("high", high), ("q", q)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{_who(name)}: {what} must be an integer, got {v!r}")
+    if q < 1:
+        raise ValueError(f"{_who(name)}: q must be >= 1, got {q!r}")
+    lo, hi = -(-low // q) * q, (high // q) * q  # the multiples of q inside [low, high]
+    if lo > hi:
+        raise ValueError(f"{_who(name)}: no multiple of q={q} lies in [{low}, {high}]")
+    return IntDistribution(lo, hi, step=q, name=name)
+
+
+def _qlog(low: float, high: float, q: float, name: str | None) -> FloatDistribution:
+    grid = _quantized(low, high, q, name)  # checks, and the multiples of q inside
+    if not grid.low > 0:
+        raise ValueError(
+            f"{_who(name)}: qloguniform needs a positive lowest multiple of q={q} in [{low}, {high}]"
+        )
+    return FloatDistribution(grid.low, grid.high, log=True, name=name)
 
 
 def uniform(low: float, high: float) -> Param:
@@ -324,11 +357,11 @@ def quniform(low: float, high: float, q: float) -> Param:
 
 
 def qloguniform(low: float, high: float, q: float) -> Param:
-    """Quantised log-uniform: sampled on the multiples of ``q`` in ``[low, high]``.
-
-    The step grid is kept; log-scale sampling density is approximated by the
-    grid (a float distribution cannot be both stepped and logarithmic)."""
-    return quniform(low, high, q)
+    """Log-uniform on ``[low, high]``, rounded to multiples of ``q`` (as in Ray
+    Tune): the sampler searches the log scale between the lowest and highest
+    multiples of ``q`` inside the range, and the configuration receives the
+    rounded value."""
+    return Param(partial(_qlog, low, high, q), quantum=q)
 
 
 def randint(low: int, high: int) -> Param:
@@ -337,7 +370,8 @@ def randint(low: int, high: int) -> Param:
 
 
 def qrandint(low: int, high: int, q: int = 1) -> Param:
-    """Integer in ``[low, high]`` (inclusive, as in Ray Tune) on multiples of ``q``."""
+    """Integer in ``[low, high]`` (inclusive, as in Ray Tune) on multiples of ``q``:
+    ``qrandint(5, 105, 10)`` draws 10, 20, ..., 100."""
     return Param(partial(_qrandint, low, high, q))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import scipy.stats
 
@@ -231,3 +232,40 @@ def test_sample_from_sees_the_tuples_of_the_space_as_tuples():
     })
     cfg = space.sample(study.ask())
     assert cfg["same"] is True and cfg["key"] == cfg["a"] and cfg["k"] == (1, 2)
+
+
+def test_quantized_domains_follow_ray_tune():
+    """qrandint draws multiples of q inside [low, high] (low need not be one);
+    qloguniform is log-uniform, rounded to multiples of q."""
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    space = hs.SearchSpace({"n": hs.qrandint(5, 105, 10), "m": hs.qrandint(1, 100, 10),
+                            "lr": hs.qloguniform(1e-4, 1e-1, 1e-4)})
+    cfgs = []
+    for _ in range(2000):
+        t = study.ask()
+        cfgs.append(space.sample(t))
+        study.tell(t, 0.0)
+    assert {c["n"] for c in cfgs} == set(range(10, 101, 10))
+    assert {c["m"] for c in cfgs} == set(range(10, 101, 10))
+    lrs = np.array([c["lr"] for c in cfgs])
+    assert np.all(np.isclose(lrs / 1e-4, np.round(lrs / 1e-4))) and lrs.min() >= 1e-4 and lrs.max() <= 1e-1
+    # log-uniform: a third of the draws per decade (uniform would put 90 % in the top one)
+    assert 0.6 < np.mean(lrs < 1e-2) < 0.73
+    assert space.to_params({"n": 20, "m": 30, "lr": 0.0123})["lr"] == 0.0123
+    with pytest.raises(ValueError, match="multiples of 0.0001"):
+        space.to_params({"n": 20, "m": 30, "lr": 0.01234567})
+    with pytest.raises(ValueError, match="no multiple of q=10"):
+        hs.qrandint(11, 19, 10)
+    with pytest.raises(ValueError, match="positive"):
+        hs.qloguniform(0, 1, 0.5).distribution  # noqa: B018
+
+
+def test_pbt_perturbs_qloguniform_values_on_their_grid():
+    from hypersearch.schedulers import PopulationBasedTraining
+
+    pbt = PopulationBasedTraining(metric="s", mode="max", hyperparam_mutations={"lr": hs.qloguniform(1e-4, 1e-1, 1e-4)},
+                                  resample_probability=0.0, seed=0)
+    rng = np.random.default_rng(0)
+    seen = {pbt.explore({"lr": 1e-4}, rng)["lr"] for _ in range(20)}
+    assert seen == {2e-4, 1e-4}  # up one multiple (x 1.2 rounds back), or clipped at the bottom
+    assert pbt.explore({"lr": 0.05}, np.random.default_rng(1))["lr"] in (0.04, 0.06)

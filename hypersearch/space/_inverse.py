@@ -46,7 +46,7 @@ def _walk(node: Any, value: Any, path: str, out: dict[str, Any], problems: list[
     elif isinstance(node, Quantile):
         out[path] = float(node.frozen.cdf(value))
     elif isinstance(node, Choice):
-        if not node.nested:
+        if not node.indexed:
             dist = CategoricalDistribution(node.labels)
             if dist.contains(value):
                 out[path] = dist.validate_value(value)

@@ -105,20 +105,28 @@ class Choice(Domain):
             raise ValueError("choice() needs at least one option")
         self.options = list(options)
         self.nested = any(_has_domain(o) for o in self.options)
-        if self.nested:
+        # Options that are no plain values (lists, dicts, classes, functions, as Ray
+        # Tune takes them) or hold domains are searched by index, and the
+        # configuration gets the option itself.
+        self.indexed = self.nested or not all(_is_plain(o) for o in self.options)
+        if self.indexed:
             self.labels: list[Any] = list(range(len(self.options)))
         else:
             self.labels = self.options
-            CategoricalDistribution(self.labels)  # validates types and duplicates
+            CategoricalDistribution(self.labels)  # validates duplicates
 
     def suggest(self, trial: Any, name: str) -> Any:
         label = trial.suggest(name, CategoricalDistribution(self.labels, name=name))
-        if not self.nested:
+        if not self.indexed:
             return label
         return _resolve(self.options[label], trial, name)
 
     def __repr__(self) -> str:
         return f"choice({self.options!r})"
+
+
+def _is_plain(v: Any) -> bool:
+    return v is None or isinstance(v, (str, bool, int, float, np.integer, np.floating))
 
 
 class Grid(Choice):
@@ -631,7 +639,7 @@ class SearchSpace:
 
         def walk(node: Any, path: str) -> None:
             if isinstance(node, Grid):
-                axes[path] = list(node.options)
+                axes[path] = list(node.labels)  # indices for options that are no plain values
             elif isinstance(node, Mapping):
                 for k, v in node.items():
                     walk(v, _join(path, k))

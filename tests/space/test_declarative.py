@@ -269,3 +269,41 @@ def test_pbt_perturbs_qloguniform_values_on_their_grid():
     seen = {pbt.explore({"lr": 1e-4}, rng)["lr"] for _ in range(20)}
     assert seen == {2e-4, 1e-4}  # up one multiple (x 1.2 rounds back), or clipped at the bottom
     assert pbt.explore({"lr": 0.05}, np.random.default_rng(1))["lr"] in (0.04, 0.06)
+
+
+class _Act:
+    pass
+
+
+def _gelu(x):
+    return x
+
+
+def test_choices_and_grids_of_lists_dicts_and_objects_as_in_ray_tune():
+    """hs.choice([[64, 64], [128]]) and hs.choice([nn.ReLU, nn.GELU]) are common Ray
+    Tune spaces: such options are searched by index and the config gets the option."""
+    space = hs.SearchSpace({"layers": hs.choice([[64, 64], [128]]), "act": hs.choice([_Act, _gelu]),
+                            "opt": hs.choice([{"name": "sgd"}, {"name": "adam", "betas": [0.9, 0.99]}]),
+                            "g": hs.grid_search([[1, 2], [3]])})
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    seen = []
+    for _ in range(40):
+        t = study.ask()
+        seen.append(space.sample(t))
+        study.tell(t, 0.0)
+    assert {tuple(c["layers"]) for c in seen} == {(64, 64), (128,)}
+    assert {c["act"] for c in seen} == {_Act, _gelu}
+    assert {c["opt"]["name"] for c in seen} == {"sgd", "adam"}
+    assert space.grid_axes() == {"g": [0, 1]}
+    assert space.to_params({"layers": [128], "act": _gelu, "opt": {"name": "sgd"}, "g": [3]}) == {
+        "layers": 1, "act": 1, "opt": 0, "g": 1}
+    with pytest.raises(ValueError, match="matches none"):
+        space.to_params({"layers": [32], "act": _gelu, "opt": {"name": "sgd"}, "g": [3]})
+
+    def train(config):
+        assert isinstance(config["layers"], list)
+        hs.report(loss=float(len(config["g"])))
+
+    res = hs.tune(train, space, metric="loss", mode="min", num_samples=1)
+    assert len(res.trials) == 2  # each grid point once
+    assert res.best_config["g"] == [3] and res.best_config["act"] in (_Act, _gelu)

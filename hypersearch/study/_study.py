@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.exceptions import DuplicatedStudyError, SearchSpaceExhausted
+from hypersearch.exceptions import DuplicatedStudyError, SearchSpaceExhausted, TrialStateError
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
@@ -415,8 +415,6 @@ class Study:
         except KeyError:
             raise ValueError(f"study {self.study_name!r} has no trial number {trial}") from None
         if frozen.state != TrialState.RUNNING:
-            from hypersearch.exceptions import TrialStateError
-
             raise TrialStateError(
                 f"trial {trial} is {frozen.state.name}; only a RUNNING trial can be told"
             )
@@ -573,9 +571,15 @@ class Study:
             self._beat_thread.start()
 
     def _beat(self) -> None:
-        ids = [t._trial_id for t in list(self._live.values())]
+        live = list(self._live.values())
+        ids = [t._trial_id for t in live]
         if ids:
             self._storage.heartbeat(ids)
+        for t in live:  # parameters of trials that have not written yet (once each)
+            try:
+                t._store_params_if_new()
+            except TrialStateError:
+                pass  # finished (or taken over) meanwhile
 
     def _reap(self, grace: float | None, retries: int) -> None:
         """Take up the trials of lost workers before a run: beat for this process's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,11 @@ class Trial:
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
         self._pending_intermediate: dict[int, float] = {}
         self._dirty = False
+        # whether the storage holds parameters of this trial (an enqueued or resumed
+        # one does); until then a lost worker's trial could not be retried
+        self._params_stored = bool(frozen.params)
+        # one storage write of this trial at a time (its worker, the heartbeat)
+        self._io_lock = threading.Lock()
         self.datetime_complete: _dt.datetime | None = None
         self.datetime_start = frozen.datetime_start
         self._finished = False
@@ -127,6 +133,7 @@ class Trial:
                 self._distributions[name] = distribution
                 self._params[name] = value
                 self._dirty = True
+                self._keep_params()
             return value
         if distribution.single():
             value = distribution.from_unit(0.5)
@@ -143,7 +150,16 @@ class Trial:
         self._params[name] = value
         self._distributions[name] = distribution
         self._dirty = True
+        self._keep_params()
         return value
+
+    def _keep_params(self) -> None:
+        """With retries (the ``max_retries`` system attribute), store each suggested
+        parameter at once: a worker killed before the trial's first write leaves a
+        trial that is retried with its configuration.  Without retries parameters
+        are written with the first report or the result (or by the heartbeat)."""
+        if self._system_attrs.get("max_retries"):
+            self._store_params(only_new=False)
 
     def suggest_float(
         self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
@@ -333,12 +349,38 @@ class Trial:
                 user_attrs=self._user_attrs,
                 system_attrs=self._system_attrs,
             )
-        out = self.study._storage.write_trial(
-            self._trial_id, intermediate=self._pending_intermediate or None, **kw, **final
-        )
+        with self._io_lock:
+            out = self.study._storage.write_trial(
+                self._trial_id, intermediate=self._pending_intermediate or None, **kw, **final
+            )
+            if full:
+                self._params_stored = True
         self._pending_intermediate = {}
         self._dirty = False
         return out
+
+    def _store_params_if_new(self) -> None:
+        self._store_params(only_new=True)
+
+    def _store_params(self, *, only_new: bool) -> None:
+        """Store the parameters suggested so far when the storage holds none yet
+        (the heartbeat calls this): writes are batched until the first report or
+        the end, and a worker killed before either would otherwise leave a trial
+        that cannot be retried with its configuration.  Attributes and reports
+        are left to the trial's own writes."""
+        if (only_new and self._params_stored) or self._finished or not self._params:
+            return
+        try:
+            params, dists = dict(self._params), dict(self._distributions)
+        except RuntimeError:  # the worker is suggesting right now: next beat
+            return
+        if set(params) != set(dists):
+            return
+        with self._io_lock:
+            if (only_new and self._params_stored) or self._finished:
+                return
+            self.study._storage.write_trial(self._trial_id, params=params, distributions=dists)
+            self._params_stored = True
 
     def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:
         return FrozenTrial(

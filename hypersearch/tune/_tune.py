@@ -400,6 +400,9 @@ def tune(
 
     def objective(trial):
         own = space.sample(trial)
+        # stored before training starts: a worker killed before its first report
+        # leaves a trial that is retried (on resume) with this configuration
+        trial.flush()
         # A trial resumed or retried after population-based training changed its
         # configuration trains on with that one (its checkpoint was trained with it).
         cfg = merge_config(own, trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
@@ -443,7 +446,14 @@ def tune(
         # Ray Tune's resume does (a retry each), before anything is counted: those
         # whose process on this machine is gone at once, others once their
         # heartbeat is stale.
-        study._reap(heartbeat_grace_of(heartbeat_interval, heartbeat_grace), max(retries, 1))
+        # Each resume grants the trials it takes up one more attempt, however many
+        # earlier resumes used (a retry chain is otherwise bounded by ``retries``).
+        chain = max(
+            (int(t.system_attrs.get("retry", 0) or 0)
+             for t in study.get_trials(states=[TrialState.RUNNING], deepcopy=False)),
+            default=0,
+        )
+        study._reap(heartbeat_grace_of(heartbeat_interval, heartbeat_grace), max(retries, chain + 1))
     total = num_samples
     if grid:
         # The grid sampler queued every evaluation still missing (num_samples per

@@ -269,3 +269,54 @@ def test_only_trials_of_dead_processes_of_this_machine_and_namespace_fail_at_onc
     assert [t.number for t in failed] == [numbers["dead here"]]
     assert "is gone" in failed[0].system_attrs["fail_reason"]
     assert "requeued_as" in failed[0].system_attrs
+
+
+OBJECTIVE_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import hypersearch as hs
+
+    study = hs.create_study(study_name="d", storage=sys.argv[1], load_if_exists=True)
+
+    def objective(trial):
+        x = trial.suggest_float("x", -5, 5)
+        print(x, flush=True)
+        time.sleep(600)  # a long training step, no report yet: killed here
+        return x
+
+    study.optimize(objective, n_trials=1, retries=1)
+    """
+)
+
+
+def test_a_worker_killed_before_its_first_report_is_retried_with_its_parameters(tmp_path):
+    """With retries, suggested parameters are stored at once: a worker killed before
+    the trial wrote anything else leaves a trial that the next run retries with the
+    same configuration (before, the trial was stored without parameters and could
+    not be retried)."""
+    url = f"sqlite:///{tmp_path}/d.db"
+    script = tmp_path / "obj.py"
+    script.write_text(OBJECTIVE_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE, text=True)
+    try:
+        x = float(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait()
+    study = hs.load_study(study_name="d", storage=url)
+    seen = []
+    study.optimize(lambda t: seen.append(t.suggest_float("x", -5, 5)) or 0.0, n_trials=1, retries=1)
+    failed = study.trials[0]
+    assert failed.state == hs.TrialState.FAIL and failed.params == {"x": x}
+    assert seen == [x] and study.trials[1].system_attrs["retry_of"] == 0
+
+
+def test_the_heartbeat_stores_parameters_a_trial_has_not_written():
+    """Without retries parameters ride the trial's first write; a long first step
+    gets them stored by the next heartbeat (once)."""
+    study = hs.create_study()
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    assert study._storage.get_trial(study._study_id, t.number).params == {}
+    study._beat()
+    assert study._storage.get_trial(study._study_id, t.number).params == t.params

@@ -629,6 +629,54 @@ def test_resume_right_after_a_killed_run_takes_its_trial_up_from_the_checkpoint(
     assert sum(t.state == hs.TrialState.COMPLETE for t in res.trials) == 2
 
 
+_KILLED_AT = """
+import sys, time
+import hypersearch as hs
+
+def train(config):
+    ckpt = hs.get_checkpoint()
+    for e in range((ckpt or 0) + 1, 7):
+        if e == int(sys.argv[3]):
+            print("ready", flush=True)
+            time.sleep(60)  # killed here
+        hs.report(loss=config["a"] / e, checkpoint=e)
+
+hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1, seed=0,
+        storage=sys.argv[1], name="k2", storage_path=sys.argv[2], resume=sys.argv[4] == "1")
+"""
+
+
+def test_a_trial_killed_at_each_of_two_runs_is_taken_up_at_every_resume(tmp_path):
+    """Each resume takes the killed trial up again from its checkpoint, however many
+    resumes came before (before, the second resume left it FAIL for good and the
+    configuration was never trained to the end)."""
+    import subprocess
+    import sys
+
+    url, art = f"sqlite:///{tmp_path}/k2.db", str(tmp_path / "art")
+    script = tmp_path / "run.py"
+    script.write_text(_KILLED_AT)
+    for kill_at, resume in ((3, "0"), (5, "1")):
+        proc = subprocess.Popen([sys.executable, str(script), url, art, str(kill_at), resume],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        for e in range((ckpt or 0) + 1, 7):
+            hs.report(loss=config["a"] / e, checkpoint=e)
+
+    res = hs.tune(train, {"a": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=1, seed=0,
+                  storage=url, name="k2", storage_path=art, resume=True)
+    assert [t.state for t in res.trials] == [hs.TrialState.FAIL, hs.TrialState.FAIL, hs.TrialState.COMPLETE]
+    assert [sorted(t.intermediate_values) for t in res.trials] == [[1, 2], [3, 4], [5, 6]]
+    assert len({t.params["a"] for t in res.trials}) == 1
+
+
 def test_a_trainable_that_catches_exceptions_is_still_stopped_paused_and_restarted():
     """``except Exception`` around a training step ("log the bad batch and go on")
     must not defeat the scheduler or the stop criteria: hs.report's signals are no

@@ -183,13 +183,30 @@ _INSERT_INTERMEDIATE = _intermediate.insert()
 
 def _insert_intermediate(conn: Connection, trial_id: int, values: dict[int, float] | None) -> None:
     if values:
+        stmt = _INSERT_INTERMEDIATE
+        if getattr(_retry_state, "active", False):
+            # A write retried after a dropped connection may have committed already
+            # (only its acknowledgement was lost): rows it stored are kept, not
+            # inserted twice (a trial's step is reported once; see Trial.report).
+            stmt = _insert_ignoring_duplicates(conn)
         conn.execute(
-            _INSERT_INTERMEDIATE,
+            stmt,
             [
                 {"trial_id": trial_id, "step": int(s), "value": nan_to_none(float(v))}
                 for s, v in values.items()
             ],
         )
+
+
+def _insert_ignoring_duplicates(conn: Connection) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        return _INSERT_INTERMEDIATE
+    return insert(_intermediate).on_conflict_do_nothing()
 
 _update_cache: dict[frozenset[str], Any] = {}
 _select_cache: dict[tuple[bool, bool], tuple[Any, Any]] = {}
@@ -644,6 +661,14 @@ class SQLStorage(BaseStorage):
                 .values(state=_RUNNING, heartbeat=now())
             )
             if r.rowcount != 1:
+                if _retry_state.active and system_attrs:
+                    # Retried after a dropped connection: if our resume committed (only
+                    # its acknowledgement was lost), the trial runs under our label.
+                    got = self._read(conn, study_id, _MAX_NUMBER, [number], None)
+                    if got and got[0].state == TrialState.RUNNING and all(
+                        got[0].system_attrs.get(k) == v for k, v in dict(system_attrs).items()
+                    ):
+                        return got[0]
                 return None
             if system_attrs:  # in the same transaction: never RUNNING under the old worker
                 where = (_trials.c.study_id == study_id) & (_trials.c.number == number)

@@ -346,8 +346,11 @@ class Study:
         """
         # Who runs it now, set with the claim itself: the process that paused it, once
         # gone, is never taken for this trial's runner (see _fail_dead_trials).
+        # The claim token tells this call's own resume (replayed after a dropped
+        # connection) from another thread's of the same process.
         frozen = self._storage.resume_trial(
-            self._study_id, number, {WORKER_ATTR: _worker_label(), WORKER_NS_ATTR: _pid_namespace()}
+            self._study_id, number,
+            {WORKER_ATTR: _worker_label(), WORKER_NS_ATTR: _pid_namespace(), "claim": uuid.uuid4().hex[:12]},
         )
         if frozen is None:
             self.history.reread([number])  # resumed or finished elsewhere: see its state

@@ -143,3 +143,49 @@ def test_a_replayed_failure_with_retry_queues_the_retry_once(tmp_path, monkeypat
     assert st.get_trial(sid, b.number).system_attrs["requeued_as"] == queued
     assert st.get_trial(sid, queued).state == TrialState.WAITING
     assert st.count_trials(sid, [TrialState.WAITING]) == 2  # one retry each, not three
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_writes_replayed_after_a_lost_commit_acknowledgement_change_nothing(backend, tmp_path, request):
+    """The server committed but the connection dropped before the client heard it:
+    the storage retries the operation.  A report's values are not inserted twice
+    (before: a duplicate-key error ended optimize), and a resume that went through
+    returns the trial instead of leaving it RUNNING with nobody running it."""
+    import sqlite3
+
+    import psycopg
+
+    if backend == "sqlite":
+        url, error = f"sqlite:///{tmp_path}/ack.db", sqlite3.OperationalError("database is locked")
+    else:
+        url, error = request.getfixturevalue("pg_url"), psycopg.OperationalError("server closed the connection")
+    st = SQLStorage(url)
+    study = hs.create_study(f"ack-{backend}", st)
+    dialect = st.engine.dialect
+    real = dialect.do_commit
+    armed = {"on": False}
+
+    def do_commit(dbapi_conn):
+        real(dbapi_conn)
+        if armed["on"]:
+            armed["on"] = False
+            raise error
+
+    dialect.do_commit = do_commit
+    try:
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        t.report(1.0, 1)
+        armed["on"] = True
+        t.report(2.0, 2)  # committed, acknowledgement lost, replayed
+        study.tell(t, 2.0)
+        assert study.trials[0].intermediate_values == {1: 1.0, 2: 2.0}
+        p = study.ask()
+        p.report(1.0, 1)
+        study._pause(p)
+        armed["on"] = True
+        resumed = study.resume_trial(p.number)
+        assert resumed is not None and resumed.number == p.number
+    finally:
+        dialect.do_commit = real
+        st.close()

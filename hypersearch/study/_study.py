@@ -945,6 +945,7 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
     if study.get_trials(deepcopy=False):
         return  # a continued study: its queue was filled when it was created
     queued: list[dict[str, Any]] = []
+    marks: list[str] = []
     transfer: list[dict[str, Any]] = []
     for src in sources:
         if not isinstance(src, Study):
@@ -968,9 +969,16 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
         for t in best:
             if t.params not in queued:  # another source already queued it
                 queued.append(dict(t.params))
-                study.enqueue_trial(t.params, user_attrs={"warm_start_from": f"{src.study_name}#{t.number}"})
+                marks.append(f"{src.study_name}#{t.number}")
         if len(src.directions) == 1:
             transfer.append(_transfer_record(src, done))
+    # Workers opening the new study at once: only the first to claim it queues the
+    # sources' configurations (each once, not once per worker).
+    token = uuid.uuid4().hex
+    if study._setdefault_system_attr("warm_start:by", token) != token:
+        return
+    for params, mark in zip(queued, marks, strict=True):
+        study.enqueue_trial(params, user_attrs={"warm_start_from": mark})
     if transfer:
         # The sources' results, for model-based samplers' transfer priors (the GP's
         # meta-learned prior mean); kept in the study so a resumed run has them too.

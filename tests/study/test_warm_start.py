@@ -56,3 +56,21 @@ def test_warm_start_queues_top_k_once_and_checks_arguments(tmp_path):
         hs.create_study(directions=["minimize", "minimize"], warm_start_from=[src])
     with pytest.raises(TypeError, match="studies"):
         hs.create_study(warm_start_from=["src"])
+
+
+def test_workers_opening_a_new_study_at_once_queue_the_warm_start_once(tmp_path, monkeypatch):
+    """create_study(load_if_exists=True, warm_start_from=...) in several workers at
+    once: each sees an empty study, but only the first queues the configurations
+    (before, every worker queued them and each ran once per worker)."""
+    from hypersearch.study._study import _warm_start
+
+    url = f"sqlite:///{tmp_path}/w.db"
+    src = hs.create_study("src", url, sampler=hs.samplers.RandomSampler(seed=0))
+    src.optimize(lambda t: t.suggest_float("x", -5, 5) ** 2, n_trials=8)
+    hs.create_study("new", url)
+    first, second = hs.load_study("new", url), hs.load_study("new", url)
+    monkeypatch.setattr(second, "get_trials", lambda *a, **k: [])  # it looked before the first queued
+    _warm_start(first, [src], 3)
+    _warm_start(second, [src], 3)
+    queued = hs.load_study("new", url).get_trials(states=[hs.TrialState.WAITING])
+    assert len(queued) == 3 and len({t.user_attrs["warm_start_from"] for t in queued}) == 3

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.exceptions import SearchSpaceExhausted, TrialPaused, TrialPruned
+from hypersearch.exceptions import SearchSpaceExhausted, TrialPaused, TrialPruned, TrialStateError
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,10 +146,37 @@ def run_trial(
     Ctrl-C fails the running trial (or, for pausable ``hs.tune`` trials, pauses it
     so that a resumed run continues it from its checkpoint) and propagates.
     """
-    from hypersearch.execution.base import TrialTimeout, WorkerDied
-
     if trial is None:
         trial = study.ask()
+    try:
+        return _run_trial(study, objective, catch, trial, retries, on_requeue)
+    except TrialStateError:
+        # A worker that stopped answering (suspended, swapped out, cut off) for longer
+        # than the heartbeat grace: another process failed its trial meanwhile and
+        # queued the retry.  The trial is no longer this worker's; it goes on.
+        stored = study._storage.get_trial(study._study_id, trial.number)
+        if stored.state != TrialState.FAIL or trial._finished:
+            raise
+        _log.warning(
+            "trial %d was failed by another worker while this one did not answer (%s); "
+            "its result here is dropped", trial.number, stored.fail_reason,
+        )
+        trial._finished = True
+        study._live.pop(trial.number, None)
+        study.history.ingest([stored])
+        return stored
+
+
+def _run_trial(
+    study: Study,
+    objective: Callable,
+    catch: tuple[type[BaseException], ...],
+    trial: Trial,
+    retries: int,
+    on_requeue: Callable[[], None] | None,
+) -> FrozenTrial:
+    from hypersearch.execution.base import TrialTimeout, WorkerDied
+
     try:
         result = objective(trial)
     except TrialPruned:

@@ -457,3 +457,32 @@ def test_bad_arguments_leave_the_storage_untouched(tmp_path):
             f()
         assert "Traceback" not in str(e.value) and str(e.value)
     assert snapshot() == before
+
+
+def test_a_worker_whose_trial_was_taken_over_goes_on(storage_url):
+    """A worker suspended longer than the heartbeat grace comes back to find its
+    trial failed and queued again by another process: it drops that trial with a
+    warning and goes on (before, its next report raised TrialStateError out of
+    optimize)."""
+    import datetime as dt
+
+    study = hs.create_study(storage=storage_url, study_name="taken")
+    ran = []
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        ran.append(trial.number)
+        if trial.number == 0:
+            trial.report(x, 0)
+            # meanwhile another process's reaper failed the silent trial, with a retry
+            study._storage.fail_stale_trials(
+                study._study_id, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1), retries=1,
+                numbers=[0])
+            trial.report(x, 1)
+        return x
+
+    study.optimize(objective, n_trials=2)
+    trials = hs.load_study("taken", storage_url).trials
+    assert trials[0].state == hs.TrialState.FAIL and trials[0].intermediate_values == {0: trials[0].params["x"]}
+    assert trials[1].system_attrs["retry_of"] == 0 and trials[1].state == hs.TrialState.COMPLETE
+    assert ran == [0, 1]

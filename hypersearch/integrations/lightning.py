@@ -139,9 +139,11 @@ class PruningCallback(pl.Callback):
         ckpt_dir = self._save_checkpoint(trainer) if self.checkpoint else None
         outcome: BaseException | None = None
         if trainer.is_global_zero:
+            from hypersearch.tune._session import Signal
+
             try:
                 self._report(value, step, ckpt_dir)
-            except Exception as e:  # pruned, paused, restarted, max_t reached, diverged
+            except (Exception, Signal) as e:  # pruned, paused, restarted, max_t reached, diverged
                 outcome = e
         if ckpt_dir is not None and trainer.is_global_zero:
             shutil.rmtree(ckpt_dir, ignore_errors=True)  # hs.report copied it

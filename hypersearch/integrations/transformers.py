@@ -175,7 +175,9 @@ class HyperSearchCallback(TrainerCallback):
     # -- state --------------------------------------------------------------------------
     @property
     def pruned(self) -> bool:
-        return isinstance(self._stop, TrialPruned)
+        from hypersearch.tune._session import Prune
+
+        return isinstance(self._stop, (TrialPruned, Prune))
 
     @property
     def stopped(self) -> bool:

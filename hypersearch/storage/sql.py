@@ -979,6 +979,6 @@ for _name in (
     "create_study", "get_study", "delete_study", "list_studies", "set_study_attrs", "get_study_attrs",
     "enqueue_trial", "enqueue_trials", "start_trial", "start_trial_and_read", "resume_trial",
     "add_trial", "write_trial", "heartbeat", "fail_stale_trials", "get_trials", "count_trials",
-    "get_best_trials", "get_trial_stamps",
+    "get_best_trials", "get_trial_stamps", "setdefault_study_system_attr",
 ):
     setattr(SQLStorage, _name, _with_retries(getattr(SQLStorage, _name)))

@@ -137,7 +137,11 @@ def test_diverged_run_and_missing_metric():
         PruningCallback(study.ask(), checkpoint=True)
 
 
-def test_hs_tune_with_checkpoints_resumes_promoted_trials(tmp_path):
+def test_hs_tune_with_checkpoints_resumes_promoted_trials(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # the callback's scratch dirs
+    (tmp_path / "tmp").mkdir()
     resumed = []
 
     def trainable(config):
@@ -160,6 +164,8 @@ def test_hs_tune_with_checkpoints_resumes_promoted_trials(tmp_path):
         if t.system_attrs.get("resumed") and t.state == hs.TrialState.COMPLETE:
             # resumed after epoch 1 from the checkpoint: epoch 2 is reported once, not epoch 1 again
             assert sorted(t.intermediate_values) == [1, 2]
+    # the callback's temporary checkpoint copies are gone, paused and stopped trials alike
+    assert not [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("hs_lightning_")]
 
 
 def test_import_error_message(monkeypatch):

@@ -208,6 +208,20 @@ def test_callback_inside_tune(tmp_path):
     assert pruned.trials[0].state == hs.TrialState.PRUNED
     assert list(pruned.trials[0].intermediate_values) == [1]
 
+    seen = {}
+
+    def watched(config):
+        trainer = _trainer(tmp_path, learning_rate=config["learning_rate"], num_train_epochs=3)
+        cb = HyperSearchCallback(metric="eval_loss", step="evaluation")
+        trainer.add_callback(cb)
+        trainer.train()
+        seen["pruned"] = cb.pruned  # the scheduler's stop reads as pruned inside hs.tune too
+        cb.raise_if_pruned()
+
+    hs.tune(watched, config={"learning_rate": hs.loguniform(1e-4, 1e-2)}, metric="eval_loss", mode="min",
+            num_samples=1, scheduler=ThresholdStopper(upper=0.0), storage_path=str(tmp_path / "ckpt3"))
+    assert seen == {"pruned": True}
+
 
 # -- hyperparameter_search ---------------------------------------------------------------------
 

@@ -82,11 +82,32 @@ def _walk(node: Any, value: Any, path: str, out: dict[str, Any], problems: list[
         for i, (n, v) in enumerate(zip(node, value, strict=True)):
             _walk(n, v, _join(path, i), out, problems)
     else:  # a constant: the configuration must carry the same value
-        same = list(value) == list(node) if isinstance(node, (list, tuple)) and isinstance(
-            value, (list, tuple)
-        ) else value == node
-        if not same:
+        if not _same(node, value):
             problems.append(f"{where}: the space fixes {node!r}, got {value!r}")
+
+
+def _same(node: Any, value: Any) -> bool:
+    """Whether a configuration's ``value`` is the space's constant ``node``: lists and
+    tuples alike, ``True`` never equal to ``1``, arrays compared element-wise."""
+    if node is value:
+        return True
+    if isinstance(node, bool) or isinstance(value, bool):
+        return isinstance(node, bool) and isinstance(value, bool) and node == value
+    if isinstance(node, (list, tuple)) and isinstance(value, (list, tuple)):
+        return len(node) == len(value) and all(_same(n, v) for n, v in zip(node, value, strict=True))
+    if isinstance(node, Mapping) and isinstance(value, Mapping):
+        return node.keys() == value.keys() and all(_same(node[k], value[k]) for k in node)
+    if hasattr(node, "shape") or hasattr(value, "shape"):  # numpy arrays and the like
+        import numpy as np
+
+        try:
+            return bool(np.array_equal(node, value))
+        except Exception:  # noqa: BLE001 - not comparable: not the same
+            return False
+    try:
+        return bool(node == value)
+    except Exception:  # noqa: BLE001 - an object whose == does not give a truth value
+        return False
 
 
 def _space_dict(space: Mapping[str, Any] | SearchSpace) -> Mapping[str, Any]:

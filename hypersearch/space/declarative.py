@@ -30,6 +30,7 @@ objective never sees an infeasible configuration.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -119,7 +120,12 @@ class Choice(Domain):
         label = trial.suggest(name, CategoricalDistribution(self.labels, name=name))
         if not self.indexed:
             return label
-        return _resolve(self.options[label], trial, name)
+        option = self.options[label]
+        if not self.nested and isinstance(option, (list, dict, set)):
+            # each trial its own copy: a trainable that changes its list must not
+            # change the space (and every later trial's option)
+            return copy.deepcopy(option)
+        return _resolve(option, trial, name)
 
     def __repr__(self) -> str:
         return f"choice({self.options!r})"

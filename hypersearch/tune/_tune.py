@@ -186,10 +186,11 @@ def _flatten(d: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def _stop_fn(stop: Any) -> Callable[[str, dict], bool] | None:
-    """``stop`` as ``fn(trial_id, result) -> bool``.  A dict of thresholds must name
-    keys the results have (a misspelt key would never stop anything: an error
-    names it, as in Ray Tune); a callable takes ``result`` or, Ray Tune's other
-    form, ``(trial_id, result)``."""
+    """``stop`` as ``fn(trial_id, result) -> bool``.  A dict of thresholds applies to
+    the results that carry its keys; a key missing from a result is warned about
+    once (a misspelt key would never stop anything; a metric reported only every
+    few iterations is fine), as Ray Tune does.  A callable takes ``result`` or,
+    Ray Tune's other form, ``(trial_id, result)``."""
     if stop is None:
         return None
     if callable(stop):
@@ -213,14 +214,18 @@ def _stop_fn(stop: Any) -> Callable[[str, dict], bool] | None:
                 raise ValueError(f"stop[{k!r}] must be a number (the threshold of {k!r}), got {v!r}")
             crit[k] = float(v)
 
+        warned: set[str] = set()
+
         def fn(trial_id: str, result: dict) -> bool:
-            missing = [k for k in crit if k not in result]
-            if missing:
-                raise KeyError(
-                    f"stop criterion {missing[0]!r} is not in the reported results (keys: "
-                    f"{sorted(result)}); report it, or fix the name in stop="
-                )
-            return any(_finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
+            for k in crit:
+                if k not in result and k not in warned:
+                    warned.add(k)
+                    warnings.warn(
+                        f"stop criterion {k!r} is not in the reported result (keys: {sorted(result)}); "
+                        "it applies only to results that report it: check its name",
+                        stacklevel=2,
+                    )
+            return any(k in result and _finite(result[k]) and float(result[k]) >= v for k, v in crit.items())
 
         return fn
     raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
@@ -531,7 +536,9 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
     (while it exists), else ``<storage_path>/<name>`` (default: beside a SQLite
     file, or a temporary directory) or, for a study new to a directory that an
     earlier run of the same name filled, a fresh sibling (:func:`claim_root`)."""
-    recorded = study.system_attrs.get(ARTIFACTS_ATTR)
+    # read from the storage, not the study's snapshot: another process starting on the
+    # same new study may have recorded its root since this one opened the study
+    recorded = study._storage.get_study_attrs(study._study_id)[1].get(ARTIFACTS_ATTR)
     if isinstance(recorded, str) and Path(recorded).is_dir():
         if storage_path is None or Path(recorded).parent == Path(storage_path).resolve():
             return Path(recorded)

@@ -299,6 +299,12 @@ def test_choices_and_grids_of_lists_dicts_and_objects_as_in_ray_tune():
         "layers": 1, "act": 1, "opt": 0, "g": 1}
     with pytest.raises(ValueError, match="matches none"):
         space.to_params({"layers": [32], "act": _gelu, "opt": {"name": "sgd"}, "g": [3]})
+    # each trial gets its own copy of a list option; True is not 1; arrays compare element-wise
+    seen[0]["layers"].append(0)
+    assert space.config["layers"].options == [[64, 64], [128]]
+    mixed = hs.SearchSpace({"a": hs.choice([1, True, [2]]), "w": hs.choice([np.zeros(2), np.ones(2)])})
+    assert mixed.to_params({"a": True, "w": np.ones(2)}) == {"a": 1, "w": 1}
+    assert mixed.to_params({"a": 1, "w": np.zeros(2)}) == {"a": 0, "w": 0}
 
     def train(config):
         assert isinstance(config["layers"], list)

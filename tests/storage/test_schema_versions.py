@@ -2,7 +2,7 @@
 
 ``data/schema_v<N>.db`` is checked in for each schema version ever released
 (made by ``data/make_schema_db.py``); a new schema version must migrate each of
-them.  Only version 1 exists so far.
+them.  Version 2 made report steps 64-bit.
 """
 
 from __future__ import annotations

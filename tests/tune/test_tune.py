@@ -68,11 +68,18 @@ def test_stop_criteria_and_max_t_complete_trials():
     last = res.trials[0].user_attrs["last_result"]
     assert res.trials[0].state == hs.TrialState.COMPLETE and last["time_total_s"] >= 0.05
     assert {"time_this_iter_s", "time_total_s"} <= set(res.dataframe.columns)
-    # a misspelt criterion never passes silently
-    res = hs.tune(endless, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=1,
-                  stop={"training_iteraton": 5})
-    assert res.trials[0].state == hs.TrialState.FAIL
-    assert "'training_iteraton' is not in the reported results" in res.trials[0].fail_reason
+    # a misspelt criterion never passes silently; one reported every few iterations applies there
+    def sometimes(config):
+        for i in range(1, 30):
+            hs.report(score=config["x"] * i, **({"val_acc": i / 10} if i % 3 == 0 else {}))
+
+    with pytest.warns(UserWarning, match="'training_iteraton' is not in the reported result"):
+        hs.tune(sometimes, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=1,
+                stop={"training_iteraton": 5})
+    with pytest.warns(UserWarning, match="'val_acc'"):
+        res = hs.tune(sometimes, {"x": hs.uniform(0.1, 1.0)}, metric="score", mode="max", num_samples=1,
+                      stop={"val_acc": 0.6})
+    assert res.trials[0].state == hs.TrialState.COMPLETE and len(res.trials[0].intermediate_values) == 6
 
 
 def test_checkpoints_are_stored_and_restored(tmp_path):
@@ -739,8 +746,9 @@ def test_a_resumed_trial_keeps_its_sample_from_values():
     assert df.groupby("trial")["training_iteration"].max().max() == 9  # some were promoted
     assert (df.groupby("trial")["wd"].nunique() == 1).all()
     assert res.best_config["wd"] == res.best_result["wd"]
-    failed = res.trials[0]
-    assert retry_attrs(failed, 1)["space:derived"] == {"wd": df[df.trial == failed.number].wd.iloc[0]}
+    # a retry of a trial (what a worker's death queues) carries its values
+    some = res.trials[0]
+    assert retry_attrs(some, 1)["space:derived"] == {"wd": df[df.trial == some.number].wd.iloc[0]}
 
 
 def test_runs_started_at_once_never_share_a_checkpoint_directory(tmp_path):
@@ -761,6 +769,14 @@ def test_runs_started_at_once_never_share_a_checkpoint_directory(tmp_path):
     root = _artifact_root(first, str(tmp_path / "art"), url)
     assert _artifact_root(second, str(tmp_path / "art"), url) == root
     assert sorted(p.name for p in (tmp_path / "art").iterdir()) == ["shared"]  # nothing left behind
+    # the same when the first process has started a trial before the second looks
+    (tmp_path / "art2" / "late" / "trial_000000").mkdir(parents=True)  # an earlier run's files
+    hs.create_study("late", url)
+    first, second = hs.load_study("late", url), hs.load_study("late", url)
+    root = _artifact_root(first, str(tmp_path / "art2"), url)
+    assert root.name == "late-1"
+    first.ask()
+    assert _artifact_root(second, str(tmp_path / "art2"), url) == root
 
 
 class _Net:  # stands for a model class given as a constant of the space
@@ -816,4 +832,4 @@ def test_the_time_budget_stops_running_trials_at_their_next_report():
     res = hs.tune(endless, {"x": hs.uniform(0, 1)}, metric="score", mode="max", num_samples=5,
                   time_budget_s=2.0)
     assert len(res.trials) == 1 and res.trials[0].state == hs.TrialState.COMPLETE
-    assert res.trials[0].user_attrs["last_result"]["time_total_s"] < 30
+    assert res.trials[0].user_attrs["last_result"]["time_total_s"] < 15  # the budget, not the guard

@@ -197,28 +197,42 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         # same thread or worker every time) would never be compared with anyone,
         # even when it runs more than one interval ahead.
         with self._pending_lock:
-            pending = list(self._pending.get(n, ()))
-        for at in reversed(pending):
-            if at == step:
-                continue  # judged just above
-            decision, settled = self._exploit_at(study, trial, at, True)
-            if settled:
-                with self._pending_lock:
-                    left = [s for s in self._pending.get(n, ()) if s > at]
-                    if left and decision == Decision.CONTINUE:
-                        self._pending[n] = left
-                    else:
-                        self._pending.pop(n, None)
-                return decision
-        return Decision.CONTINUE
+            pending = [p for p in self._pending.get(n, ()) if p != step]  # step: judged just above
+        if not pending:
+            return Decision.CONTINUE
+        if step % self.perturbation_interval != 0:
+            study.history.refresh()  # (just refreshed above otherwise)
+        # One look at the population's progress picks the step to judge: a member far
+        # ahead has many pending steps, and judging each would cost a scan per step.
+        behind = min(
+            (t.last_step if t.last_step is not None else -1
+             for t in study.history.active() if t.number != n),
+            default=math.inf,
+        )
+        reached = [p for p in pending if p <= behind]
+        if not reached:
+            return Decision.CONTINUE
+        at = max(reached)
+        decision, settled = self._exploit_at(study, trial, at, True, refresh=False)
+        if settled:
+            with self._pending_lock:
+                left = [s for s in self._pending.get(n, ()) if s > at]
+                if left and decision == Decision.CONTINUE:
+                    self._pending[n] = left
+                else:
+                    self._pending.pop(n, None)
+        return decision
 
-    def _exploit_at(self, study: Study, trial: FrozenTrial, step: int, late: bool) -> tuple[Decision, bool]:
+    def _exploit_at(
+        self, study: Study, trial: FrozenTrial, step: int, late: bool, *, refresh: bool = True
+    ) -> tuple[Decision, bool]:
         """Whether ``trial`` exploits, judged by the population's values at ``step``,
         and whether that judgement is final (else it is made again at the trial's
         next report).  ``late``: the trial is past ``step`` and is judged only
         against the whole population."""
         sign = self.direction(study).sign()
-        study.history.refresh()
+        if refresh:
+            study.history.refresh()
         # Trials are compared at equal progress: each one's value at this step.
         # Trials that have not reached it yet are left out (they are compared when
         # they get there); comparing latest values instead would make whichever

@@ -328,6 +328,27 @@ def test_a_trial_more_than_one_interval_ahead_is_judged_at_the_newest_common_ste
     assert a.number not in pbt2._pending
 
 
+def test_a_member_far_ahead_costs_one_judgement_per_report():
+    """A member 50 intervals ahead of the rest has 50 unjudged steps: each report
+    judges at most the newest step the population has reached, not every one
+    (each judgement reads and scans the population)."""
+    pbt, (ahead, mid, good, best), run = _hand_driven_population()
+    for step in range(1, 201):
+        run(ahead, 0.0, (step,))
+    assert len(pbt._pending[ahead.number]) == 50
+    calls = []
+    real = pbt._exploit_at
+    pbt._exploit_at = lambda *a, **k: calls.append(a[2]) or real(*a, **k)
+    for t, v in ((mid, 1.0), (good, 2.0), (best, 3.0)):
+        run(t, v, (1, 2, 3, 4))
+    calls.clear()
+    for step in range(201, 211):
+        run(ahead, 0.0, (step,))
+    # once late, at step 4 (the newest step all reached; it clones, superseding the
+    # rest), then at its own perturbation steps
+    assert calls == [4, 204, 208]
+
+
 def test_a_late_judgement_clones_once_the_donor_has_caught_up():
     from hypersearch.schedulers.base import Decision
 

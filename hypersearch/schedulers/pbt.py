@@ -36,6 +36,7 @@ from hypersearch.space.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from hypersearch.storage._common import is_json_value, plain_scalar
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
 
 CONFIG_ATTR = "pbt:config"
+#: System attribute: the parameters whose configuration holds the values JSON cannot
+#: store (objects) of the configuration a cloned trial trains with (its donor's).
+PARAMS_ATTR = "pbt:params"
 SCHEDULE_ATTR = "pbt:schedule"
 CHECKPOINT_ATTR = "checkpoint"
 
@@ -116,6 +120,13 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
                 raise ValueError(
                     f"hyperparam_mutations[{k!r}]: use hs.uniform(...)-style domains, a list of "
                     f"choices or a callable, got {d!r}"
+                )
+            options = d.options if isinstance(d, Choice) else d if isinstance(d, (list, tuple)) else ()
+            if any(not is_json_value(plain_scalar(o)) for o in options):
+                raise ValueError(
+                    f"hyperparam_mutations[{k!r}]: the choices must be values a study can store "
+                    "(numbers, strings, lists, dicts), since clones take them from the storage; "
+                    "name objects (e.g. 'relu') and map the names to them in the trainable"
                 )
         q = check_number("quantile_fraction", quantile_fraction, minimum=0.0, exclusive=True)
         if q > 0.5:
@@ -305,7 +316,8 @@ def config_in_effect(user_attrs: Mapping[str, Any], system_attrs: Mapping[str, A
     """The configuration a trial trains with now: the one it started with (the
     ``config`` user attribute), updated by the last population-based-training
     exploit (``pbt:config``), which holds only the JSON-storable part."""
-    return merge_config(user_attrs.get("config") or {}, system_attrs.get(CONFIG_ATTR) or {})
+    own, exploited = user_attrs.get("config") or {}, system_attrs.get(CONFIG_ATTR)
+    return merge_config(own, exploited) if exploited else dict(own)
 
 
 def _assign(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -673,14 +673,24 @@ class _ParamsTrial:
 
 
 def merge_config(config: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with the values of ``update`` set, nested dicts merged key by key:
-    what :func:`json_part` stored (e.g. a population-based-training exploit's new
-    values) applied to a configuration that still holds the objects it left out."""
-    out = dict(config)
+    """``config`` updated by ``update``, the complete :func:`json_part` of the
+    configuration in effect (e.g. a population-based-training exploit's): every
+    value ``update`` holds is taken, nested dicts key by key, and of ``config``
+    only the values JSON cannot store (objects, which ``update`` cannot hold) are
+    kept.  A JSON value of ``config`` that ``update`` lacks belongs to another
+    branch of a choice (an SGD config's momentum after switching to Adam) and is
+    dropped, never mixed in."""
+    from hypersearch.storage._common import is_json_value, plain_scalar
+
+    out: dict[str, Any] = {}
+    for k, v in config.items():
+        if k in update:
+            new = update[k]
+            out[k] = merge_config(v, new) if isinstance(v, Mapping) and isinstance(new, Mapping) else new
+        elif not isinstance(v, Mapping) and not is_json_value(plain_scalar(v)):
+            out[k] = v
     for k, v in update.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = merge_config(out[k], v)
-        else:
+        if k not in out:
             out[k] = v
     return out
 

@@ -143,7 +143,7 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         system["retry_after_step"] = failed.last_step or 0
         # population-based training: the configuration the checkpoint was trained
         # with, and the schedule that led there, go on with it
-        for key in ("pbt:config", "pbt:schedule"):
+        for key in ("pbt:config", "pbt:params", "pbt:schedule"):
             if key in failed.system_attrs:
                 system[key] = failed.system_attrs[key]
     # the trial's sample_from values (hypersearch.space.declarative.DERIVED_ATTR): the

@@ -261,14 +261,19 @@ class Trial:
         self.report(value, step)
         return self.decide()
 
-    def _pbt_plan(self) -> tuple[int, dict[str, Any], str | None, int | None]:
+    def _pbt_plan(self) -> tuple[int, dict[str, Any], str | None, int | None, dict[str, Any]]:
         """``(donor trial, new configuration, donor's checkpoint path, donor's last
-        step)`` of the population-based-training exploit just decided for this trial."""
+        step, base parameters)`` of the population-based-training exploit just
+        decided for this trial.  The base parameters are those whose configuration
+        holds the donor's values JSON cannot store (objects): the donor's own, or
+        those it inherited from its donors."""
         source, config = self.study.scheduler.take_plan(self.number)
         donor = self.study.history.get(source) if source != self.number else None
         if donor is None:
-            return source, config, self._system_attrs.get("checkpoint"), None
-        return source, config, donor.system_attrs.get("checkpoint"), donor.last_step
+            base = self._system_attrs.get("pbt:params") or dict(self._params)
+            return source, config, self._system_attrs.get("checkpoint"), None, base
+        base = donor.system_attrs.get("pbt:params") or dict(donor.params)
+        return source, config, donor.system_attrs.get("checkpoint"), donor.last_step, base
 
     def _trial_state(self, number: int) -> str | None:
         """The stored state of trial ``number`` by name (``None``: no such trial), for a

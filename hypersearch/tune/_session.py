@@ -39,11 +39,13 @@ class Pause(Signal):  # noqa: N818 - control flow, not an error
 
 class Restart(Signal):  # noqa: N818 - control flow, not an error
     """Population-based training replaced the trial's checkpoint and
-    configuration: the trainable restarts with ``config``."""
+    configuration: the trainable restarts with ``config`` (its JSON part), whose
+    other values come from the configuration of the parameters ``base``."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], base: dict[str, Any] | None = None) -> None:
         super().__init__("restart with a new configuration")
         self.config = config
+        self.base = base
 
 
 class Session:
@@ -146,10 +148,10 @@ class Session:
 
 
 def _clone_into(session: Session, step: int) -> None:
-    from hypersearch.schedulers.pbt import CHECKPOINT_ATTR, CONFIG_ATTR, SCHEDULE_ATTR
+    from hypersearch.schedulers.pbt import CHECKPOINT_ATTR, CONFIG_ATTR, PARAMS_ATTR, SCHEDULE_ATTR
 
     trial = session.trial
-    source, config, donor_ckpt, donor_step = trial._pbt_plan()
+    source, config, donor_ckpt, donor_step, base = trial._pbt_plan()
     schedule = list(trial.system_attrs.get(SCHEDULE_ATTR, []))
     if source == trial.number:  # a replayed schedule: new config, own checkpoint
         path = donor_ckpt
@@ -172,9 +174,10 @@ def _clone_into(session: Session, step: int) -> None:
     if path is not None:
         trial.set_system_attr(CHECKPOINT_ATTR, path)
     trial.set_system_attr(CONFIG_ATTR, json_part(config))
+    trial.set_system_attr(PARAMS_ATTR, base)
     trial.set_system_attr(SCHEDULE_ATTR, schedule)
     trial.flush()
-    raise session._signal(Restart(config))
+    raise session._signal(Restart(config, base))
 
 
 #: Longest wait, in seconds, for a donor's checkpoint to reach the cloning trial's step.

@@ -20,6 +20,7 @@ from hypersearch.exceptions import DuplicatedStudyError, TrialPaused, TrialPrune
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
 from hypersearch.schedulers.pbt import CONFIG_ATTR as PBT_CONFIG_ATTR
+from hypersearch.schedulers.pbt import PARAMS_ATTR as PBT_PARAMS_ATTR
 from hypersearch.schedulers.pbt import PopulationBasedTraining, config_in_effect
 from hypersearch.space.declarative import DERIVED_ATTR, SearchSpace, merge_config
 from hypersearch.storage import BaseStorage
@@ -114,10 +115,11 @@ class TuneResult:
         if self._space is None:
             return stored
         try:  # values that could not be stored (objects) come from the space again
-            full = self._space.config_from_params(t.params, t.system_attrs.get(DERIVED_ATTR))
+            params = t.system_attrs.get(PBT_PARAMS_ATTR) or t.params  # a clone: its donor's
+            full = self._space.config_from_params(params, t.system_attrs.get(DERIVED_ATTR))
         except Exception:  # noqa: BLE001 - a sample_from that fails outside its run
             return stored
-        return merge_config(full, stored)
+        return merge_config(full, stored) if stored else full
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Last reported result of the best trial (with the ``config`` in effect)."""
@@ -408,9 +410,23 @@ def tune(
         # stored before training starts: a worker killed before its first report
         # leaves a trial that is retried (on resume) with this configuration
         trial.flush()
+        derived = trial.system_attrs.get(DERIVED_ATTR)
+
+        def config_of(base: dict | None, stored: dict) -> dict:
+            """The configuration after a population-based-training exploit: the stored
+            (JSON) values over the configuration of the donor's parameters, which
+            holds the donor's objects (a model class, a function)."""
+            full = own
+            if base:
+                try:
+                    full = space.config_from_params(base, derived)
+                except Exception:  # noqa: BLE001 - a space changed since: the trial's own
+                    full = own
+            return merge_config(full, stored) if stored else full
+
         # A trial resumed or retried after population-based training changed its
         # configuration trains on with that one (its checkpoint was trained with it).
-        cfg = merge_config(own, trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
+        cfg = config_of(trial.system_attrs.get(PBT_PARAMS_ATTR), trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
         session = Session(trial, metric, max_t, stop_fn, store, deadline=deadline)
         set_current(session)
         try:
@@ -427,7 +443,7 @@ def tune(
                     break
                 except Restart as r:  # population-based training swapped the state
                     # values that could not be stored (objects) are the trial's own
-                    cfg = merge_config(own, r.config)
+                    cfg = config_of(r.base, r.config)
                     session.signal = None
         except StopTrial:
             pass

@@ -833,3 +833,43 @@ def test_the_time_budget_stops_running_trials_at_their_next_report():
                   time_budget_s=2.0)
     assert len(res.trials) == 1 and res.trials[0].state == hs.TrialState.COMPLETE
     assert res.trials[0].user_attrs["last_result"]["time_total_s"] < 15  # the budget, not the guard
+
+
+def _relu_act(x):
+    return max(x, 0.0)
+
+
+def _gelu_act(x):
+    return x
+
+
+def test_a_pbt_clone_trains_with_its_donors_branch_and_objects():
+    """A clone trains with the donor's configuration: its branch of a choice of dicts
+    (never a mix of two branches' keys) and its objects (a function chosen from
+    hs.choice([relu, gelu])), as the donor's checkpoint was trained with them."""
+    mismatch, mixed = [], []
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        if set(config["opt"]) not in ({"type", "momentum", "lr"}, {"type", "beta1", "lr"}):
+            mixed.append(sorted(config["opt"]))
+        if ckpt is not None and (ckpt["act"], ckpt["opt"]) != (config["act"].__name__, config["opt"]["type"]):
+            mismatch.append(ckpt)
+        w = 0.0 if ckpt is None else ckpt["w"]
+        gain = (1.0 if config["act"] is _gelu_act else 0.1) * (2.0 if config["opt"]["type"] == "adam" else 1.0)
+        while True:
+            w += gain * config["opt"]["lr"]
+            hs.report(score=w, checkpoint={"w": w, "act": config["act"].__name__, "opt": config["opt"]["type"]})
+
+    space = {"act": hs.choice([_relu_act, _gelu_act]),
+             "opt": hs.choice([{"type": "sgd", "momentum": hs.uniform(0, 0.9), "lr": hs.uniform(0.5, 1)},
+                               {"type": "adam", "beta1": hs.uniform(0.8, 0.99), "lr": hs.uniform(0.5, 1)}])}
+    pbt = hs.schedulers.PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2, seed=0,
+                                                hyperparam_mutations={"opt.lr": hs.uniform(0.5, 1.0)})
+    res = hs.tune(train, space, num_samples=6, scheduler=pbt, stop={"training_iteration": 8}, seed=0)
+    assert sum(len(t.system_attrs.get("pbt:schedule", [])) for t in res.trials) > 0
+    assert mixed == [] and mismatch == []
+    ckpt = res.best_checkpoint  # what the best model was trained with
+    assert res.best_config["act"].__name__ == ckpt["act"] and res.best_config["opt"]["type"] == ckpt["opt"]
+    with pytest.raises(ValueError, match="name objects"):
+        hs.schedulers.PopulationBasedTraining(hyperparam_mutations={"act": [_relu_act, _gelu_act]})

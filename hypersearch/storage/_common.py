@@ -146,6 +146,10 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         for key in ("pbt:config", "pbt:params", "pbt:schedule"):
             if key in failed.system_attrs:
                 system[key] = failed.system_attrs[key]
+        # hs.tune's clock goes on, as its iteration count does
+        last = failed.user_attrs.get("last_result")
+        if isinstance(last, dict) and isinstance(last.get("time_total_s"), (int, float)):
+            system["time_total_s"] = float(last["time_total_s"])
     # the trial's sample_from values (hypersearch.space.declarative.DERIVED_ATTR): the
     # retry trains the same configuration
     if "space:derived" in failed.system_attrs:

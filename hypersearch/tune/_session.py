@@ -79,7 +79,8 @@ class Session:
             )
         # Ray Tune's timing keys go on across resumes: seconds trained before this run
         last = trial.user_attrs.get("last_result") if trial.intermediate_values else None
-        earlier = last.get("time_total_s") if isinstance(last, dict) else None
+        # a resumed trial's last result; a retry's, carried over from its failed original
+        earlier = last.get("time_total_s") if isinstance(last, dict) else trial.system_attrs.get("time_total_s")
         self._time_before = float(earlier) if isinstance(earlier, (int, float)) else 0.0
         self._started = self._last_report = time.monotonic()
         self.results: list[dict[str, Any]] = []

@@ -873,3 +873,26 @@ def test_a_pbt_clone_trains_with_its_donors_branch_and_objects():
     assert res.best_config["act"].__name__ == ckpt["act"] and res.best_config["opt"]["type"] == ckpt["opt"]
     with pytest.raises(ValueError, match="name objects"):
         hs.schedulers.PopulationBasedTraining(hyperparam_mutations={"act": [_relu_act, _gelu_act]})
+
+
+def test_a_retry_goes_on_with_its_originals_clock(tmp_path):
+    """time_total_s continues across a retry, as training_iteration does."""
+    from hypersearch.storage._common import retry_attrs
+    from hypersearch.trial import FrozenTrial
+
+    failed = FrozenTrial(number=0, state=hs.TrialState.FAIL, params={"x": 0.5},
+                         user_attrs={"last_result": {"loss": 1.0, "time_total_s": 12.5}},
+                         system_attrs={"checkpoint": "trial_000000/checkpoint_000003.pkl"},
+                         intermediate_values={1: 1.0, 2: 1.0, 3: 1.0})
+    attrs = retry_attrs(failed, 1)
+    assert attrs["time_total_s"] == 12.5 and attrs["resume_step"] == 3
+    study = hs.create_study()
+    study.enqueue_trial({"x": 0.5})
+    t = study.ask()
+    t._system_attrs.update(attrs)
+    from hypersearch.tune._checkpoint import CheckpointStore
+    from hypersearch.tune._session import Session
+
+    s = Session(t, "loss", None, None, CheckpointStore(tmp_path))
+    s.report({"loss": 0.5})
+    assert s.results[0]["training_iteration"] == 4 and s.results[0]["time_total_s"] >= 12.5

@@ -96,8 +96,15 @@ class BaseStorage:
         """Store the study system attribute ``key`` unless it is set already, and
         return the value stored in the end, atomically: processes that open a new
         study at the same moment (each with its own random seed, say) all end up
-        with the first writer's value."""
-        raise NotImplementedError
+        with the first writer's value.
+
+        The default reads, then writes: correct for one process; backends shared
+        by several processes override it with one atomic step."""
+        stored = self.get_study_attrs(study_id)[1]
+        if key in stored:
+            return stored[key]
+        self.set_study_attrs(study_id, system={key: value})
+        return value
 
     # -- trials ----------------------------------------------------------------
     def enqueue_trial(

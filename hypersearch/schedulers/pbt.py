@@ -538,7 +538,7 @@ class PB2(PopulationBasedTraining):
                 continue
             segs = [(0, dict(t.user_attrs.get("config", {})))]
             for e in sorted(t.system_attrs.get(SCHEDULE_ATTR, []), key=lambda e: e["step"]):
-                segs.append((e["step"], {**segs[-1][1], **e["config"]}))
+                segs.append((e["step"], merge_config(segs[-1][1], e["config"])))
             steps = sorted(iv)
             # One point per perturbation interval: the improvement from its start to its
             # end under the configuration in effect.  An interval in which the trial
@@ -632,7 +632,7 @@ def pbt_schedule(study: Study, number: int) -> list[dict[str, Any]]:
             else:
                 progress = e["step"] + offset
             base = segs[-1][1] if segs else {}
-            segs.append((progress, {**base, **e["config"]}))
+            segs.append((progress, merge_config(base, e["config"]) if e["config"] else dict(base)))
             offset = progress - e["step"]
         at = limit + offset
         return [(s, c) for s, c in segs if s < at], at
@@ -666,7 +666,8 @@ class PBTReplay(_ClonePlans, BaseScheduler):
         for i, seg in enumerate(schedule):
             if not isinstance(seg, Mapping) or "step" not in seg or "config" not in seg:
                 raise ValueError(f"schedule[{i}] must be {{'step': ..., 'config': {{...}}}}, got {seg!r}")
-            segs.append((float(seg["step"]), dict(seg["config"])))
+            # a segment may list only the keys it changes: each holds the whole configuration
+            segs.append((float(seg["step"]), {**(segs[-1][1] if segs else {}), **dict(seg["config"])}))
         if [s for s, _ in segs] != sorted(s for s, _ in segs):
             raise ValueError("schedule steps must be increasing")
         self.schedule = segs

@@ -123,13 +123,22 @@ def parse_state(v: int | TrialState) -> TrialState:
     return TrialState(int(v))
 
 
+class OneMore(int):
+    """A ``retries`` value that grants each failed trial at least one more attempt
+    than its chain has used (``hs.tune``'s resume takes every killed trial up
+    again, however many earlier resumes did), besides the ``int`` it holds."""
+
+
 def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
     """System attributes of the retry of ``failed`` (a trial whose worker died), or
     ``None`` when it has no retries left: ``max(retries, its recorded
-    max_retries)`` bounds the chain of retries.  A retry resumes from the failed
+    max_retries)`` bounds the chain of retries (:class:`OneMore`: one more than
+    the chain used, for this trial only).  A retry resumes from the failed
     trial's last checkpoint where there is one."""
     done = int(failed.system_attrs.get("retry", 0) or 0)
     allowed = max(int(retries), int(failed.system_attrs.get("max_retries", 0) or 0))
+    if isinstance(retries, OneMore):
+        allowed = max(allowed, done + 1)
     if done >= allowed or not failed.params:
         return None
     system: dict[str, Any] = {"retry_of": failed.number, "retry": done + 1, "max_retries": allowed}
@@ -140,7 +149,9 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         m = re.search(r"checkpoint_(\d+)", str(failed.system_attrs["checkpoint"]))
         system["resume_step"] = int(m.group(1)) if m else (failed.last_step or 0)
         # the original's last report: schedulers judged it up to there already
-        system["retry_after_step"] = failed.last_step or 0
+        system["retry_after_step"] = (
+            failed.last_step if failed.last_step is not None else failed.system_attrs.get("retry_after_step", 0)
+        )
         # population-based training: the configuration the checkpoint was trained
         # with, and the schedule that led there, go on with it
         for key in ("pbt:config", "pbt:params", "pbt:schedule"):
@@ -148,8 +159,11 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
                 system[key] = failed.system_attrs[key]
         # hs.tune's clock goes on, as its iteration count does
         last = failed.user_attrs.get("last_result")
-        if isinstance(last, dict) and isinstance(last.get("time_total_s"), (int, float)):
-            system["time_total_s"] = float(last["time_total_s"])
+        clock = last.get("time_total_s") if isinstance(last, dict) and failed.intermediate_values else None
+        if clock is None:  # a retry killed before its first report: its original's
+            clock = failed.system_attrs.get("time_total_s")
+        if isinstance(clock, (int, float)) and not isinstance(clock, bool):
+            system["time_total_s"] = float(clock)
     # the trial's sample_from values (hypersearch.space.declarative.DERIVED_ATTR): the
     # retry trains the same configuration
     if "space:derived" in failed.system_attrs:

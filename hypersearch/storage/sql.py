@@ -204,6 +204,8 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
+    elif dialect in ("mysql", "mariadb"):
+        return _intermediate.insert().prefix_with("IGNORE")
     else:
         return _INSERT_INTERMEDIATE
     return insert(_intermediate).on_conflict_do_nothing()

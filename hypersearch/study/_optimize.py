@@ -150,13 +150,20 @@ def run_trial(
         trial = study.ask()
     try:
         return _run_trial(study, objective, catch, trial, retries, on_requeue)
-    except TrialStateError:
+    except TrialStateError as exc:
         # A worker that stopped answering (suspended, swapped out, cut off) for longer
         # than the heartbeat grace: another process failed its trial meanwhile and
         # queued the retry.  The trial is no longer this worker's; it goes on.
         stored = study._storage.get_trial(study._study_id, trial.number)
         if stored.state != TrialState.FAIL or trial._finished:
             raise
+        # What the objective raised before the failed write still counts: Ctrl-C,
+        # SystemExit and errors not in ``catch`` end the run as they would have.
+        cause = exc.__context__
+        if cause is not None and not isinstance(cause, (TrialStateError, TrialPruned, TrialPaused)) and not (
+            isinstance(cause, Exception) and isinstance(cause, catch)
+        ):
+            raise cause from None
         _log.warning(
             "trial %d was failed by another worker while this one did not answer (%s); "
             "its result here is dropped", trial.number, stored.fail_reason,
@@ -164,6 +171,8 @@ def run_trial(
         trial._finished = True
         study._live.pop(trial.number, None)
         study.history.ingest([stored])
+        if stored.system_attrs.get("requeued_as") is not None and on_requeue is not None:
+            on_requeue()  # its retry takes its place in the budget
         return stored
 
 

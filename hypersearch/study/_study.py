@@ -972,6 +972,13 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
                 marks.append(f"{src.study_name}#{t.number}")
         if len(src.directions) == 1:
             transfer.append(_transfer_record(src, done))
+    if transfer:
+        # The sources' results, for model-based samplers' transfer priors (the GP's
+        # meta-learned prior mean); kept in the study so a resumed run has them too.
+        # Every worker writes (the same value), so each has it in its own view.
+        from hypersearch.samplers.gp._transfer import TRANSFER_ATTR
+
+        study._set_system_attr(TRANSFER_ATTR, transfer)
     # Workers opening the new study at once: only the first to claim it queues the
     # sources' configurations (each once, not once per worker).
     token = uuid.uuid4().hex
@@ -979,12 +986,6 @@ def _warm_start(study: Study, sources: Sequence[Study], top_k: int) -> None:
         return
     for params, mark in zip(queued, marks, strict=True):
         study.enqueue_trial(params, user_attrs={"warm_start_from": mark})
-    if transfer:
-        # The sources' results, for model-based samplers' transfer priors (the GP's
-        # meta-learned prior mean); kept in the study so a resumed run has them too.
-        from hypersearch.samplers.gp._transfer import TRANSFER_ATTR
-
-        study._set_system_attr(TRANSFER_ATTR, transfer)
 
 
 def _transfer_record(src: Study, done: list[FrozenTrial], limit: int = 1000) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class Trial:
         # whether the storage holds parameters of this trial (an enqueued or resumed
         # one does); until then a lost worker's trial could not be retried
         self._params_stored = bool(frozen.params)
+        self._stored_names = set(frozen.params)  # the parameter names the storage holds
         # one storage write of this trial at a time (its worker, the heartbeat)
         self._io_lock = threading.Lock()
         self.datetime_complete: _dt.datetime | None = None
@@ -96,6 +97,16 @@ class Trial:
     def _resample(self) -> None:
         """Discard the non-fixed parameters and draw a new joint proposal (used when
         a constraint rejects the configuration)."""
+        if self._stored_names - self._fixed:
+            # the rejected configuration must not be what a retry of this trial runs
+            # (stored first: the sampler may take a while to learn from the rejection)
+            with self._io_lock:
+                if not self._finished:
+                    kept = {k: v for k, v in self._params.items() if k in self._fixed}
+                    dists = {k: d for k, d in self._distributions.items() if k in self._fixed}
+                    self.study._storage.write_trial(self._trial_id, params=kept, distributions=dists)
+                    self._stored_names = set(kept)
+                    self._params_stored = bool(kept)
         self.study.sampler.on_reject(self.study, self)
         for name in list(self._params):
             if name not in self._fixed:
@@ -158,7 +169,7 @@ class Trial:
         parameter at once: a worker killed before the trial's first write leaves a
         trial that is retried with its configuration.  Without retries parameters
         are written with the first report or the result (or by the heartbeat)."""
-        if self._system_attrs.get("max_retries"):
+        if self._system_attrs.get("max_retries") and set(self._params) != self._stored_names:
             self._store_params(only_new=False)
 
     def suggest_float(
@@ -360,6 +371,7 @@ class Trial:
             )
             if full:
                 self._params_stored = True
+                self._stored_names = set(self._params)
         self._pending_intermediate = {}
         self._dirty = False
         return out
@@ -385,7 +397,8 @@ class Trial:
             if (only_new and self._params_stored) or self._finished:
                 return
             self.study._storage.write_trial(self._trial_id, params=params, distributions=dists)
-            self._params_stored = True
+            self._params_stored = bool(params)
+            self._stored_names = set(params)
 
     def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:
         return FrozenTrial(

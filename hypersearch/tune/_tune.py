@@ -24,6 +24,7 @@ from hypersearch.schedulers.pbt import PARAMS_ATTR as PBT_PARAMS_ATTR
 from hypersearch.schedulers.pbt import PopulationBasedTraining, config_in_effect
 from hypersearch.space.declarative import DERIVED_ATTR, SearchSpace, merge_config
 from hypersearch.storage import BaseStorage
+from hypersearch.storage._common import OneMore
 from hypersearch.study._optimize import check_run_options, heartbeat_grace_of, run_optimize
 from hypersearch.study._study import Study, create_study, load_study
 from hypersearch.trial._frozen import FrozenTrial
@@ -467,14 +468,9 @@ def tune(
         # Ray Tune's resume does (a retry each), before anything is counted: those
         # whose process on this machine is gone at once, others once their
         # heartbeat is stale.
-        # Each resume grants the trials it takes up one more attempt, however many
+        # Each resume grants every trial it takes up one more attempt, however many
         # earlier resumes used (a retry chain is otherwise bounded by ``retries``).
-        chain = max(
-            (int(t.system_attrs.get("retry", 0) or 0)
-             for t in study.get_trials(states=[TrialState.RUNNING], deepcopy=False)),
-            default=0,
-        )
-        study._reap(heartbeat_grace_of(heartbeat_interval, heartbeat_grace), max(retries, chain + 1))
+        study._reap(heartbeat_grace_of(heartbeat_interval, heartbeat_grace), OneMore(retries))
     total = num_samples
     if grid:
         # The grid sampler queued every evaluation still missing (num_samples per
@@ -569,9 +565,9 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
             release_root(root)
             root = Path(stored)
         return root
-    root = base  # trials ran before: their checkpoints are here
-    study._set_system_attr(ARTIFACTS_ATTR, str(root.resolve()))
-    return root
+    # trials ran before: their checkpoints are here (unless a process starting on the
+    # same new study recorded its own root a moment ago: that one)
+    return Path(study._setdefault_system_attr(ARTIFACTS_ATTR, str(base.resolve())))
 
 
 def _is_grid_sampler(sampler: BaseSampler) -> bool:

@@ -320,3 +320,40 @@ def test_the_heartbeat_stores_parameters_a_trial_has_not_written():
     assert study._storage.get_trial(study._study_id, t.number).params == {}
     study._beat()
     assert study._storage.get_trial(study._study_id, t.number).params == t.params
+
+
+def test_with_retries_parameters_are_written_once_and_a_rejected_configuration_is_withdrawn():
+    """Storing parameters at each suggest costs one write per new parameter, not per
+    suggest call; a configuration the constraints reject is withdrawn from the
+    storage before the sampler draws again, so a retry never runs it."""
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=1))
+    writes = []
+    real = study._storage.write_trial
+    study._storage.write_trial = lambda *a, **k: writes.append(k) or real(*a, **k)
+
+    def objective(calls):
+        def f(trial):
+            for _ in range(calls):
+                trial.suggest_float("x", 0, 1)
+            return 0.0
+        return f
+
+    counts = []
+    for calls in (1, 50):
+        study.enqueue_trial({"x": 0.5})
+        writes.clear()
+        study.optimize(objective(calls), n_trials=1, retries=1)
+        counts.append(len(writes))
+    assert counts[0] == counts[1]  # not one write per suggest call
+
+    space = hs.SearchSpace({"a": hs.uniform(0, 1), "b": hs.uniform(0, 1)}, constraints=[lambda c: c["a"] + c["b"] < 0.5])
+    seen = []
+    real_reject = study.sampler.on_reject
+
+    def on_reject(st, trial):
+        seen.append(study._storage.get_trial(study._study_id, trial.number).params)
+        return real_reject(st, trial)
+
+    study.sampler.on_reject = on_reject
+    study.optimize(space.objective(lambda c: c["a"] + c["b"]), n_trials=1, retries=1)
+    assert seen and all(p == {} for p in seen)

@@ -562,3 +562,21 @@ def test_a_population_takes_turns_on_worker_processes_and_never_copies_a_final_c
     assert any(t.system_attrs.get("resumed") for t in res.trials)  # members paused and were taken up again
     entries = [e for t in res.trials for e in t.system_attrs.get("pbt:schedule", [])]
     assert all(e["source_step"] < 12 for e in entries)  # a donor's state mid-training, never its final model
+
+
+def test_a_replay_schedule_may_list_only_the_keys_it_changes():
+    from hypersearch.schedulers import PBTReplay
+
+    replay = PBTReplay([{"step": 0, "config": {"lr": 0.1, "bs": 32}}, {"step": 2, "config": {"lr": 0.01}}],
+                       metric="acc", mode="max")
+    seen = []
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        for step in range((ckpt or 0) + 1, 5):
+            seen.append(dict(config))
+            hs.report(acc=config["lr"] * config["bs"], checkpoint=step)
+
+    res = hs.tune(train, replay.config, scheduler=replay, num_samples=1)
+    assert res.trials[0].state == hs.TrialState.COMPLETE
+    assert seen[-1] == {"lr": 0.01, "bs": 32}

@@ -485,4 +485,16 @@ def test_a_worker_whose_trial_was_taken_over_goes_on(storage_url):
     trials = hs.load_study("taken", storage_url).trials
     assert trials[0].state == hs.TrialState.FAIL and trials[0].intermediate_values == {0: trials[0].params["x"]}
     assert trials[1].system_attrs["retry_of"] == 0 and trials[1].state == hs.TrialState.COMPLETE
-    assert ran == [0, 1]
+    assert ran == [0, 1, 2]  # the retry takes the dropped trial's place in n_trials
+
+    # Ctrl-C (or an error outside catch) raised as the trial was taken over still ends the run
+    def interrupted(trial):
+        trial.suggest_float("x", 0, 1)
+        trial.report(0.0, 0)
+        study._storage.fail_stale_trials(
+            study._study_id, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1), retries=0,
+            numbers=[trial.number])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(interrupted, n_trials=3)

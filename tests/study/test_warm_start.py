@@ -74,3 +74,6 @@ def test_workers_opening_a_new_study_at_once_queue_the_warm_start_once(tmp_path,
     _warm_start(second, [src], 3)
     queued = hs.load_study("new", url).get_trials(states=[hs.TrialState.WAITING])
     assert len(queued) == 3 and len({t.user_attrs["warm_start_from"] for t in queued}) == 3
+    from hypersearch.samplers.gp._transfer import TRANSFER_ATTR
+
+    assert TRANSFER_ATTR in second.system_attrs  # its GP gets the sources' prior too

@@ -896,3 +896,21 @@ def test_a_retry_goes_on_with_its_originals_clock(tmp_path):
     s = Session(t, "loss", None, None, CheckpointStore(tmp_path))
     s.report({"loss": 0.5})
     assert s.results[0]["training_iteration"] == 4 and s.results[0]["time_total_s"] >= 12.5
+
+
+def test_each_resume_grants_one_more_attempt_per_trial_only():
+    from hypersearch.storage._common import OneMore, retry_attrs
+    from hypersearch.trial import FrozenTrial
+
+    third = FrozenTrial(number=3, state=hs.TrialState.FAIL, params={"x": 1.0},
+                        system_attrs={"retry": 2, "max_retries": 2})
+    fresh = FrozenTrial(number=4, state=hs.TrialState.FAIL, params={"x": 2.0})
+    assert retry_attrs(third, 0) is None  # its chain is used up ...
+    assert retry_attrs(third, OneMore(0))["max_retries"] == 3  # ... a resume takes it up again
+    assert retry_attrs(fresh, OneMore(0))["max_retries"] == 1  # one more for itself, not 3
+    # a retry killed before its first report passes its original's clock and step on
+    again = FrozenTrial(number=5, state=hs.TrialState.FAIL, params={"x": 1.0},
+                        system_attrs={"retry": 1, "max_retries": 2, "checkpoint": "trial_000004/checkpoint_000005.pkl",
+                                      "retry_after_step": 5, "time_total_s": 100.0})
+    attrs = retry_attrs(again, 0)
+    assert attrs["time_total_s"] == 100.0 and attrs["retry_after_step"] == 5 and attrs["resume_step"] == 5

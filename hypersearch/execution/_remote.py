@@ -44,11 +44,12 @@ _METHODS = frozenset(
         "_tune_report",
         "_pbt_plan",
         "_trial_state",
+        "_resample",
     }
 )
 #: Read-only trial properties a worker may read.
 _PROPERTIES = frozenset(
-    {"params", "distributions", "user_attrs", "system_attrs", "intermediate_values", "attempt"}
+    {"params", "distributions", "user_attrs", "system_attrs", "intermediate_values", "attempt", "_fixed"}
 )
 
 
@@ -161,6 +162,12 @@ class RemoteTrial:
 
     def _trial_state(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_trial_state", *args, **kwargs)
+
+    def _resample(self) -> None:
+        """A declarative space's constraint rejected the configuration: the parent
+        discards it and the sampler proposes again."""
+        self._call("_resample")
+        self._params_cache.clear()
 
     def __getattr__(self, name: str) -> Any:
         if name in _PROPERTIES:

@@ -53,3 +53,11 @@ def sleeps(trial):
     trial.suggest_float("x", 0, 1)
     time.sleep(float(os.environ.get("HS_TEST_SLEEP", "30")))
     return 1.0
+
+
+def divisible(config):
+    return config["d_model"] % config["n_heads"] == 0
+
+
+def ratio(config):
+    return config["d_model"] / config["n_heads"]

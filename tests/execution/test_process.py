@@ -158,3 +158,18 @@ def test_pbt_clones_in_worker_processes(tmp_path):
     clones = [e for t in trials for e in t.system_attrs.get("pbt:schedule", [])]
     assert clones and all(e["source_step"] >= e["step"] for e in clones)
 
+
+
+def test_declarative_constraints_resample_in_worker_processes():
+    """A constraint that rejects a configuration makes the parent draw again, from a
+    worker process as in-process; an enqueued configuration that breaks it is
+    skipped with the clear error (before: AttributeError from the worker's trial)."""
+    space = hs.SearchSpace({"d_model": hs.choice([24, 32, 48, 64]), "n_heads": hs.choice([3, 4, 8, 16])},
+                           constraints=[objectives.divisible])
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"d_model": 24, "n_heads": 16})  # infeasible
+    study.optimize(space.objective(objectives.ratio), n_trials=9, n_jobs=2)
+    first, rest = study.trials[0], study.trials[1:]
+    assert first.state == hs.TrialState.FAIL and "violates constraint" in first.fail_reason
+    assert len(rest) >= 8 and all(t.state == hs.TrialState.COMPLETE for t in rest)
+    assert all(t.user_attrs["config"]["d_model"] % t.user_attrs["config"]["n_heads"] == 0 for t in rest)

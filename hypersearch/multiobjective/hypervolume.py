@@ -22,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["hypervolume", "hypervolume_history", "pareto_mask", "study_hypervolume"]
 
 
-def pareto_mask(F: np.ndarray) -> np.ndarray:
+def pareto_mask(F: np.ndarray, *, keep_duplicates: bool = True) -> np.ndarray:
     """Rows of ``F`` (minimised, one column per objective) that no other row
-    dominates; of duplicate rows, the first is kept."""
+    dominates.  Rows with equal values dominate neither: all are kept, as
+    ``study.best_trials`` keeps them (``keep_duplicates=False``: only the first,
+    which is what a hypervolume needs)."""
     F = np.asarray(F, dtype=float)
     n = len(F)
     keep = np.ones(n, dtype=bool)
@@ -34,7 +36,8 @@ def pareto_mask(F: np.ndarray) -> np.ndarray:
         f = F[i]
         if front:
             P = F[front]
-            if ((P <= f).all(1)).any():  # dominated or equal to a kept point
+            weak = (P <= f).all(1)
+            if (weak & (P < f).any(1)).any() or (not keep_duplicates and weak.any()):
                 keep[i] = False
                 continue
         front.append(i)
@@ -59,7 +62,7 @@ def _hv3(P: np.ndarray, ref: np.ndarray) -> float:
         if z_hi <= P[i, 2]:
             continue
         front = P[: i + 1, :2]
-        front = front[pareto_mask(front)]
+        front = front[pareto_mask(front, keep_duplicates=False)]
         hv += _hv2(front, ref[:2]) * (z_hi - P[i, 2])
     return hv
 
@@ -98,7 +101,7 @@ def hypervolume(
     P = P[np.all(np.isfinite(P), axis=1) & np.all(P < ref, axis=1)]
     if len(P) == 0:
         return (0.0, 0.0) if return_error else 0.0
-    P = P[pareto_mask(P)]
+    P = P[pareto_mask(P, keep_duplicates=False)]
     m = P.shape[1]
     err = 0.0
     if m == 1:
@@ -128,22 +131,26 @@ def hypervolume(
 
 
 def _values(study: Study) -> tuple[list, np.ndarray]:
+    from hypersearch.study._history import is_feasible
     from hypersearch.trial._state import TrialState
 
-    trials = [t for t in study.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values is not None]
+    # infeasible trials (constraint values > 0) are not on the front: they add no volume
+    trials = [
+        t for t in study.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values is not None and is_feasible(t)
+    ]
     return trials, np.array([t.values for t in trials], dtype=float).reshape(len(trials), len(study.directions))
 
 
 def study_hypervolume(study: Study, reference: Sequence[float], **kwargs: Any) -> float:
-    """Hypervolume of a study's COMPLETE trials (its Pareto front) in the study's
-    directions."""
+    """Hypervolume of a study's feasible COMPLETE trials (its Pareto front) in the
+    study's directions."""
     _, F = _values(study)
     return hypervolume(F, reference, directions=study.directions, **kwargs)  # type: ignore[return-value]
 
 
 def hypervolume_history(study: Study, reference: Sequence[float], **kwargs: Any) -> list[tuple[int, float]]:
-    """``(trial number, hypervolume of all COMPLETE trials up to it)`` after each
-    complete trial, in trial-number order: how the front improved over time."""
+    """``(trial number, hypervolume of the feasible COMPLETE trials up to it)`` after
+    each such trial, in trial-number order: how the front improved over time."""
     trials, F = _values(study)
     out = []
     for i, t in enumerate(trials):

@@ -356,13 +356,16 @@ class TrialHistory:
         if t.values is None or not is_feasible(t):
             return  # an infeasible trial (constraint values > 0) is never best
         if len(self.directions) == 1:
-            if self._best is None or self._signs[0] * t.values[0] < self._signs[0] * self._best.values[0]:  # type: ignore[index]
+            # ties go to the lower number, whatever order trials finish (or are read) in,
+            # so every process and a reloaded study agree on the best trial
+            key, best = self._signs[0] * t.values[0], self._best  # type: ignore[index]
+            if best is None or (key, t.number) < (self._signs[0] * best.values[0], best.number):  # type: ignore[index]
                 self._best = t
             return
         signs = self._signs
         for f in self._front:
-            if dominates(f.values, t.values, signs) or f.values == t.values:  # type: ignore[arg-type]
-                return
+            if dominates(f.values, t.values, signs):  # type: ignore[arg-type]
+                return  # (equal values dominate neither: both are on the front)
         self._front = [f for f in self._front if not dominates(t.values, f.values, signs)]  # type: ignore[arg-type]
         self._front.append(t)
 

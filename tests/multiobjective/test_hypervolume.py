@@ -52,7 +52,8 @@ def test_three_objectives_exact_and_more_by_monte_carlo():
 
 def test_pareto_mask_and_study_helpers():
     F = np.array([[1, 2], [2, 1], [2, 2], [1, 2], [0, 5]])
-    assert pareto_mask(F).tolist() == [True, True, False, False, True]
+    assert pareto_mask(F).tolist() == [True, True, False, True, True]  # equal rows dominate neither
+    assert pareto_mask(F, keep_duplicates=False).tolist() == [True, True, False, False, True]
     study = hs.create_study(directions=["minimize", "minimize"], sampler=hs.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1 - t.suggest_float("x", 0, 1) ** 0.5), n_trials=30)
     hist = hypervolume_history(study, [1.1, 1.1])
@@ -77,6 +78,30 @@ def test_infeasible_trials_are_never_best():
                                     system_attrs={"constraints": [1.0, -1.0]}))
     single.add_trial({"x": 1.0}, 3.0)
     assert single.best_value == 3.0
+    # an infeasible trial adds no hypervolume
+    s2.add_trial(hs.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[-5.0, -5.0], params={"x": 2.0},
+                                system_attrs={"constraints": [5.0]}))
+    assert study_hypervolume(s2, [2.0, 2.0]) == pytest.approx(1.0)
+    assert [h for _, h in hypervolume_history(s2, [2.0, 2.0])] == [pytest.approx(1.0)]
+
+
+def test_ties_are_all_on_the_front_and_the_best_is_the_same_in_every_process(tmp_path):
+    """Trials with equal values: both are on the Pareto front (neither dominates
+    the other), and a single-objective tie goes to the lower number whatever order
+    the trials finished in, in the optimizing process and after load_study alike."""
+    url = f"sqlite:///{tmp_path}/ties.db"
+    mo = hs.create_study("mo", url, directions=["minimize", "maximize"])
+    for x, v in ((0.0, [1.0, 0.9]), (1.0, [1.0, 0.9]), (2.0, [2.0, 0.95]), (3.0, [3.0, 0.5])):
+        mo.add_trial({"x": x}, v)
+    assert [t.number for t in mo.best_trials] == [0, 1, 2]
+    assert [t.number for t in hs.load_study("mo", url).best_trials] == [0, 1, 2]
+    so = hs.create_study("so", url, direction="maximize")
+    first, second = so.ask(), so.ask()
+    first.suggest_float("x", 0, 1)
+    second.suggest_float("x", 0, 1)
+    so.tell(second, 0.9)  # the later trial finishes first
+    so.tell(first, 0.9)
+    assert so.best_trial.number == 0 == hs.load_study("so", url).best_trial.number
 
 
 def test_bad_reference():

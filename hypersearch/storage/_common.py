@@ -76,12 +76,26 @@ def _decoded_dists(text: str) -> dict[str, BaseDistribution]:
     return {k: distribution_from_json(v, name=k) for k, v in raw.items()}
 
 
-def check_json_value(what: str, value: Any) -> None:
-    """Raise ``ValueError`` naming ``what`` if ``value`` cannot be stored as JSON."""
+def check_json_value(what: str, value: Any) -> Any:
+    """``value`` as it is stored: numpy scalars and arrays (e.g. ``scores.argmax()``)
+    as the Python numbers and lists they hold, inside dicts and lists too.  Raise
+    ``ValueError`` naming ``what`` if it cannot be stored as JSON."""
+    value = _plain(value)
     try:
         json.dumps(value, allow_nan=True)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{what}: value {value!r} is not JSON-serialisable ({e})") from None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if getattr(value, "shape", None) is not None and callable(getattr(value, "tolist", None)):
+        return value.tolist()  # a numpy scalar (shape ()) or array
+    return value
 
 
 def is_json_value(value: Any) -> bool:

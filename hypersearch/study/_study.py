@@ -206,13 +206,13 @@ class Study:
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store JSON-compatible metadata on the study."""
         check_key("study user attribute key", key)
-        check_json_value(f"study user attribute {key!r}", value)
+        value = check_json_value(f"study user attribute {key!r}", value)
         self._storage.set_study_attrs(self._study_id, user={key: value})
         self._user_attrs[key] = value
 
     def _set_system_attr(self, key: str, value: Any) -> None:
         check_key("study system attribute key", key)
-        check_json_value(f"study system attribute {key!r}", value)
+        value = check_json_value(f"study system attribute {key!r}", value)
         self._storage.set_study_attrs(self._study_id, system={key: value})
         self._system_attrs[key] = value
 
@@ -220,7 +220,7 @@ class Study:
         """Store ``value`` under ``key`` unless another process (or an earlier run)
         stored one first; returns the stored value."""
         check_key("study system attribute key", key)
-        check_json_value(f"study system attribute {key!r}", value)
+        value = check_json_value(f"study system attribute {key!r}", value)
         stored = self._storage.setdefault_study_system_attr(self._study_id, key, value)
         self._system_attrs[key] = stored
         return stored
@@ -666,13 +666,14 @@ class Study:
         sampled as usual.  Returns the trial number (``None`` when skipped)."""
         params = _check_params(params)
         if skip_if_exists:
+            from hypersearch.space._inverse import _same
+
             self.history.refresh()
             for t in self.history.all_trials():
-                if t.params == params:
-                    return None
-        for k, v in (user_attrs or {}).items():
-            check_json_value(f"user attribute {k!r}", v)
-        return self._storage.enqueue_trial(self._study_id, params, {}, dict(user_attrs or {}), None)
+                if t.params.keys() == params.keys() and all(_same(t.params[k], v) for k, v in params.items()):
+                    return None  # (True and 1 are different choices)
+        attrs = {k: check_json_value(f"user attribute {k!r}", v) for k, v in (user_attrs or {}).items()}
+        return self._storage.enqueue_trial(self._study_id, params, {}, attrs, None)
 
     def add_trial(
         self,
@@ -722,8 +723,7 @@ class Study:
                 raise ValueError(f"add_trial: {reason}")
         elif values is not None:
             vals = [float(v) for v in (values if isinstance(values, Sequence) else [values])]
-        for k, v in (user_attrs or {}).items():
-            check_json_value(f"user attribute {k!r}", v)
+        user_attrs = {k: check_json_value(f"user attribute {k!r}", v) for k, v in (user_attrs or {}).items()}
         frozen = FrozenTrial(
             number=-1,
             state=st,
@@ -822,10 +822,10 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in params.items():
         if not isinstance(k, str) or not k:
             raise ValueError(f"parameter names must be non-empty strings, got {k!r}")
+        v = check_json_value(f"parameter {k!r}", v)  # numpy scalars as Python numbers
         if isinstance(v, float) and not math.isfinite(v):
             # no float distribution holds NaN or +-inf: the trial could never run
             raise ValueError(f"parameter {k!r} is {v!r}; a parameter value must be finite")
-        check_json_value(f"parameter {k!r}", v)
         out[k] = v
     return out
 

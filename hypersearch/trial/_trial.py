@@ -299,15 +299,13 @@ class Trial:
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach JSON-compatible metadata to the trial (stored with it)."""
         self._check_active()
-        check_json_value(f"user attribute {key!r}", value)
-        self._user_attrs[key] = value
+        self._user_attrs[key] = check_json_value(f"user attribute {key!r}", value)
         self._dirty = True
 
     def set_system_attr(self, key: str, value: Any) -> None:
         """Framework-level metadata (used by samplers and schedulers)."""
         self._check_active()
-        check_json_value(f"system attribute {key!r}", value)
-        self._system_attrs[key] = value
+        self._system_attrs[key] = check_json_value(f"system attribute {key!r}", value)
         self._dirty = True
 
     @property

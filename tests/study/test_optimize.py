@@ -498,3 +498,32 @@ def test_a_worker_whose_trial_was_taken_over_goes_on(storage_url):
 
     with pytest.raises(KeyboardInterrupt):
         study.optimize(interrupted, n_trials=3)
+
+
+def test_numpy_values_are_stored_as_the_numbers_they_hold(storage_url):
+    """scores.argmax(), np.float32 metrics and dataframe rows (np.float64) are what
+    users have at hand: stored as Python numbers, not refused (before, a numpy
+    user attribute failed the trial and ended optimize)."""
+    import numpy as np
+
+    study = hs.create_study(storage=storage_url, study_name="np")
+    study.enqueue_trial({"n_layers": np.int64(2), "lr": np.float32(0.5)}, user_attrs={"fold": np.int32(1)})
+
+    def objective(trial):
+        n = trial.suggest_int("n_layers", 1, 4)
+        lr = trial.suggest_float("lr", 0.1, 1.0)
+        trial.set_user_attr("best_fold", np.array([0.1, 0.9]).argmax())
+        trial.set_user_attr("scores", np.array([0.1, 0.9]))
+        return np.float32(n * lr)
+
+    study.optimize(objective, n_trials=1)
+    t = hs.load_study("np", storage_url).trials[0]
+    assert t.state == hs.TrialState.COMPLETE and t.params == {"n_layers": 2, "lr": 0.5}
+    assert t.user_attrs == {"fold": 1, "best_fold": 1, "scores": [0.1, 0.9]}
+    assert type(t.user_attrs["best_fold"]) is int
+    with pytest.raises(ValueError, match="finite"):
+        study.enqueue_trial({"lr": np.float32("nan")})
+    # True and 1 are different choices: enqueueing one never skips the other
+    study.enqueue_trial({"flag": 1})
+    assert study.enqueue_trial({"flag": True}, skip_if_exists=True) is not None
+    assert study.enqueue_trial({"flag": True}, skip_if_exists=True) is None

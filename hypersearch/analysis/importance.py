@@ -89,17 +89,29 @@ def _encode(study: Study, params: Sequence[str] | None, target: Any) -> tuple[li
     names = [n for n in names if not dists[n].single()]
     if not names:
         raise ValueError("the study has no parameter with more than one value")
+    # A categorical's choices may depend on other parameters (define-by-run): its
+    # codes cover every choice any trial had, each category an equal share of [0, 1].
+    cats: dict[str, dict[tuple[type, Any], int]] = {}
+    for n in names:
+        if isinstance(dists[n], CategoricalDistribution):
+            seen: dict[tuple[type, Any], int] = {}
+            for t in trials:
+                d = t.distributions.get(n)
+                for c in (d.choices if isinstance(d, CategoricalDistribution) else ()):
+                    seen.setdefault((type(c), c), len(seen))
+            cats[n] = seen
     X = np.full((len(trials), len(names)), _INACTIVE)
     for i, t in enumerate(trials):
         for j, n in enumerate(names):
             if n in t.params:
                 d = t.distributions.get(n, dists[n])
                 try:
-                    if isinstance(dists[n], CategoricalDistribution):
-                        X[i, j] = dists[n].index(t.params[n]) / max(len(dists[n].choices) - 1, 1)
+                    if n in cats:
+                        v = t.params[n]
+                        X[i, j] = (cats[n][(type(v), v)] + 0.5) / len(cats[n])
                     else:
                         X[i, j] = dists[n].to_unit(t.params[n]) if dists[n].contains(t.params[n]) else d.to_unit(t.params[n])
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, KeyError):
                     X[i, j] = _INACTIVE
     if target is None:
         if len(study.directions) != 1:
@@ -279,6 +291,7 @@ def importance(
     *,
     params: Sequence[str] | None = None,
     target: Any = None,
+    target_direction: str | None = None,
     n_trees: int = 64,
     interactions: bool = True,
     quantile: float = 0.1,
@@ -291,8 +304,11 @@ def importance(
         method: ``"fanova"`` (variance shares, with pairwise ``interactions``),
             ``"permutation"`` or ``"ped-anova"``.
         params: Parameters to assess (default: every parameter with more than one value).
-        target: ``fn(frozen_trial) -> float`` to assess instead of the value (needed
-            for multi-objective studies).
+        target: ``fn(frozen_trial) -> float`` to assess instead of the value, or the
+            index of an objective (needed for multi-objective studies).
+        target_direction: ``"minimize"`` or ``"maximize"``: which end of ``target``
+            is good, for PED-ANOVA's top quantile (default: the objective's own
+            direction for an index, ``"minimize"`` for a function).
         n_trees: Trees of the random-forest surrogate.
         quantile: Top share of trials PED-ANOVA calls good.
         seed: Seed of the forest.
@@ -301,11 +317,25 @@ def importance(
         raise ValueError(f"method must be 'fanova', 'permutation' or 'ped-anova', got {method!r}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+    from hypersearch.study._direction import StudyDirection
+
+    direction = None
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        k = int(target)
+        if not 0 <= k < len(study.directions):
+            raise ValueError(f"target={k} is no objective index of a study with {len(study.directions)}")
+        direction = study.directions[k]
+        target = lambda t, k=k: t.values[k]  # noqa: E731
+    elif target is not None and not callable(target):
+        raise TypeError(f"target must be a function of the trial or an objective index, got {target!r}")
+    if target_direction is not None:
+        direction = StudyDirection.parse(target_direction)
+    elif direction is None:
+        direction = StudyDirection.MINIMIZE if target is not None else study.directions[0]
     names, X, y = _encode(study, params, target)
     X, lows = _conditional_domains(X)
     if method == "fanova":
         return _fanova(names, X, y, n_trees, seed, interactions, lows)
     if method == "permutation":
         return _permutation(names, X, y, n_trees, seed)
-    sign = 1.0 if target is not None else study.directions[0].sign()
-    return _ped_anova(names, X, y, quantile, sign)
+    return _ped_anova(names, X, y, quantile, direction.sign())

@@ -262,6 +262,12 @@ class Study:
         self.history.refresh()
         best = self.history.best_trial
         if best is None:
+            done = self._storage.count_trials(self._study_id, [TrialState.COMPLETE])
+            if done:
+                raise ValueError(
+                    f"study {self.study_name!r} has no feasible completed trial: all {done} completed "
+                    "trials violate their constraints (see each trial's 'constraints' system attribute)"
+                )
             raise ValueError(f"study {self.study_name!r} has no completed trial yet")
         return best.copy()
 

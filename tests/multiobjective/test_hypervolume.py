@@ -76,6 +76,11 @@ def test_infeasible_trials_are_never_best():
     single = hs.create_study()
     single.add_trial(hs.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[-5.0], params={"x": 0.0},
                                     system_attrs={"constraints": [1.0, -1.0]}))
+    none_feasible = hs.create_study()
+    none_feasible.add_trial(hs.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[-5.0],
+                                           params={"x": 0.0}, system_attrs={"constraints": [1.0]}))
+    with pytest.raises(ValueError, match="no feasible completed trial: all 1 completed trials violate"):
+        none_feasible.best_trial  # noqa: B018
     single.add_trial({"x": 1.0}, 3.0)
     assert single.best_value == 3.0
     # an infeasible trial adds no hypervolume

@@ -170,6 +170,8 @@ class FloatDistribution(BaseDistribution):
     def validate_value(self, value: Any) -> float:
         if not self.contains(value):
             raise ValueError(f"{_label(self.name)}: value {value!r} is not in {self!r}")
+        if self.step is not None:  # the grid value itself: 0.3, never 0.30000000000000004
+            return self._grid_value(int(round((float(value) - self.low) / self.step)))
         return float(value)
 
     def single(self) -> bool:
@@ -177,6 +179,8 @@ class FloatDistribution(BaseDistribution):
 
     def _grid_value(self, k: int) -> float:
         v = self.low + k * self.step  # type: ignore[operator]
+        # float noise off (0.1 * 3), the step's own precision kept
+        v = round(v, max(12, 6 - math.floor(math.log10(self.step))))  # type: ignore[arg-type]
         return min(max(v, self.low), self.high)
 
     # -- unit-cube encoding -----------------------------------------------------

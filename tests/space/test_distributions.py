@@ -203,3 +203,13 @@ def test_equal_distributions_hash_equal(d):
     assume(True)
     again = distribution_from_json(d.to_json())
     assert hash(again) == hash(d)
+
+
+def test_stepped_floats_are_the_grid_values_without_float_noise():
+    """0.1 * 3 is 0.30000000000000004 in floating point: a stepped float's values are
+    the grid's own (0.3), so a sampled 0.3 and an enqueued 0.3 are one configuration."""
+    d = FloatDistribution(0.0, 1.0, step=0.1)
+    assert [d.from_unit((k + 0.5) / 11) for k in range(11)] == [round(0.1 * k, 1) for k in range(11)]
+    assert d.validate_value(0.30000000000000004) == 0.3
+    fine = FloatDistribution(1e-6, 2e-6, step=1e-7)
+    assert fine.from_unit(0.99) == 2e-6 and fine.validate_value(1.3e-6) == 1.3e-6

@@ -478,6 +478,13 @@ class Study:
             self._live.pop(t.number, None)
             raise
         self._live.pop(t.number, None)
+        unused = sorted(n for n in t._fixed if n not in t._distributions)
+        if unused and state == TrialState.COMPLETE:
+            _log.warning(
+                "trial %d: enqueued parameter(s) %s were never suggested by the objective (a "
+                "misspelt name, or a branch not taken); they are kept in its params but had no "
+                "effect", t.number, unused,
+            )
         frozen = t._snapshot(state, values)
         frozen.datetime_complete = t.datetime_complete
         self.history.ingest([frozen])

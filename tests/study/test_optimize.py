@@ -527,3 +527,13 @@ def test_numpy_values_are_stored_as_the_numbers_they_hold(storage_url):
     study.enqueue_trial({"flag": 1})
     assert study.enqueue_trial({"flag": True}, skip_if_exists=True) is not None
     assert study.enqueue_trial({"flag": True}, skip_if_exists=True) is None
+
+
+def test_an_enqueued_name_the_objective_never_suggests_is_warned_about(caplog):
+    study = hs.create_study()
+    study.enqueue_trial({"lr": 0.1, "typo_lr": 0.2})
+    study.enqueue_trial({"lr": 0.3})
+    with caplog.at_level("WARNING", logger="hypersearch"):
+        study.optimize(lambda t: t.suggest_float("lr", 0, 1), n_trials=2)
+    warned = [r.getMessage() for r in caplog.records if "never suggested" in r.getMessage()]
+    assert len(warned) == 1 and "['typo_lr']" in warned[0] and warned[0].startswith("trial 0")

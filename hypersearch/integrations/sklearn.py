@@ -283,6 +283,18 @@ def _is_nan(v: Any) -> bool:
     return isinstance(v, numbers.Real) and math.isnan(v)
 
 
+def _takes_sample_weight(scorer: Any) -> bool:
+    """Whether ``scorer`` accepts ``sample_weight`` (scikit-learn's scorers do; a
+    plain ``fn(estimator, X, y)`` does not)."""
+    import inspect
+
+    try:
+        params = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD for p in params)
+
+
 class _CrossValObjective:
     """Evaluate one configuration fold by fold (``hs.cross_validate``), recording the
     per-fold scores and times in the trial's user attributes, which is where
@@ -338,6 +350,8 @@ class _CrossValObjective:
             y_train = None if self.y is None else _safe_indexing(self.y, train)
             y_test = None if self.y is None else _safe_indexing(self.y, test)
             params = _split_fit_params(self.fit_params, n, train)
+            # sample weights weigh the scores too, as in scikit-learn's searches
+            w_test = _split_fit_params(self.fit_params, n, test).get("sample_weight")
             start = time.perf_counter()
             score_time = 0.0
             try:
@@ -347,10 +361,8 @@ class _CrossValObjective:
                     est.fit(X_train, y_train, **params)
                 fit_time = time.perf_counter() - start
                 start = time.perf_counter()
-                test_score = float(self.scorer(est, X_test, y_test))
+                test_score = self._score(est, X_test, y_test, w_test)
                 score_time = time.perf_counter() - start
-                if self.return_train_score:
-                    train_scores.append(float(self.scorer(est, X_train, y_train)))
             except Exception as e:
                 if isinstance(self.error_score, str):  # "raise"
                     raise
@@ -370,6 +382,17 @@ class _CrossValObjective:
                         f"fit failed on fold {k + 1} of {len(self.splits)} "
                         f"({type(e).__name__}: {e}); error_score=nan fails the trial"
                     ) from e
+            if self.return_train_score and len(train_scores) <= k:
+                # scored apart: a failure here costs the train score only, never a
+                # valid test score
+                try:
+                    train_scores.append(self._score(est, X_train, y_train, params.get("sample_weight")))
+                except Exception as e:
+                    if isinstance(self.error_score, str):  # "raise"
+                        raise
+                    train_scores.append(float(self.error_score))
+                    errors.append(f"fold {k + 1} (train score): {type(e).__name__}: {e}")
+                    trial.set_user_attr("cv_errors", errors)
             fit_times.append(fit_time)
             score_times.append(score_time)
             self._record(trial, fit_times, score_times, train_scores)
@@ -377,6 +400,12 @@ class _CrossValObjective:
             return test_score
 
         return cross_validate(trial, fold_value, len(self.splits))
+
+    def _score(self, est: Any, X: Any, y: Any, sample_weight: Any) -> float:
+        if sample_weight is None or not _takes_sample_weight(self.scorer):
+            return float(self.scorer(est, X, y))
+        return float(self.scorer(est, X, y, sample_weight=sample_weight))
+
 
     def _record(self, trial: Any, fit_times: list, score_times: list, train_scores: list) -> None:
         trial.set_user_attr("cv_fit_times", fit_times)

@@ -365,3 +365,38 @@ def test_import_error_message_names_the_extra(monkeypatch):
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_sample_weights_weigh_the_fold_scores_as_in_grid_search_cv():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_wine(return_X_y=True)
+    sw = np.random.RandomState(0).rand(len(y))
+    grid = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [2, 3]}, cv=3).fit(X, y, sample_weight=sw)
+    ours = HyperSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [2, 3]}, n_trials=2, cv=3,
+                         random_state=0).fit(X, y, sample_weight=sw)
+
+    def scores(search):
+        return {p["max_depth"]: s for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"],
+                                                   strict=True)}
+
+    assert scores(ours) == pytest.approx(scores(grid))
+    assert ours.best_params_ == grid.best_params_
+
+
+def test_a_train_score_that_fails_keeps_the_test_score():
+    """return_train_score only adds train scores: a scorer failing on a training fold
+    costs that train score (error_score), never the valid test score."""
+    X, y = load_breast_cancer(return_X_y=True)
+    n_test = len(y) // 3 + 1
+
+    def picky(est, X_, y_):
+        if len(y_) > n_test:  # a training fold
+            raise RuntimeError("train scoring broke")
+        return est.score(X_, y_)
+
+    kw = dict(n_trials=1, cv=3, scoring=picky, error_score=-1.0, random_state=0)
+    plain = HyperSearchCV(LogisticRegression(max_iter=5000), {"C": [1.0]}, **kw).fit(X, y)
+    with_train = HyperSearchCV(LogisticRegression(max_iter=5000), {"C": [1.0]}, return_train_score=True, **kw).fit(X, y)
+    assert with_train.cv_results_["mean_test_score"] == pytest.approx(plain.cv_results_["mean_test_score"])
+    assert with_train.cv_results_["mean_train_score"][0] == -1.0

@@ -360,8 +360,12 @@ def one_cycle(
 class _Factor:
     """``step -> schedule(step) / reference``: the multiplier ``LambdaLR`` applies.
 
-    A class rather than a closure so that the scheduler's ``state_dict`` can
-    store it."""
+    ``LambdaLR.state_dict`` stores a callable object's ``__dict__``: the schedule
+    lives in a slot, out of it, so a checkpoint holds plain numbers only and
+    loads with ``torch.load``'s default ``weights_only=True`` (the resumed run
+    builds the same schedule again)."""
+
+    __slots__ = ("schedule", "__dict__")
 
     def __init__(self, schedule: Schedule, reference: float) -> None:
         self.schedule = schedule

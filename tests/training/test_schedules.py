@@ -198,10 +198,21 @@ def test_to_torch_scheduler_scale_groups_keeps_ratios_and_state_dict(torch):
     assert opt.param_groups[0]["lr"] == pytest.approx(2.5e-4)
     assert opt.param_groups[1]["lr"] == pytest.approx(2.5e-5)
     state = sch.state_dict()
+    # a checkpoint holding it loads with torch.load's default (weights_only=True)
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"scheduler": state}, buf)
+    buf.seek(0)
+    state = torch.load(buf)["scheduler"]
     opt2 = torch.optim.AdamW([{"params": [a], "lr": 1e-3}, {"params": [b], "lr": 1e-4}])
     sch2 = tr.to_torch_scheduler(s, opt2, scale_groups=True)
     sch2.load_state_dict(state)
     assert sch2.last_epoch == 4
+    for _ in range(2):
+        opt2.step()
+        sch2.step()
+    assert opt2.param_groups[0]["lr"] == pytest.approx(1.25e-4)  # step 6: the next decay
 
 
 def test_importing_training_does_not_import_torch_and_errors_are_clear():

@@ -86,9 +86,6 @@ def _encode(study: Study, params: Sequence[str] | None, target: Any) -> tuple[li
     for n in names:
         if n not in dists:
             raise ValueError(f"unknown parameter {n!r}; the study's parameters are {sorted(dists)}")
-    names = [n for n in names if not dists[n].single()]
-    if not names:
-        raise ValueError("the study has no parameter with more than one value")
     # A categorical's choices may depend on other parameters (define-by-run): its
     # codes cover every choice any trial had, each category an equal share of [0, 1].
     cats: dict[str, dict[tuple[type, Any], int]] = {}
@@ -100,6 +97,9 @@ def _encode(study: Study, params: Sequence[str] | None, target: Any) -> tuple[li
                 for c in (d.choices if isinstance(d, CategoricalDistribution) else ()):
                     seen.setdefault((type(c), c), len(seen))
             cats[n] = seen
+    names = [n for n in names if (len(cats[n]) > 1 if n in cats else not dists[n].single())]
+    if not names:
+        raise ValueError("the study has no parameter with more than one value")
     X = np.full((len(trials), len(names)), _INACTIVE)
     for i, t in enumerate(trials):
         for j, n in enumerate(names):

@@ -283,17 +283,29 @@ def _is_nan(v: Any) -> bool:
     return isinstance(v, numbers.Real) and math.isnan(v)
 
 
-def _takes_sample_weight(scorer: Any) -> bool:
-    """Whether ``scorer`` accepts ``sample_weight`` (scikit-learn's scorers do; a
-    plain ``fn(estimator, X, y)`` does not)."""
+def _takes_sample_weight(scorer: Any, estimator: Any) -> bool:
+    """Whether ``scorer`` can weigh its score: what it scores with (the metric of a
+    ``make_scorer``, an estimator's ``score`` for ``scoring=None``) takes
+    ``sample_weight``.  Scikit-learn's scorers themselves accept any keyword, so
+    their own signature says nothing."""
     import inspect
 
+    accept = getattr(scorer, "_accept_sample_weight", None)
+    if callable(accept):
+        try:
+            return bool(accept())
+        except Exception:  # noqa: BLE001 - an older scikit-learn's private API
+            pass
+    fn = getattr(scorer, "_score_func", None)
+    if fn is None and type(scorer).__name__ == "_PassthroughScorer":
+        fn = getattr(estimator, "score", None)
+    if fn is None:
+        fn = scorer  # a plain callable: only an explicit sample_weight parameter counts
     try:
-        params = inspect.signature(scorer).parameters.values()
+        params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-    return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD for p in params)
-
+    return "sample_weight" in params
 
 class _CrossValObjective:
     """Evaluate one configuration fold by fold (``hs.cross_validate``), recording the
@@ -402,7 +414,7 @@ class _CrossValObjective:
         return cross_validate(trial, fold_value, len(self.splits))
 
     def _score(self, est: Any, X: Any, y: Any, sample_weight: Any) -> float:
-        if sample_weight is None or not _takes_sample_weight(self.scorer):
+        if sample_weight is None or not _takes_sample_weight(self.scorer, est):
             return float(self.scorer(est, X, y))
         return float(self.scorer(est, X, y, sample_weight=sample_weight))
 

@@ -157,7 +157,9 @@ def _same(v: Any) -> tuple:
     if isinstance(v, bool):
         return ("bool", v)
     if isinstance(v, (int, float)):
-        return ("num", float(v))
+        # 12 significant digits: 0.1 * 3 (0.30000000000000004, e.g. from np.arange) and
+        # the 0.3 a stepped float stores are the same point
+        return ("num", float(f"{float(v):.12g}"))
     from hypersearch.storage._common import dumps
 
     return ("json", dumps(v))

@@ -104,6 +104,14 @@ def _same(node: Any, value: Any) -> bool:
             return bool(np.array_equal(node, value))
         except Exception:  # noqa: BLE001 - not comparable: not the same
             return False
+    if isinstance(node, float) or isinstance(value, float):
+        import math
+
+        # float noise apart (0.1 * 3 against a stored 0.3), the same number
+        try:
+            return math.isclose(node, value, rel_tol=1e-12, abs_tol=1e-300)
+        except TypeError:
+            return False
     try:
         return bool(node == value)
     except Exception:  # noqa: BLE001 - an object whose == does not give a truth value

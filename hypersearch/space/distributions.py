@@ -179,8 +179,12 @@ class FloatDistribution(BaseDistribution):
 
     def _grid_value(self, k: int) -> float:
         v = self.low + k * self.step  # type: ignore[operator]
-        # float noise off (0.1 * 3), the step's own precision kept
-        v = round(v, max(12, 6 - math.floor(math.log10(self.step))))  # type: ignore[arg-type]
+        # float noise off (0.1 * 3 = 0.30000000000000004 -> 0.3): rounded to 12
+        # significant digits of the step, kept only where that moves the value by
+        # no more than noise (1/3 stays 1/3)
+        r = round(v, 12 - math.floor(math.log10(self.step)))  # type: ignore[arg-type]
+        if abs(r - v) <= 1e-14 * max(abs(v), abs(self.step)):  # type: ignore[arg-type]
+            v = r
         return min(max(v, self.low), self.high)
 
     # -- unit-cube encoding -----------------------------------------------------

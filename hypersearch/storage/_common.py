@@ -99,7 +99,8 @@ def _plain(value: Any) -> Any:
 
 
 def is_json_value(value: Any) -> bool:
-    """Whether ``value`` can be stored as JSON (:func:`check_json_value` without the error)."""
+    """Whether ``value`` itself can be stored as JSON, as it is (unlike
+    :func:`check_json_value`, which converts numpy values first)."""
     try:
         json.dumps(value, allow_nan=True)
     except (TypeError, ValueError):

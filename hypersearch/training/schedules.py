@@ -367,6 +367,9 @@ class _Factor:
 
     __slots__ = ("schedule", "__dict__")
 
+    def __reduce__(self) -> tuple:  # every pickle protocol, the schedule included
+        return (_Factor, (self.schedule, self.reference))
+
     def __init__(self, schedule: Schedule, reference: float) -> None:
         self.schedule = schedule
         self.reference = reference

@@ -224,13 +224,14 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    """A result row as stored: JSON values (nested ones too) as they are, numbers
-    of other types (numpy) as floats, anything else as its ``repr``."""
-    from hypersearch.storage._common import is_json_value, plain_scalar
+    """A result row as stored: JSON values (nested ones too) as they are, numpy
+    values (nested ones too) as the numbers and lists they hold, other numbers as
+    floats, anything else as its ``repr``."""
+    from hypersearch.storage._common import _plain, is_json_value
 
     out = {}
     for k, v in d.items():
-        v = plain_scalar(v)
+        v = _plain(v)
         if is_json_value(v):
             out[k] = v
         else:

@@ -122,3 +122,16 @@ def test_ped_anova_target_direction():
     assert max(by_index, key=by_index.get) == "a"
     by_fn = hs.analysis.importance(study, "ped-anova", target=lambda t: t.values[1], target_direction="maximize")
     assert by_fn.values == pytest.approx(by_index)
+
+
+def test_a_categorical_whose_first_trial_had_one_choice_is_still_assessed():
+    study = hs.create_study()
+    rng = np.random.default_rng(0)
+    study.add_trial({"c": "a", "x": 0.5}, 0.0, distributions={
+        "c": hs.CategoricalDistribution(["a"]), "x": hs.FloatDistribution(0, 1)})
+    for _ in range(60):
+        c, x = ["a", "b", "c"][int(rng.integers(3))], float(rng.random())
+        study.add_trial({"c": c, "x": x}, (1.0 if c == "c" else 0.0) + 1e-3 * x, distributions={
+            "c": hs.CategoricalDistribution(["a", "b", "c"]), "x": hs.FloatDistribution(0, 1)})
+    values = hs.analysis.importance(study, "fanova").values
+    assert max(values, key=values.get) == "c"

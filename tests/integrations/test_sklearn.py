@@ -382,6 +382,25 @@ def test_sample_weights_weigh_the_fold_scores_as_in_grid_search_cv():
 
     assert scores(ours) == pytest.approx(scores(grid))
     assert ours.best_params_ == grid.best_params_
+    # a score that cannot weigh (an estimator's score(X, y), a metric without
+    # sample_weight) is computed unweighted, as scikit-learn does, not an error
+    from sklearn.metrics import make_scorer
+
+    class Plain(Ridge):
+        def score(self, X, y):  # no sample_weight
+            return -float(np.mean((self.predict(X) - y) ** 2))
+
+    def metric(y_true, y_pred):  # no sample_weight
+        return -float(np.mean((y_true - y_pred) ** 2))
+
+    Xr, yr = load_diabetes(return_X_y=True)
+    wr = np.random.RandomState(1).rand(len(yr))
+    for est, scoring in ((Plain(), None), (Ridge(), make_scorer(metric))):
+        with _no_warning_check():
+            grid = GridSearchCV(est, {"alpha": [0.1, 1.0]}, scoring=scoring, cv=3).fit(Xr, yr, sample_weight=wr)
+        ours = HyperSearchCV(est, {"alpha": [0.1, 1.0]}, n_trials=2, scoring=scoring, cv=3, error_score="raise",
+                             random_state=0).fit(Xr, yr, sample_weight=wr)
+        assert ours.best_score_ == pytest.approx(grid.best_score_)
 
 
 def test_a_train_score_that_fails_keeps_the_test_score():
@@ -400,3 +419,17 @@ def test_a_train_score_that_fails_keeps_the_test_score():
     with_train = HyperSearchCV(LogisticRegression(max_iter=5000), {"C": [1.0]}, return_train_score=True, **kw).fit(X, y)
     assert with_train.cv_results_["mean_test_score"] == pytest.approx(plain.cv_results_["mean_test_score"])
     assert with_train.cv_results_["mean_train_score"][0] == -1.0
+
+
+def _no_warning_check():
+    """scikit-learn may warn that it leaves the weights out of such a score."""
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+
+    return quiet()

@@ -213,3 +213,23 @@ def test_stepped_floats_are_the_grid_values_without_float_noise():
     assert d.validate_value(0.30000000000000004) == 0.3
     fine = FloatDistribution(1e-6, 2e-6, step=1e-7)
     assert fine.from_unit(0.99) == 2e-6 and fine.validate_value(1.3e-6) == 1.3e-6
+
+
+def test_arithmetic_grid_values_meet_the_stored_grid_values(tmp_path):
+    """Values computed as k * 0.1 (np.arange, list comprehensions) are the stored 0.3:
+    a resumed grid does not run them again, and enqueue(skip_if_exists) skips them."""
+    import hypersearch as hs
+    from hypersearch.samplers.grid import GridSampler
+
+    url = f"sqlite:///{tmp_path}/g.db"
+    vals = [k * 0.1 for k in range(6)]
+
+    def objective(t):
+        return t.suggest_float("x", 0, 1, step=0.1)
+
+    hs.create_study("g", url, sampler=GridSampler({"x": vals})).optimize(objective)
+    study = hs.load_study("g", url, sampler=GridSampler({"x": [*vals, 0.7]}))
+    study.optimize(objective)
+    assert sorted(t.params["x"] for t in study.trials) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]
+    assert study.enqueue_trial({"x": 0.1 * 3}, skip_if_exists=True) is None
+    assert FloatDistribution(0, 1, step=1 / 3).validate_value(1 / 3) == 1 / 3  # no rounding beyond noise

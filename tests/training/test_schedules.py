@@ -240,3 +240,13 @@ def test_importing_training_does_not_import_torch_and_errors_are_clear():
 def test_values_are_floats():
     for s in (tr.constant(1), tr.step_decay(1, 2), tr.one_cycle(1, 10), tr.cosine_annealing(1, 5)):
         assert all(isinstance(v, float) and math.isfinite(v) for v in s.values(12))
+
+
+def test_torch_schedulers_pickle_with_every_protocol(torch):
+    import pickle
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sch = tr.to_torch_scheduler(tr.step_decay(0.1, 2, 0.5), opt)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        factor = pickle.loads(pickle.dumps(sch.lr_lambdas[0], protocol=protocol))
+        assert factor(4) == pytest.approx(0.25)

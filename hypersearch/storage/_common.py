@@ -138,6 +138,15 @@ def parse_state(v: int | TrialState) -> TrialState:
     return TrialState(int(v))
 
 
+def checkpoint_step(path: Any) -> int | None:
+    """The step a checkpoint was saved at, from its stored path
+    (``trial_000003/checkpoint_000012.pkl``: 12); ``None`` without one."""
+    if path is None:
+        return None
+    m = re.search(r"checkpoint_(\d+)", str(path))
+    return int(m.group(1)) if m else None
+
+
 class OneMore(int):
     """A ``retries`` value that grants each failed trial at least one more attempt
     than its chain has used (``hs.tune``'s resume takes every killed trial up
@@ -161,8 +170,8 @@ def retry_attrs(failed: FrozenTrial, retries: int = 0) -> dict[str, Any] | None:
         system["checkpoint"] = failed.system_attrs["checkpoint"]
         # the step the checkpoint was saved at (in its name), not the last report:
         # reports after the last checkpoint are trained again
-        m = re.search(r"checkpoint_(\d+)", str(failed.system_attrs["checkpoint"]))
-        system["resume_step"] = int(m.group(1)) if m else (failed.last_step or 0)
+        saved = checkpoint_step(failed.system_attrs["checkpoint"])
+        system["resume_step"] = saved if saved is not None else (failed.last_step or 0)
         # the original's last report: schedulers judged it up to there already
         system["retry_after_step"] = (
             failed.last_step if failed.last_step is not None else failed.system_attrs.get("retry_after_step", 0)

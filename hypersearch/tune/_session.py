@@ -10,6 +10,7 @@ from typing import Any
 
 from hypersearch.schedulers.base import Decision
 from hypersearch.space.declarative import json_part
+from hypersearch.storage._common import checkpoint_step
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
@@ -67,9 +68,21 @@ class Session:
         self.max_t = max_t
         self.stop = stop
         self.checkpoints = checkpoints
-        # A resumed (promoted or retried) trial goes on counting from where it stopped.
+        # A resumed (promoted or retried) trial goes on counting from where its model
+        # stopped: the step of the checkpoint it resumes from.  Reports after that
+        # checkpoint (a paused trial that saved none since) are trained again; they
+        # were recorded and judged already, so their second report records nothing.
         resume = trial.system_attrs.get("resume_step", 0)
-        self.iteration = max(trial.intermediate_values, default=int(resume or 0))
+        recorded = trial.intermediate_values
+        last = max(recorded, default=None)
+        saved = checkpoint_step(trial.system_attrs.get("checkpoint"))
+        self._recorded = set(recorded)
+        if last is None:
+            self.iteration = int(resume or 0)
+        elif saved is not None and saved < last:
+            self.iteration = saved
+        else:
+            self.iteration = last
         if trial.intermediate_values and trial.system_attrs.get("checkpoint") is None:
             warnings.warn(
                 f"trial {trial.number} resumes at iteration {self.iteration} without a checkpoint "
@@ -120,6 +133,16 @@ class Session:
                 f"metric {self.metric!r} must be a number, got {result[self.metric]!r}"
             ) from None
         step = int(result["training_iteration"])
+        if step in self._recorded:
+            # trained again after resuming from an older checkpoint: recorded and
+            # judged the first time; only a newer checkpoint is kept
+            self.last_value = value
+            if checkpoint is not None:
+                path = self.checkpoints.save(self.trial.number, step, checkpoint)
+                self.trial.set_system_attr("checkpoint", path)
+                self.has_checkpoint = True
+            return
+        self._recorded.add(step)
         self.results.append(result)
         self.last_value = value
         path = None

@@ -914,3 +914,28 @@ def test_each_resume_grants_one_more_attempt_per_trial_only():
                                       "retry_after_step": 5, "time_total_s": 100.0})
     attrs = retry_attrs(again, 0)
     assert attrs["time_total_s"] == 100.0 and attrs["retry_after_step"] == 5 and attrs["resume_step"] == 5
+
+
+def test_a_trial_resumed_from_an_older_checkpoint_counts_from_that_checkpoint():
+    """A trainable that saves a checkpoint only now and then: a promoted trial
+    resumes from a checkpoint older than its last report.  Its iteration count
+    goes on from the checkpoint's step, so it keeps measuring the model's training
+    (before, it went on from the last report and max_t ended the trial epochs
+    short); the epochs trained again record nothing twice."""
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        epoch = 0 if ckpt is None else ckpt
+        while True:
+            epoch += 1
+            hs.report(loss=config["q"] + 1.0 / epoch, epoch=epoch,
+                      checkpoint=None if epoch % 3 == 0 else epoch)  # none on epochs 3, 6, ...
+
+    asha = hs.schedulers.ASHA(metric="loss", mode="min", max_t=8, grace_period=3, reduction_factor=2,
+                              variant="promotion")
+    res = hs.tune(train, {"q": hs.uniform(0, 1)}, num_samples=6, scheduler=asha, seed=0)
+    df = res.dataframe
+    assert (df["epoch"] == df["training_iteration"]).all()
+    assert not df.duplicated(["trial", "training_iteration"]).any()
+    done = [t for t in res.trials if t.state == hs.TrialState.COMPLETE]
+    assert done and all(max(t.intermediate_values) == 8 for t in done)
+    assert any(t.system_attrs.get("resumed") for t in res.trials)

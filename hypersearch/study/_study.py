@@ -828,6 +828,17 @@ class Study:
         return f"Study(name={self.study_name!r}, directions={[d.name for d in self.directions]})"
 
 
+def _finite_everywhere(v: Any) -> bool:
+    """No NaN or infinity in ``v``, nested lists and dicts included."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, list):
+        return all(_finite_everywhere(x) for x in v)
+    if isinstance(v, dict):
+        return all(_finite_everywhere(x) for x in v.values())
+    return True
+
+
 def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -836,7 +847,7 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(k, str) or not k:
             raise ValueError(f"parameter names must be non-empty strings, got {k!r}")
         v = check_json_value(f"parameter {k!r}", v)  # numpy scalars as Python numbers
-        if isinstance(v, float) and not math.isfinite(v):
+        if not _finite_everywhere(v):
             # no float distribution holds NaN or +-inf: the trial could never run
             raise ValueError(f"parameter {k!r} is {v!r}; a parameter value must be finite")
         out[k] = v

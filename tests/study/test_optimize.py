@@ -523,6 +523,8 @@ def test_numpy_values_are_stored_as_the_numbers_they_hold(storage_url):
     assert type(t.user_attrs["best_fold"]) is int
     with pytest.raises(ValueError, match="finite"):
         study.enqueue_trial({"lr": np.float32("nan")})
+    with pytest.raises(ValueError, match="'layers'.*finite"):
+        study.enqueue_trial({"layers": np.array([64.0, np.nan])})
     # True and 1 are different choices: enqueueing one never skips the other
     study.enqueue_trial({"flag": 1})
     assert study.enqueue_trial({"flag": True}, skip_if_exists=True) is not None

@@ -102,6 +102,11 @@ class Session:
         # the signal the last report raised, until the trial acts on it
         self.signal: Signal | None = None
 
+    @property
+    def recorded_steps(self) -> set[int]:
+        """Steps of this trial recorded so far (by earlier runs of it too)."""
+        return self._recorded
+
     def _signal(self, signal: Signal) -> Signal:
         self.signal = signal
         return signal
@@ -135,12 +140,18 @@ class Session:
         step = int(result["training_iteration"])
         if step in self._recorded:
             # trained again after resuming from an older checkpoint: recorded and
-            # judged the first time; only a newer checkpoint is kept
+            # judged by the scheduler the first time; a newer checkpoint is kept, and
+            # Ctrl-C, max_t, the stop criteria and the time budget apply as ever
+            check_interrupt = getattr(self.trial, "_check_interrupt", None)
+            if check_interrupt is not None:
+                check_interrupt()
             self.last_value = value
             if checkpoint is not None:
                 path = self.checkpoints.save(self.trial.number, step, checkpoint)
                 self.trial.set_system_attr("checkpoint", path)
+                self.trial.flush()  # a retry after a crash starts from it
                 self.has_checkpoint = True
+            self._end_checks(step, result)
             return
         self._recorded.add(step)
         self.results.append(result)
@@ -163,6 +174,10 @@ class Session:
                     stacklevel=3,
                 )
             raise self._signal(Pause(f"paused by the scheduler at iteration {step}"))
+        self._end_checks(step, result)
+
+    def _end_checks(self, step: int, result: dict[str, Any]) -> None:
+        """``max_t``, the stop criteria and the run's time budget, after a report."""
         if self.max_t is not None and step >= self.max_t:
             raise self._signal(StopTrial(f"max_t={self.max_t:g} reached"))
         if self.stop is not None and self.stop(str(self.trial.number), result):

@@ -454,11 +454,12 @@ def tune(
             raise TrialPaused(str(e)) from None
         finally:
             set_current(None)
-        if session.last_value is None:
+        if session.last_value is None or session.iteration < max(session.recorded_steps, default=0):
             done = trial.intermediate_values
             if done:
                 # resumed after its last step (a paused member of a population taking
-                # turns): its training was complete, its last report is its result
+                # turns), or stopped while training again steps it had reported: its
+                # last report is its result
                 return done[max(done)]
             raise ValueError(f"the trainable reported no value of {metric!r} (call hs.report({metric}=...))")
         return session.last_value

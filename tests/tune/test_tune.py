@@ -939,3 +939,28 @@ def test_a_trial_resumed_from_an_older_checkpoint_counts_from_that_checkpoint():
     done = [t for t in res.trials if t.state == hs.TrialState.COMPLETE]
     assert done and all(max(t.intermediate_values) == 8 for t in done)
     assert any(t.system_attrs.get("resumed") for t in res.trials)
+
+
+def test_training_again_after_an_older_checkpoint_still_obeys_the_time_budget_and_stop():
+    """The steps a resumed trial trains again are not recorded twice, but Ctrl-C,
+    max_t, the stop criteria and the time budget still apply there (before, the
+    whole replay ran unchecked and the budget was overrun by the replay's length)."""
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        epoch = 0 if ckpt is None else ckpt
+        while True:
+            epoch += 1
+            hs.report(loss=config["q"] + 1.0 / epoch, checkpoint=epoch if epoch == 1 else None)
+
+    asha = hs.schedulers.ASHA(metric="loss", mode="min", max_t=30, grace_period=10, reduction_factor=2,
+                              variant="promotion")
+    seen = []
+
+    def stop(result):
+        seen.append(result["training_iteration"])
+        return len(seen) >= 25  # reached while the promoted trial trains epochs 2..10 again
+
+    res = hs.tune(train, {"q": hs.uniform(0, 1)}, num_samples=2, scheduler=asha, seed=0, stop=stop)
+    stopped = [t for t in res.trials if t.state == hs.TrialState.COMPLETE]
+    assert stopped and all(max(t.intermediate_values) <= 10 for t in stopped)  # stopped within the replay
+    assert all(t.value == t.intermediate_values[max(t.intermediate_values)] for t in stopped)

@@ -62,10 +62,9 @@ class Trial:
         self._intermediate: dict[int, float] = dict(frozen.intermediate_values)
         self._pending_intermediate: dict[int, float] = {}
         self._dirty = False
-        # whether the storage holds parameters of this trial (an enqueued or resumed
-        # one does); until then a lost worker's trial could not be retried
-        self._params_stored = bool(frozen.params)
-        self._stored_names = set(frozen.params)  # the parameter names the storage holds
+        # the parameter names the storage holds (an enqueued or resumed trial's are
+        # stored already); while none are, a lost worker's trial could not be retried
+        self._stored_names = set(frozen.params)
         # one storage write of this trial at a time (its worker, the heartbeat)
         self._io_lock = threading.Lock()
         self.datetime_complete: _dt.datetime | None = None
@@ -100,13 +99,7 @@ class Trial:
         if self._stored_names - self._fixed:
             # the rejected configuration must not be what a retry of this trial runs
             # (stored first: the sampler may take a while to learn from the rejection)
-            with self._io_lock:
-                if not self._finished:
-                    kept = {k: v for k, v in self._params.items() if k in self._fixed}
-                    dists = {k: d for k, d in self._distributions.items() if k in self._fixed}
-                    self.study._storage.write_trial(self._trial_id, params=kept, distributions=dists)
-                    self._stored_names = set(kept)
-                    self._params_stored = bool(kept)
+            self._store_params(only=self._fixed)
         self.study.sampler.on_reject(self.study, self)
         for name in list(self._params):
             if name not in self._fixed:
@@ -170,7 +163,7 @@ class Trial:
         trial that is retried with its configuration.  Without retries parameters
         are written with the first report or the result (or by the heartbeat)."""
         if self._system_attrs.get("max_retries") and set(self._params) != self._stored_names:
-            self._store_params(only_new=False)
+            self._store_params()
 
     def suggest_float(
         self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
@@ -368,34 +361,38 @@ class Trial:
                 self._trial_id, intermediate=self._pending_intermediate or None, **kw, **final
             )
             if full:
-                self._params_stored = True
                 self._stored_names = set(self._params)
         self._pending_intermediate = {}
         self._dirty = False
         return out
 
     def _store_params_if_new(self) -> None:
-        self._store_params(only_new=True)
+        """The heartbeat's part: store the parameters suggested so far when the
+        storage holds none of them yet.  Writes are batched until the first report
+        or the end, and a worker killed before either would otherwise leave a trial
+        that cannot be retried with its configuration."""
+        if not self._stored_names:
+            self._store_params(if_none_stored=True)
 
-    def _store_params(self, *, only_new: bool) -> None:
-        """Store the parameters suggested so far when the storage holds none yet
-        (the heartbeat calls this): writes are batched until the first report or
-        the end, and a worker killed before either would otherwise leave a trial
-        that cannot be retried with its configuration.  Attributes and reports
-        are left to the trial's own writes."""
-        if (only_new and self._params_stored) or self._finished or not self._params:
+    def _store_params(self, only: set[str] | None = None, *, if_none_stored: bool = False) -> None:
+        """Write the parameters suggested so far (those named in ``only``), and
+        their distributions, in one write; attributes and reports are left to the
+        trial's own writes."""
+        if self._finished:
             return
         try:
             params, dists = dict(self._params), dict(self._distributions)
-        except RuntimeError:  # the worker is suggesting right now: next beat
+        except RuntimeError:  # the worker is suggesting right now (heartbeat): next beat
             return
-        if set(params) != set(dists):
-            return
+        if only is not None:
+            params = {k: v for k, v in params.items() if k in only}
+            dists = {k: d for k, d in dists.items() if k in only}
+        if (only is None and not params) or (if_none_stored and set(params) != set(dists)):
+            return  # nothing to store, or (heartbeat) a parameter half-suggested
         with self._io_lock:
-            if (only_new and self._params_stored) or self._finished:
+            if self._finished or (if_none_stored and self._stored_names):
                 return
             self.study._storage.write_trial(self._trial_id, params=params, distributions=dists)
-            self._params_stored = bool(params)
             self._stored_names = set(params)
 
     def _snapshot(self, state: TrialState = TrialState.RUNNING, values=None) -> FrozenTrial:

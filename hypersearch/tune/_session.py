@@ -83,7 +83,7 @@ class Session:
             self.iteration = saved
         else:
             self.iteration = last
-        if trial.intermediate_values and trial.system_attrs.get("checkpoint") is None:
+        if recorded and trial.system_attrs.get("checkpoint") is None:
             warnings.warn(
                 f"trial {trial.number} resumes at iteration {self.iteration} without a checkpoint "
                 "(hs.report(..., checkpoint=...)): the trainable starts from scratch while its "
@@ -91,9 +91,10 @@ class Session:
                 stacklevel=2,
             )
         # Ray Tune's timing keys go on across resumes: seconds trained before this run
-        last = trial.user_attrs.get("last_result") if trial.intermediate_values else None
         # a resumed trial's last result; a retry's, carried over from its failed original
-        earlier = last.get("time_total_s") if isinstance(last, dict) else trial.system_attrs.get("time_total_s")
+        last_result = trial.user_attrs.get("last_result") if recorded else None
+        earlier = (last_result.get("time_total_s") if isinstance(last_result, dict)
+                   else trial.system_attrs.get("time_total_s"))
         self._time_before = float(earlier) if isinstance(earlier, (int, float)) else 0.0
         self._started = self._last_report = time.monotonic()
         self.results: list[dict[str, Any]] = []
@@ -101,6 +102,12 @@ class Session:
         self.has_checkpoint = False
         # the signal the last report raised, until the trial acts on it
         self.signal: Signal | None = None
+
+    @property
+    def below(self) -> int | None:
+        """Checkpoints a clone may copy are saved before this step (``max_t``: one
+        at it is a fully trained model)."""
+        return int(self.max_t) if self.max_t is not None else None
 
     @property
     def recorded_steps(self) -> set[int]:
@@ -198,8 +205,7 @@ def _clone_into(session: Session, step: int) -> None:
     else:
         if not _donor_caught_up(session, source, donor_ckpt, step):
             return  # the donor stopped training behind this trial: no clone, go on
-        below = int(session.max_t) if session.max_t is not None else None
-        path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step, below)
+        path, src_step = session.checkpoints.clone_with_step(donor_ckpt, trial.number, step, session.below)
         if src_step is None:
             src_step = donor_step if donor_step is not None else step
         # The copied model has trained src_step iterations (the donor's newest
@@ -244,8 +250,7 @@ def _donor_caught_up(session: Session, source: int, donor_ckpt: str | None, step
     deadline = time.monotonic() + DONOR_WAIT_S
     delay, next_check = 0.002, 0.0
     while True:
-        below = int(session.max_t) if session.max_t is not None else None
-        newest = session.checkpoints.newest_step(donor_ckpt, below)
+        newest = session.checkpoints.newest_step(donor_ckpt, session.below)
         if newest is not None and newest >= step:
             # still training (paused, when the population takes turns): not a fully
             # trained model

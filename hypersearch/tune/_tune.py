@@ -115,12 +115,9 @@ class TuneResult:
         stored = config_in_effect(t.user_attrs, t.system_attrs)
         if self._space is None:
             return stored
-        try:  # values that could not be stored (objects) come from the space again
-            params = t.system_attrs.get(PBT_PARAMS_ATTR) or t.params  # a clone: its donor's
-            full = self._space.config_from_params(params, t.system_attrs.get(DERIVED_ATTR))
-        except Exception:  # noqa: BLE001 - a sample_from that fails outside its run
-            return stored
-        return merge_config(full, stored) if stored else full
+        # values that could not be stored (objects) come from the space again
+        params = t.system_attrs.get(PBT_PARAMS_ATTR) or t.params  # a clone: its donor's
+        return _with_objects(self._space, params, t.system_attrs.get(DERIVED_ATTR), stored, {})
 
     def get_best_result(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict:
         """Last reported result of the best trial (with the ``config`` in effect)."""
@@ -412,22 +409,10 @@ def tune(
         # leaves a trial that is retried (on resume) with this configuration
         trial.flush()
         derived = trial.system_attrs.get(DERIVED_ATTR)
-
-        def config_of(base: dict | None, stored: dict) -> dict:
-            """The configuration after a population-based-training exploit: the stored
-            (JSON) values over the configuration of the donor's parameters, which
-            holds the donor's objects (a model class, a function)."""
-            full = own
-            if base:
-                try:
-                    full = space.config_from_params(base, derived)
-                except Exception:  # noqa: BLE001 - a space changed since: the trial's own
-                    full = own
-            return merge_config(full, stored) if stored else full
-
         # A trial resumed or retried after population-based training changed its
         # configuration trains on with that one (its checkpoint was trained with it).
-        cfg = config_of(trial.system_attrs.get(PBT_PARAMS_ATTR), trial.system_attrs.get(PBT_CONFIG_ATTR) or {})
+        cfg = _with_objects(space, trial.system_attrs.get(PBT_PARAMS_ATTR), derived,
+                            trial.system_attrs.get(PBT_CONFIG_ATTR) or {}, own)
         session = Session(trial, metric, max_t, stop_fn, store, deadline=deadline)
         set_current(session)
         try:
@@ -444,7 +429,7 @@ def tune(
                     break
                 except Restart as r:  # population-based training swapped the state
                     # values that could not be stored (objects) are the trial's own
-                    cfg = config_of(r.base, r.config)
+                    cfg = _with_objects(space, r.base, derived, r.config, own)
                     session.signal = None
         except StopTrial:
             pass
@@ -541,6 +526,24 @@ def tune(
             scheduler.max_t = None
 
 
+def _with_objects(
+    space: SearchSpace, params: Mapping[str, Any] | None, derived: Mapping[str, Any] | None,
+    stored: Mapping[str, Any], fallback: dict[str, Any],
+) -> dict[str, Any]:
+    """A configuration in effect whose stored (JSON) values ``stored`` lie over the
+    configuration of ``params``, which holds the values JSON cannot store (a model
+    class, a function): after a population-based-training exploit, the donor's.
+    ``fallback`` stands in for that configuration without ``params``, or when the
+    space cannot build it (a space changed since, a failing ``sample_from``)."""
+    full = fallback
+    if params:
+        try:
+            full = space.config_from_params(params, derived)
+        except Exception:  # noqa: BLE001 - see above
+            full = fallback
+    return merge_config(full, stored) if stored else full
+
+
 ARTIFACTS_ATTR = "tune:artifacts"
 
 
@@ -566,6 +569,9 @@ def _artifact_root(study: Study, storage_path: str | None, url: str | None) -> P
             release_root(root)
             root = Path(stored)
         return root
+    if recorded is not None:  # moved or gone: the checkpoints are where this run looks now
+        study._set_system_attr(ARTIFACTS_ATTR, str(base.resolve()))
+        return base
     # trials ran before: their checkpoints are here (unless a process starting on the
     # same new study recorded its own root a moment ago: that one)
     return Path(study._setdefault_system_attr(ARTIFACTS_ATTR, str(base.resolve())))

@@ -964,3 +964,16 @@ def test_training_again_after_an_older_checkpoint_still_obeys_the_time_budget_an
     stopped = [t for t in res.trials if t.state == hs.TrialState.COMPLETE]
     assert stopped and all(max(t.intermediate_values) <= 10 for t in stopped)  # stopped within the replay
     assert all(t.value == t.intermediate_values[max(t.intermediate_values)] for t in stopped)
+
+
+def test_a_resume_with_another_storage_path_records_that_path(tmp_path):
+    """Checkpoints moved to another directory and resumed with storage_path pointing
+    there: the study records the new root (an earlier root is not kept over it)."""
+    from hypersearch.tune._tune import ARTIFACTS_ATTR
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=1, storage=url, name="m",
+            storage_path=str(tmp_path / "a"))
+    res = hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=2, storage=url, name="m",
+                  storage_path=str(tmp_path / "b"), resume=True)
+    assert res.study.system_attrs[ARTIFACTS_ATTR] == str((tmp_path / "b" / "m").resolve())

@@ -87,7 +87,7 @@ class Param(Domain):
         d = self.distribution
         q = self.quantum
         out = min(max(round(value / q) * q, d.low), d.high)  # the bounds are multiples of q
-        return round(out, max(12, 6 - math.floor(math.log10(q))))  # float noise off
+        return _on_multiple(out, q)
 
     def suggest(self, trial: Any, name: str) -> Any:
         return self.snap(trial.suggest(name, self._make(name)))
@@ -428,6 +428,12 @@ def _who(name: str | None) -> str:
     return f"parameter {name!r}" if name else "distribution"
 
 
+def _on_multiple(v: float, q: float) -> float:
+    """A multiple of ``q`` computed in floating point, float noise off and ``q``'s
+    precision kept (``3 * 0.1`` is 0.3)."""
+    return round(v, max(12, 6 - math.floor(math.log10(q))))
+
+
 def _quantized(low: float, high: float, q: float, name: str | None) -> FloatDistribution:
     import math
 
@@ -446,8 +452,7 @@ def _quantized(low: float, high: float, q: float, name: str | None) -> FloatDist
     hi = math.floor(high / q + 1e-9) * q
     if lo > hi:
         raise ValueError(f"{_who(name)}: no multiple of q={q} lies in [{low}, {high}]")
-    digits = max(12, 6 - math.floor(math.log10(q)))  # float noise off, q's precision kept
-    lo, hi = round(lo, digits), round(hi, digits)
+    lo, hi = _on_multiple(lo, q), _on_multiple(hi, q)
     return FloatDistribution(lo, hi, step=q, name=name)
 
 

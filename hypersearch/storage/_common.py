@@ -80,7 +80,7 @@ def check_json_value(what: str, value: Any) -> Any:
     """``value`` as it is stored: numpy scalars and arrays (e.g. ``scores.argmax()``)
     as the Python numbers and lists they hold, inside dicts and lists too.  Raise
     ``ValueError`` naming ``what`` if it cannot be stored as JSON."""
-    value = _plain(value)
+    value = plain_value(value)
     try:
         json.dumps(value, allow_nan=True)
     except (TypeError, ValueError) as e:
@@ -88,11 +88,13 @@ def check_json_value(what: str, value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, nested in dicts and lists too, as the
+    Python numbers and lists they hold (tuples as lists, as JSON has them)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if getattr(value, "shape", None) is not None and callable(getattr(value, "tolist", None)):
         return value.tolist()  # a numpy scalar (shape ()) or array
     return value

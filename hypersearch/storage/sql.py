@@ -542,18 +542,15 @@ class SQLStorage(BaseStorage):
 
     def setdefault_study_system_attr(self, study_id: int, key: str, value: Any) -> Any:
         where = (_study_attrs.c.study_id == study_id, _study_attrs.c.kind == 1, _study_attrs.c.key == key)
-        for _ in range(2):
-            try:
-                with self._tx() as conn:
-                    stored = conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar()
-                    if stored is not None:
-                        return loads(stored)
-                    conn.execute(
-                        _study_attrs.insert().values(study_id=study_id, kind=1, key=key, value=dumps(value))
-                    )
-                    return value
-            except sa.exc.IntegrityError:
-                continue  # another process inserted it first: read theirs
+        try:
+            with self._tx() as conn:
+                stored = conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar()
+                if stored is not None:
+                    return loads(stored)
+                conn.execute(_study_attrs.insert().values(study_id=study_id, kind=1, key=key, value=dumps(value)))
+                return value
+        except sa.exc.IntegrityError:
+            pass  # another process inserted it first: read theirs
         with self._tx(write=False) as conn:
             return loads(conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar_one())
 

@@ -270,11 +270,11 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     """A result row as stored: JSON values (nested ones too) as they are, numpy
     values (nested ones too) as the numbers and lists they hold, other numbers as
     floats, anything else as its ``repr``."""
-    from hypersearch.storage._common import _plain, is_json_value
+    from hypersearch.storage._common import is_json_value, plain_value
 
     out = {}
     for k, v in d.items():
-        v = _plain(v)
+        v = plain_value(v)
         if is_json_value(v):
             out[k] = v
         else:

@@ -690,13 +690,16 @@ def test_a_trainable_that_catches_exceptions_is_still_stopped_paused_and_restart
     ``Exception``.  A trainable that swallows even those (``except BaseException``)
     gets the signal again at its next report, which records nothing, and when it
     returns."""
-    def careful(config):
-        for _ in range(9):
-            try:
-                hs.report(loss=config["x"])
-            except Exception:  # noqa: PERF203 - the pattern under test
-                pass
+    def swallowing(kind):
+        def trainable(config):
+            for _ in range(9):
+                try:
+                    hs.report(loss=config["x"])
+                except kind:  # noqa: PERF203 - the pattern under test
+                    pass
+        return trainable
 
+    careful, stubborn = swallowing(Exception), swallowing(BaseException)
     asha = hs.schedulers.ASHA(metric="loss", mode="min", max_t=9, grace_period=1, reduction_factor=3)
     res = hs.tune(careful, {"x": hs.uniform(0, 1)}, num_samples=9, scheduler=asha, seed=0)
     pruned = [t for t in res.trials if t.state == hs.TrialState.PRUNED]
@@ -705,13 +708,6 @@ def test_a_trainable_that_catches_exceptions_is_still_stopped_paused_and_restart
                   stop={"training_iteration": 3})
     assert [len(t.intermediate_values) for t in res.trials] == [3, 3]
     assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
-
-    def stubborn(config):
-        for _ in range(9):
-            try:
-                hs.report(loss=config["x"])
-            except BaseException:  # noqa: BLE001 - the pattern under test
-                pass
 
     res = hs.tune(stubborn, {"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2,
                   stop={"training_iteration": 3})

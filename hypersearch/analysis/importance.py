@@ -323,13 +323,20 @@ def importance(
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         k = int(target)
         if not 0 <= k < len(study.directions):
-            raise ValueError(f"target={k} is no objective index of a study with {len(study.directions)}")
+            raise ValueError(
+                f"target={k} is no objective index of a study with {len(study.directions)} objective(s)"
+            )
         direction = study.directions[k]
         target = lambda t, k=k: t.values[k]  # noqa: E731
     elif target is not None and not callable(target):
         raise TypeError(f"target must be a function of the trial or an objective index, got {target!r}")
     if target_direction is not None:
-        direction = StudyDirection.parse(target_direction)
+        try:
+            direction = StudyDirection.parse(target_direction)
+        except ValueError:
+            raise ValueError(
+                f"target_direction must be 'minimize' or 'maximize', got {target_direction!r}"
+            ) from None
     elif direction is None:
         direction = StudyDirection.MINIMIZE if target is not None else study.directions[0]
     names, X, y = _encode(study, params, target)

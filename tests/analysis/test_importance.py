@@ -122,6 +122,10 @@ def test_ped_anova_target_direction():
     assert max(by_index, key=by_index.get) == "a"
     by_fn = hs.analysis.importance(study, "ped-anova", target=lambda t: t.values[1], target_direction="maximize")
     assert by_fn.values == pytest.approx(by_index)
+    with pytest.raises(ValueError, match="target_direction must be"):
+        hs.analysis.importance(study, "ped-anova", target=1, target_direction="up")
+    with pytest.raises(ValueError, match="target=5 is no objective index"):
+        hs.analysis.importance(study, "ped-anova", target=5)
 
 
 def test_a_categorical_whose_first_trial_had_one_choice_is_still_assessed():

@@ -77,10 +77,30 @@ class AutoSampler(BaseSampler):
                 if self._space is None:
                     self._space = dict(trial.distributions)
                 elif trial.distributions != self._space:
-                    self._irregular = True
+                    self._irregular = not self._regular(trial)
         if not self._multi:
             self.gp.on_trial_finished(study, trial)
         self.tpe.on_trial_finished(study, trial)
+
+    def _regular(self, trial: FrozenTrial) -> bool:
+        """Whether ``trial`` fits the flat space seen so far after all: the same names,
+        with any differing distribution a one-value known point (``add_trial``
+        without distributions) or, where the first trial was such a
+        point, a range that holds it (which then becomes the known distribution)."""
+        assert self._space is not None
+        if self._irregular or set(trial.distributions) != set(self._space):
+            return False
+        for name, d in trial.distributions.items():
+            known = self._space[name]
+            if d == known:
+                continue
+            if d.single():  # a known point: the GP models it, or leaves it out if outside
+                continue
+            if known.single() and not d.single() and d.contains(_only_value(known)):
+                self._space[name] = d
+                continue
+            return False
+        return True
 
     def after_trial(self, study: Study, trial: FrozenTrial) -> None:
         s = self._choice.pop(trial.number, None)
@@ -133,3 +153,8 @@ class AutoSampler(BaseSampler):
 
     def __repr__(self) -> str:
         return f"AutoSampler(seed={self.seed})"
+
+
+def _only_value(d: BaseDistribution) -> Any:
+    """The value of a one-value distribution."""
+    return d.choices[0] if isinstance(d, CategoricalDistribution) else d.low  # type: ignore[attr-defined]

@@ -944,9 +944,11 @@ def create_study(
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
     check_key("study_name", name)
+    created = True
     try:
         info = st.create_study(name, dirs)
     except DuplicatedStudyError:
+        created = False
         if not load_if_exists:
             raise DuplicatedStudyError(
                 f"a study named {name!r} already exists; pass load_if_exists=True to continue it"
@@ -957,7 +959,15 @@ def create_study(
                 f"study {name!r} exists with directions {[d.name.lower() for d in info.directions]},"
                 f" not {[d.name.lower() for d in dirs]}"
             ) from None
-    study = Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+    try:
+        study = Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
+    except Exception:
+        # A sampler or scheduler that refuses the study (a single-objective model on
+        # several objectives, BOHB without budgets, ...) can only tell once bound to
+        # it: the study this call wrote goes again, so a corrected call can create it.
+        if created:
+            st.delete_study(info.study_id)
+        raise
     if warm_start_from:
         _warm_start(study, warm_start_from, warm_start_top_k)
     return study

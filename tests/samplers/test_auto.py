@@ -60,3 +60,32 @@ def test_seeded_default_study_is_reproducible():
         return [t.params for t in study.trials]
 
     assert run() == run()
+
+
+def test_known_points_added_without_distributions_keep_the_gp():
+    """``add_trial`` without distributions records one-value categoricals: a known
+    point, not a change of space, so the default sampler stays on its GP, which keeps
+    modelling every parameter (before, it fell back to TPE, and a bare GP sampler to
+    random search, for the rest of the study)."""
+    from hypersearch.samplers import GPSampler
+
+    for sampler in (AutoSampler(seed=0), GPSampler(seed=0, n_startup_trials=3)):
+        study = hs.create_study(sampler=sampler)
+        study.optimize(_flat, n_trials=4)
+        study.add_trial({"x": 0.0, "y": 0.5}, 1.5)  # a result from an earlier experiment
+        study.add_trial({"x": 9.0, "y": 0.5}, 64.5)  # outside today's range: left out of the model
+        study.optimize(_flat, n_trials=8)  # past the GP's start-up trials
+        trial = study.ask()
+        gp = sampler.chosen(trial) if isinstance(sampler, AutoSampler) else sampler
+        assert isinstance(gp, GPSampler)
+        assert sorted(gp.infer_relative_search_space(study, trial)) == ["x", "y"]
+        study.tell(trial, 0.0)
+
+
+def test_a_first_known_point_takes_the_range_of_later_trials():
+    study = hs.create_study(sampler=AutoSampler(seed=0))
+    study.add_trial({"x": 0.0, "y": 0.5}, 1.5)
+    study.optimize(_flat, n_trials=3)
+    trial = study.ask()
+    assert type(study.sampler.chosen(trial)).__name__ == "GPSampler"
+    study.tell(trial, 0.0)

@@ -344,6 +344,24 @@ def test_invalid_optimize_arguments():
     assert study.trials == []
 
 
+def test_a_sampler_refusing_the_study_leaves_no_study_behind(storage_url):
+    """Samplers can only refuse a study once bound to it; the study the refused call
+    wrote is removed, so the corrected call can create it."""
+    from hypersearch.samplers import BOHBSampler, GPSampler, TPESampler
+
+    with pytest.raises(ValueError, match="single-objective"):
+        hs.create_study("mo", storage_url, directions=["minimize", "minimize"], sampler=GPSampler(seed=0))
+    with pytest.raises(ValueError, match="budgets"):
+        hs.create_study("b", storage_url, sampler=BOHBSampler(seed=0))
+    assert hs.list_studies(storage_url) == []
+    study = hs.create_study("mo", storage_url, directions=["minimize", "minimize"], sampler=TPESampler(seed=0))
+    assert study.directions == [hs.StudyDirection.MINIMIZE] * 2
+    # an existing study is never removed by a refused load
+    with pytest.raises(ValueError, match="single-objective"):
+        hs.create_study("mo", storage_url, directions=["minimize", "minimize"], sampler=GPSampler(), load_if_exists=True)
+    assert [s.name for s in hs.list_studies(storage_url)] == ["mo"]
+
+
 def test_study_management(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     hs.create_study("m", url, direction="maximize")

@@ -267,6 +267,12 @@ class GPSampler(BaseSampler):
             if name not in trial.params or new is None:
                 del self._inter[name]
             elif new != self._inter[name]:
+                if new.single() and not self._inter[name].single():
+                    # A known point (``add_trial`` without distributions records each
+                    # value as a one-choice categorical): it says nothing about the
+                    # range, so the modelled distribution stays; a value outside it
+                    # only leaves that observation out of the model.
+                    continue
                 # A dynamic parameter: keep modelling it with its newer distribution
                 # when that still holds every earlier value; otherwise give it up.
                 if all(new.contains(o.params[name]) for o in self._obs[:-1]):
@@ -397,10 +403,10 @@ class GPSampler(BaseSampler):
             grown[: self._n_enc] = self._X[: self._n_enc]
             self._X = grown
         for i in range(self._n_enc, n):
-            try:
-                self._X[i] = enc.encode(self._obs[i].params)
-            except (ValueError, TypeError):  # defensive: the intersection rules this out
-                self._X[i] = np.nan
+            row = self._encode_config(self._obs[i].params, space, enc)
+            # None: a value outside the modelled distribution (a known point added
+            # with another range), left out of the model
+            self._X[i] = np.nan if row is None else row
         self._n_enc = n
         # Rows in trial-number order: the model then depends only on the history,
         # not on the order in which parallel workers' trials were seen finishing.

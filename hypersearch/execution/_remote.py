@@ -68,11 +68,21 @@ def pack_exception(e: BaseException) -> tuple[bytes | None, str, str, dict[str, 
     type where it can and a faithful description where it cannot."""
     attrs = {k: v for k, v in vars(e).items() if isinstance(v, (bool, int, float, str))} if hasattr(e, "__dict__") else {}
     attrs["remote_traceback"] = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    blob: bytes | None = None
     try:
-        blob: bytes | None = pickle.dumps(e)
+        blob = pickle.dumps(e)
         pickle.loads(blob)
     except Exception:
-        blob = None
+        # An exception class of the user's script reached this worker by value with
+        # the objective; cloudpickle sends it back the same way, and the parent gets
+        # its own class again (so ``catch=(MyError,)`` matches).
+        try:
+            import cloudpickle
+
+            blob = cloudpickle.dumps(e)
+            pickle.loads(blob)
+        except Exception:
+            blob = None
     return blob, type(e).__name__, str(e), attrs
 
 

@@ -100,6 +100,33 @@ def test_closures_are_sent_by_value():
     assert all(t.value >= 3.0 for t in study.trials)
 
 
+def test_exception_classes_of_the_script_match_catch():
+    """An exception class that reached the workers by value with the objective comes
+    back as the caller's own class, so ``catch`` matches it (before, it came back as
+    a RuntimeError and ended the run)."""
+
+    class DivergedError(Exception):
+        pass
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 2 == 0:
+            raise DivergedError(f"diverged at {x}")
+        return x
+
+    study = hs.create_study()
+    study.optimize(objective, n_trials=4, n_jobs=2, catch=(DivergedError,))
+    states = sorted(t.state.name for t in study.trials)
+    assert states == ["COMPLETE", "COMPLETE", "FAIL", "FAIL"]
+    assert all("DivergedError" in t.system_attrs["fail_reason"] for t in study.trials if t.state.name == "FAIL")
+
+    def objective_uncaught(trial):
+        raise DivergedError("boom")
+
+    with pytest.raises(DivergedError, match="boom"):
+        hs.create_study().optimize(objective_uncaught, n_trials=2, n_jobs=2)
+
+
 def test_unsendable_objective_and_bad_arguments():
     import threading
 

@@ -28,6 +28,7 @@ from hypersearch.cli._output import (
 )
 from hypersearch.cli._parser import DEFAULT_STORAGE, STORAGE_ENV, TRIAL_STATES
 from hypersearch.trial._json import trial_dict
+from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.storage.base import BaseStorage
@@ -197,6 +198,12 @@ def _note(text: str) -> None:
 
 def _no_completed(study: Study) -> CLIError:
     n = len(study.get_trials(deepcopy=False))
+    done = study._storage.count_trials(study._study_id, [TrialState.COMPLETE])
+    if done:
+        return CLIError(
+            f"study {study.study_name!r} has no feasible trial: all {done} completed trial"
+            f"{'s' if done != 1 else ''} violate their constraints (see 'hypersearch trials')"
+        )
     return CLIError(
         f"study {study.study_name!r} has no completed trial yet ({n} trial{'s' if n != 1 else ''} "
         "in total; see 'hypersearch trials')"
@@ -279,7 +286,7 @@ def _first_trials(study: Study, states: list[str] | None, limit: int) -> list[Fr
     """The first ``limit`` trials (in ``states``) by number, read in chunks of trial
     numbers, so that listing a few trials of a large study reads a few rows."""
     from hypersearch.storage.base import _MAX_NUMBER
-    from hypersearch.trial._state import TrialState
+
 
     sset = None if states is None else [TrialState.parse(x) for x in states]
     total = len(study.history.trials)
@@ -515,7 +522,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from hypersearch.cli._objective import load_objective
     from hypersearch.exceptions import StudyNotFoundError
     from hypersearch.study._study import load_study
-    from hypersearch.trial._state import TrialState
+
 
     if args.n_trials is None and args.timeout is None and args.max_trials is None:
         raise CLIError(

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from hypersearch.exceptions import StudyNotFoundError
 from hypersearch.reporting._figures import available_plots, make_plot
 from hypersearch.reporting._html import escape_plotly_text, safe_json, study_summary, trial_row
 
@@ -63,8 +64,10 @@ class _Studies:
 
         with self._lock:
             st = self._studies.get(study_id)
-            if st is not None:
-                return st
+        # one small read per request: a deleted study is not served from the cache
+        if st is not None and self._still_there(st):
+            return st
+        with self._lock:
             stale = time.monotonic() - self._names_at > 2.0
         if stale or study_id not in self._names:
             self.summaries()
@@ -76,6 +79,19 @@ class _Studies:
         st = Study(self.storage, info, sampler=ReadOnlySampler())
         with self._lock:
             return self._studies.setdefault(study_id, st)
+
+    def _still_there(self, st: Study) -> bool:
+        """Whether the cached ``st`` is still stored under its id (not deleted, nor
+        replaced by a new study of another name); forgets it when not."""
+        try:
+            there = self.storage.get_study(st.study_name).study_id == st._study_id
+        except StudyNotFoundError:
+            there = False
+        if not there:
+            with self._lock:
+                self._studies.pop(st._study_id, None)
+                self._names_at = 0.0
+        return there
 
 
 def _is_loopback(host: str) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.reporting._figures import available_plots
+from hypersearch.study._history import is_feasible
 from hypersearch.trial._json import jsonable, trial_dict
 from hypersearch.trial._state import TrialState
 
@@ -33,8 +35,9 @@ def _require(module: str, what: str):
 def safe_json(obj: Any) -> str:
     """JSON that can sit inside ``<script type="application/json">``: ``<``, ``>``
     and ``&`` are written as unicode escapes, so no stored string can close the
-    element or open another."""
-    text = json.dumps(obj, default=_json_default, allow_nan=False)
+    element or open another.  NaN and infinities (a diverged run's reports) become
+    ``null``, which strict JSON readers accept and plots draw as a gap."""
+    text = json.dumps(_finite(obj), default=_json_default, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -79,6 +82,19 @@ def escape_plotly_text(obj: Any, key: str | None = None, in_trace: bool = False)
     return obj
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float (also inside numpy arrays) as ``None``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):  # numpy arrays and scalars
+        return _finite(obj.tolist())
+    return obj
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, _dt.datetime):
         return o.isoformat()
@@ -108,9 +124,15 @@ def study_summary(study: Study) -> dict[str, Any]:
         "test_evaluations": jsonable(study.test_evaluations),
     }
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
-    if done:
+    if any(is_feasible(t) for t in done):
         best = study.best_trials if study.is_multi_objective else [study.best_trial]
         out["best"] = [trial_row(t) for t in best]
+    # what stands in for the best trial(s) when there are none
+    out["best_note"] = (
+        None if out["best"] else
+        f"No feasible trial: all {len(done)} completed trials violate their constraints." if done else
+        "No completed trial yet."
+    )
     if out["datetime_start"] is not None:
         out["datetime_start"] = out["datetime_start"].isoformat()
     return out
@@ -127,13 +149,12 @@ def _figures(study: Study) -> tuple[list[dict[str, Any]], str | None]:
     for spec in available_plots(study):
         try:
             fig = spec.make(study, "plotly")
+            text = safe_json(escape_plotly_text(fig.to_plotly_json()))
         except Exception as e:  # one plot that fails must not lose the whole report
             _log.warning("report: plot %r failed: %s", spec.key, e)
             figs.append({"key": spec.key, "title": spec.title, "error": f"{type(e).__name__}: {e}"})
             continue
-        figs.append(
-            {"key": spec.key, "title": spec.title, "json": safe_json(escape_plotly_text(fig.to_plotly_json()))}
-        )
+        figs.append({"key": spec.key, "title": spec.title, "json": text})
     return figs, None
 
 

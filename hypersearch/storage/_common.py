@@ -14,7 +14,7 @@ from hypersearch.space.distributions import (
     distribution_from_json,
     distribution_to_json,
 )
-from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
 from hypersearch.trial._state import TrialState
 
 
@@ -30,7 +30,8 @@ def summarize_study(info, trials: Iterable[FrozenTrial]):
     for t in trials:
         n += 1
         counts[t.state.name] = counts.get(t.state.name, 0) + 1
-        if single and t.state == TrialState.COMPLETE and t.values:
+        feasible = constraints_satisfied(t.system_attrs.get("constraints"))
+        if single and t.state == TrialState.COMPLETE and t.values and feasible:
             if best is None or sign * t.values[0] < sign * best[0]:
                 best = list(t.values)
     return StudySummary(

@@ -59,7 +59,7 @@ from hypersearch.storage._common import (
 )
 from hypersearch.storage.base import _MAX_NUMBER, BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
-from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
 from hypersearch.trial._state import TrialState
 
 SCHEMA_VERSION = 2
@@ -466,17 +466,31 @@ class SQLStorage(BaseStorage):
                 sa.select(_trials.c.study_id, _trials.c.state, sa.func.count())
                 .group_by(_trials.c.study_id, _trials.c.state)
             ).all()
+            # Trials that recorded constraints are judged one by one (an infeasible
+            # trial is never a study's best); the others by aggregate.
+            constrained = _trials.c.system_attrs_json.like('%"constraints"%')
+            complete = _trials.c.state == int(TrialState.COMPLETE)
             extremes = conn.execute(
                 sa.select(
                     _trials.c.study_id, sa.func.min(_trials.c.value0), sa.func.max(_trials.c.value0)
                 )
-                .where(_trials.c.state == int(TrialState.COMPLETE))
+                .where(complete, sa.not_(constrained))
                 .group_by(_trials.c.study_id)
+            ).all()
+            checked = conn.execute(
+                sa.select(_trials.c.study_id, _trials.c.value0, _trials.c.system_attrs_json).where(
+                    complete, constrained
+                )
             ).all()
         by_study: dict[int, dict[str, int]] = {}
         for sid, state, c in counts:
             by_study.setdefault(sid, {})[TrialState(state).name] = int(c)
-        ext = {sid: (lo, hi) for sid, lo, hi in extremes}
+        ext: dict[int, tuple[float | None, float | None]] = {sid: (lo, hi) for sid, lo, hi in extremes}
+        for sid, v, attrs in checked:
+            if v is None or not constraints_satisfied(loads(attrs).get("constraints")):
+                continue
+            lo, hi = ext.get(sid, (None, None))
+            ext[sid] = (v if lo is None else min(lo, v), v if hi is None else max(hi, v))
         out = []
         for row in studies:
             dirs = [StudyDirection[d] for d in loads(row.directions)]

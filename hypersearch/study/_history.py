@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from hypersearch.study._direction import StudyDirection
-from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,13 +52,7 @@ def dominates(a: list[float], b: list[float], signs: list[float]) -> bool:
 def is_feasible(t: FrozenTrial) -> bool:
     """Whether a trial satisfies its recorded constraints: every value of its
     ``constraints`` system attribute is ``<= 0`` (no attribute: feasible)."""
-    c = t.system_attrs.get("constraints")
-    if c is None:
-        return True
-    try:
-        return all(v is not None and float(v) <= 0 for v in c)
-    except (TypeError, ValueError):
-        return False
+    return constraints_satisfied(t.system_attrs.get("constraints"))
 
 
 #: COMPLETE trials a primed view reads by value to find its best one (more are read

@@ -95,3 +95,14 @@ def _copy_attrs(d: dict) -> dict:
     if any(isinstance(v, (dict, list)) for v in d.values()):
         return _copy.deepcopy(d)
     return dict(d)
+
+
+def constraints_satisfied(constraints: Any) -> bool:
+    """Whether a trial's recorded ``constraints`` system attribute is satisfied: every
+    value ``<= 0`` (``None``: no constraints recorded, feasible)."""
+    if constraints is None:
+        return True
+    try:
+        return all(v is not None and float(v) <= 0 for v in constraints)
+    except (TypeError, ValueError):
+        return False

@@ -435,6 +435,11 @@ def test_best_trial_without_completed_trial(capsys, url):
     code, out, err = run(capsys, "best-trial", "--storage", url, "-s", "empty")
     assert code == 1 and out == ""
     assert_one_error_line(err, "'empty' has no completed trial")
+    study.add_trial(hs.trial.FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[2.0],
+                                         system_attrs={"constraints": [1.0]}))
+    code, out, err = run(capsys, "best-trial", "--storage", url, "-s", "empty")
+    assert code == 1 and out == ""
+    assert_one_error_line(err, "'empty' has no feasible trial: all 1 completed trial violate")
 
 
 # -- export -------------------------------------------------------------------------------------------

@@ -128,3 +128,33 @@ def test_path_traversal_is_refused(client):
         assert r.status_code in (404, 400), path
         assert b"create_app" not in r.data and b"root:" not in r.data
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_odd_studies_deleted_and_replaced(tmp_path):
+    """A diverged, all-infeasible study is served (NaN reports as null, a note in
+    place of the best trial); a deleted study is gone at once, and a study created
+    after it is shown as itself."""
+    url = f"sqlite:///{tmp_path / 'odd.db'}"
+    study = hs.create_study(study_name="odd", storage=url)
+
+    def f(t):
+        t.report(float("nan"), 0)
+        t.set_system_attr("constraints", [1.0])
+        return t.suggest_float("x", 0, 1)
+
+    study.optimize(f, n_trials=2)
+    client = create_app(url).test_client()
+    sid = _id(client, study)
+    summary = client.get(f"/api/studies/{sid}")
+    assert summary.status_code == 200
+    assert summary.get_json()["best"] == [] and "No feasible trial" in summary.get_json()["best_note"]
+    plot = client.get(f"/api/studies/{sid}/plots/intermediate")
+    assert plot.status_code == 200 and plot.get_json()["data"][0]["y"] == [None]
+    assert client.get("/api/studies").get_json()[0]["best_values"] is None
+
+    hs.delete_study("odd", url)
+    assert client.get(f"/api/studies/{sid}").status_code == 404
+    new = hs.create_study(study_name="new", storage=url, directions=["maximize", "maximize"])
+    new_id = _id(client, new)
+    got = client.get(f"/api/studies/{new_id}").get_json()
+    assert got["name"] == "new" and got["directions"] == ["maximize", "maximize"]

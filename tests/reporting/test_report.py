@@ -120,3 +120,33 @@ def test_plot_text_is_escaped_for_plotly():
     assert "&lt;i&gt;a" in text and "'<i>a'" not in text
     # numbers and plotly's own theme are untouched
     assert fig["layout"]["template"] == make_plot(study, "slice").to_plotly_json()["layout"]["template"]
+
+
+def _diverged_and_infeasible(storage=None):
+    """A study whose only completed trials violate their constraints, one of which
+    reported NaN and infinity on the way."""
+    study = hs.create_study(study_name="odd", storage=storage, sampler=hs.samplers.RandomSampler(seed=0))
+
+    def f(t):
+        x = t.suggest_float("x", 0, 1)
+        t.report(1.0, 0)
+        t.report(float("nan"), 1)
+        t.report(float("inf"), 2)
+        t.set_system_attr("constraints", [1.0])
+        return x
+
+    study.optimize(f, n_trials=2)
+    return study
+
+
+def test_reports_of_diverged_runs_and_infeasible_studies():
+    """NaN and infinite reports are gaps in the learning-curve plot (before, one of
+    them failed the whole report); a study with no feasible trial says so."""
+    import json
+
+    study = _diverged_and_infeasible()
+    text = render_report(study)
+    assert "This plot failed" not in text
+    assert "No feasible trial: all 2 completed trials violate their constraints." in text
+    fig = json.loads(text.split('id="fig-intermediate"')[1].split(">", 1)[1].split("</script>")[0])
+    assert fig["data"][0]["y"] == [1.0, None, None]

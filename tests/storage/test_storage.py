@@ -189,6 +189,27 @@ def test_add_trial_and_summary(storage):
     assert ts[3].system_attrs["fail_reason"] == "boom"
 
 
+def test_summary_best_value_skips_infeasible_trials(storage):
+    """A trial that violates its constraints is never a study's best, in the listing
+    either (the CLI's and the dashboard's study tables read it)."""
+    sid = storage.create_study("s", MIN).study_id
+    other = storage.create_study("all-infeasible", MIN).study_id
+    for study_id, value, constraints in [
+        (sid, 1.0, [0.5]),  # best value, but infeasible
+        (sid, 5.0, [0.0]),
+        (sid, 7.0, None),
+        (sid, 0.5, [-1.0, 2.0]),  # one of two constraints violated
+        (other, 3.0, [1.0]),
+    ]:
+        system = {} if constraints is None else {"constraints": constraints}
+        storage.add_trial(
+            study_id, FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[value], system_attrs=system)
+        )
+    by_name = {s.name: s for s in storage.list_studies()}
+    assert by_name["s"].best_values == [5.0]
+    assert by_name["all-infeasible"].best_values is None
+
+
 def test_study_attrs_merge(storage):
     sid = storage.create_study("s", MIN).study_id
     storage.set_study_attrs(sid, user={"a": 1}, system={"sampler:seed": 7})

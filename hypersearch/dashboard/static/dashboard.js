@@ -213,6 +213,8 @@
           t.appendChild(tr);
         });
         best.appendChild(t);
+      } else if (s.best_note) {
+        best.appendChild(el("p", s.best_note, "note"));
       }
       s.plots.forEach(function (p) {
         if (plots[p.key]) return;

@@ -78,10 +78,15 @@ def _encode(study: Study, params: Sequence[str] | None, target: Any) -> tuple[li
     trials = [t for t in study.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values is not None]
     if len(trials) < 2:
         raise ValueError(f"importance needs at least 2 COMPLETE trials; study {study.study_name!r} has {len(trials)}")
+    # Each parameter's distribution: the first with more than one value, so known
+    # points (``add_trial`` without distributions records one-value categoricals)
+    # are encoded on the searched parameter's scale.
     dists: dict[str, BaseDistribution] = {}
     for t in trials:
         for k, d in t.distributions.items():
-            dists.setdefault(k, d)
+            cur = dists.get(k)
+            if cur is None or (cur.single() and not d.single()):
+                dists[k] = d
     names = sorted(dists) if params is None else list(params)
     for n in names:
         if n not in dists:
@@ -110,7 +115,13 @@ def _encode(study: Study, params: Sequence[str] | None, target: Any) -> tuple[li
                         v = t.params[n]
                         X[i, j] = (cats[n][(type(v), v)] + 0.5) / len(cats[n])
                     else:
-                        X[i, j] = dists[n].to_unit(t.params[n]) if dists[n].contains(t.params[n]) else d.to_unit(t.params[n])
+                        v = t.params[n]
+                        if dists[n].contains(v):
+                            X[i, j] = dists[n].to_unit(v)
+                        elif not d.single() and not isinstance(d, CategoricalDistribution):
+                            X[i, j] = d.to_unit(v)  # a dynamic range
+                        else:  # a known point outside the searched range: at its edge
+                            X[i, j] = min(max(dists[n].to_unit(v), 0.0), 1.0)
                 except (ValueError, TypeError, KeyError):
                     X[i, j] = _INACTIVE
     if target is None:

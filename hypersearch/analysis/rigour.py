@@ -149,6 +149,7 @@ def compare(
     """
     from scipy import stats
 
+    from hypersearch.study._history import is_feasible
     from hypersearch.trial._state import TrialState
 
     if len(study.directions) != 1:
@@ -159,7 +160,8 @@ def compare(
     if len(seed_list) < 2:
         raise ValueError("seeds must give at least 2 seeds")
     sign = study.directions[0].sign()
-    done = [t for t in study.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values]
+    # infeasible trials (violated constraints) are never candidates, as for best_trial
+    done = [t for t in study.get_trials([TrialState.COMPLETE], deepcopy=False) if t.values and is_feasible(t)]
     done.sort(key=lambda t: sign * t.values[0])
     picked, seen = [], []
     for t in done:
@@ -169,7 +171,7 @@ def compare(
         if len(picked) == top_k:
             break
     if len(picked) < 2:
-        raise ValueError("compare needs at least 2 distinct COMPLETE configurations")
+        raise ValueError("compare needs at least 2 distinct feasible COMPLETE configurations")
     values = [[float(evaluate(dict(t.params), s)) for s in seed_list] for t in picked]
     means = [float(np.mean(v)) for v in values]
     order = sorted(range(len(picked)), key=lambda i: sign * means[i])

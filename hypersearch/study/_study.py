@@ -535,7 +535,7 @@ class Study:
             chosen = self.history.get(trial)
             if chosen is None:
                 raise ValueError(f"study {self.study_name!r} has no trial number {trial}")
-        earlier = list(self._system_attrs.get("test_evaluations", []))
+        earlier = self.test_evaluations  # read again: another handle may have evaluated
         if earlier:
             import warnings
 

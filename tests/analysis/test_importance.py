@@ -139,3 +139,16 @@ def test_a_categorical_whose_first_trial_had_one_choice_is_still_assessed():
             "c": hs.CategoricalDistribution(["a", "b", "c"]), "x": hs.FloatDistribution(0, 1)})
     values = hs.analysis.importance(study, "fanova").values
     assert max(values, key=values.get) == "c"
+
+
+@pytest.mark.parametrize("method", ["fanova", "permutation", "ped-anova"])
+def test_known_points_added_without_distributions_use_the_searched_scale(method):
+    """Earlier results added with ``add_trial`` (one-value categoricals) are encoded
+    on the searched parameters' scale; before, one such trial made every parameter
+    look single-valued, and two made ``a`` and ``b`` equally important."""
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.add_trial({"a": 0.5, "b": 0.5}, 5.05)
+    study.add_trial({"a": 0.2, "b": 0.9}, 2.09)
+    study.optimize(lambda t: 10 * t.suggest_float("a", 0, 1) + 0.1 * t.suggest_float("b", 0, 1), n_trials=80)
+    imp = hs.analysis.importance(study, method=method)
+    assert imp["a"] > 10 * imp["b"]

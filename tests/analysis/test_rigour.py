@@ -10,6 +10,7 @@ import pytest
 
 import hypersearch as hs
 from hypersearch.analysis import OverfittingWarning, compare
+from hypersearch.trial import FrozenTrial
 
 
 def noisy(params, seed, noise=0.1):
@@ -59,6 +60,24 @@ def test_evaluate_best_records_the_test_value_apart(tmp_path):
     with pytest.warns(UserWarning, match="already evaluated"):
         study.evaluate_best(lambda p: 1.0, trial=0)
     assert len(study.test_evaluations) == 2
+    # a handle opened before those evaluations keeps them and warns too
+    other = hs.load_study("e", url)
+    with pytest.warns(UserWarning, match="2 time"):
+        study.evaluate_best(lambda p: 2.0)
+    with pytest.warns(UserWarning, match="already evaluated on the test set 3 time"):
+        other.evaluate_best(lambda p: 3.0)
+    assert [e["value"] for e in study.test_evaluations] == pytest.approx([4.0, 1.0, 2.0, 3.0])
+
+
+def test_compare_never_picks_an_infeasible_configuration():
+    study = hs.create_study()
+    study.add_trial(FrozenTrial(number=-1, state=hs.TrialState.COMPLETE, values=[0.0], params={"x": 0.3},
+                                distributions={"x": hs.FloatDistribution(0, 1)},
+                                system_attrs={"constraints": [1.0]}))
+    for x in (0.5, 0.9):
+        study.add_trial({"x": x}, (x - 0.3) ** 2)
+    res = compare(study, lambda p, s: noisy(p, s, noise=0.01), top_k=3, seeds=4)
+    assert sorted(res.numbers) == [1, 2]
 
 
 def test_cross_validation_reports_folds_and_prunes():

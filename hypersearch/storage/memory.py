@@ -190,7 +190,7 @@ class InMemoryStorage(BaseStorage):
             try:
                 sid, number = self._trial_index[trial_id]
             except KeyError:
-                raise KeyError(f"no trial with id {trial_id}") from None
+                raise StudyNotFoundError(f"no trial with id {trial_id}: its study was deleted") from None
             t = self._studies[sid].trials[number]
             if t.state != TrialState.RUNNING:
                 raise TrialStateError(

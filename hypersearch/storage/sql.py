@@ -62,10 +62,12 @@ from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
 from hypersearch.trial._state import TrialState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Schema history (each step is migrated in place when a database is opened):
 #   1: first release
 #   2: report steps are 64-bit (BIGINT): steps counted in samples or tokens pass 2**31
+#   3: SQLite never reuses study and trial ids (AUTOINCREMENT): a worker still
+#      running a deleted study's trial can no longer write into a newer study
 
 _meta = sa.MetaData()
 
@@ -85,6 +87,7 @@ _studies = sa.Table(
     sa.Column("directions", sa.Text, nullable=False),
     sa.Column("next_number", sa.Integer, nullable=False, default=0),
     sa.Column("datetime_start", sa.DateTime(timezone=True), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 _study_attrs = sa.Table(
@@ -114,6 +117,7 @@ _trials = sa.Table(
     sa.Column("heartbeat", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
     sa.Index("ix_hs_trials_study_state_number", "study_id", "state", "number"),
+    sqlite_autoincrement=True,
 )
 
 _intermediate = sa.Table(
@@ -134,9 +138,28 @@ def _steps_to_bigint(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE hs_trial_intermediate MODIFY step BIGINT NOT NULL"))
 
 
+def _sqlite_autoincrement(conn: Connection) -> None:
+    """Schema 2 -> 3: SQLite tables of studies and trials rebuilt with AUTOINCREMENT
+    (without it SQLite hands a deleted last row's id to the next insert).  Other
+    databases never reuse ids.  The rows keep their ids.  Foreign keys stay on (they
+    cannot be switched off inside the transaction) but are deferred: dropping a
+    table counts its children as violations, and putting the same rows back into
+    the rebuilt table settles them before the commit."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+    for table in (_studies, _trials):
+        cols = ", ".join(c.name for c in table.columns)
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {table.name}_copy AS SELECT {cols} FROM {table.name}")
+        conn.exec_driver_sql(f"DROP TABLE {table.name}")
+        table.create(conn)  # with its indexes
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {table.name}_copy")
+        conn.exec_driver_sql(f"DROP TABLE {table.name}_copy")
+
+
 # schema version -> the migration from it to the next version, run in the
 # transaction that opens the database (under its lock)
-_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _steps_to_bigint}
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _steps_to_bigint, 2: _sqlite_autoincrement}
 
 
 # -- statements of the per-trial hot path, built once (building a SQLAlchemy
@@ -755,7 +778,7 @@ class SQLStorage(BaseStorage):
                     sa.select(_trials.c.number, _trials.c.state).where(_trials.c.id == trial_id)
                 ).first()
                 if row is None:
-                    raise KeyError(f"no trial with id {trial_id}")
+                    raise StudyNotFoundError(f"no trial with id {trial_id}: its study was deleted")
                 if _retry_state.active and state is not None and row.state == int(state):
                     # This write committed before the connection dropped and is being
                     # retried: the result (and the retry it queued) is stored once already.

@@ -2,7 +2,7 @@
 
 ``data/schema_v<N>.db`` is checked in for each schema version ever released
 (made by ``data/make_schema_db.py``); a new schema version must migrate each of
-them.  Version 2 made report steps 64-bit.
+them.  Version 2 made report steps 64-bit; version 3 made SQLite ids never reused.
 """
 
 from __future__ import annotations
@@ -55,3 +55,7 @@ def test_an_earlier_database_reads_back_exactly_and_can_be_continued(db, tmp_pat
     s.optimize(lambda t: t.suggest_float("x", 1e-5, 1.0, log=True), n_trials=3)
     assert s.trials[4].state.name == "COMPLETE" and s.trials[4].params == {"x": 0.5}
     assert len(hs.load_study("single", url).trials) == 7
+    # ids are never handed out again (schema 3), also in a migrated database
+    last = m._study_id
+    hs.delete_study("multi", url)
+    assert hs.create_study("again", url)._study_id > last

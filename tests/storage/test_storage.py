@@ -35,6 +35,23 @@ def test_create_get_list_delete_study(storage):
     assert [s.name for s in storage.list_studies()] == ["s2"]
 
 
+def test_ids_of_a_deleted_study_are_never_reused(storage):
+    """A worker still holding a deleted study's trial must not write into a study
+    created after it (SQLite without AUTOINCREMENT handed the new study and trial
+    the deleted ones' ids, and the old worker overwrote the new trial)."""
+    old = storage.create_study("old", MIN).study_id
+    stale = storage.start_trial(old)
+    storage.delete_study(old)
+    new = storage.create_study("new", MIN).study_id
+    fresh = storage.start_trial(new)
+    assert new != old and fresh.trial_id != stale.trial_id
+    with pytest.raises(StudyNotFoundError, match="deleted"):
+        storage.write_trial(stale.trial_id, params={"x": 1.0}, distributions={"x": FloatDistribution(0, 2)},
+                            state=TrialState.COMPLETE, values=[1.0])
+    (t,) = storage.get_trials(new)
+    assert t.state == TrialState.RUNNING and t.params == {}
+
+
 def test_trial_numbers_are_dense_and_start_creates_running(storage):
     sid = storage.create_study("s", MIN).study_id
     trials = [storage.start_trial(sid) for _ in range(5)]

@@ -42,4 +42,14 @@ if __name__ == "__main__":
     if out.exists():
         sys.exit(f"{out} exists; a checked-in schema database is never rewritten")
     build(out)
+    # one self-contained file: the write-ahead log folded in
+    import sqlite3
+
+    from hypersearch.storage.sql import _engines
+
+    for engine in list(_engines):
+        engine.dispose()
+    with sqlite3.connect(out) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
     print(f"wrote {out}")

@@ -474,6 +474,12 @@ class SQLStorage(BaseStorage):
 
     def delete_study(self, study_id: int) -> None:
         with self._tx() as conn:
+            # Lock the study and its trials first: a worker that starts a trial, or
+            # writes a report, meanwhile waits and then finds the study gone, instead
+            # of slipping a row in between these deletes (a foreign-key error that
+            # undid the whole delete).  SQLite's write transaction excludes it anyway.
+            conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id).with_for_update())
+            conn.execute(sa.select(_trials.c.id).where(_trials.c.study_id == study_id).with_for_update())
             ids = sa.select(_trials.c.id).where(_trials.c.study_id == study_id).scalar_subquery()
             conn.execute(_intermediate.delete().where(_intermediate.c.trial_id.in_(ids)))
             conn.execute(_trials.delete().where(_trials.c.study_id == study_id))

@@ -189,3 +189,43 @@ def test_writes_replayed_after_a_lost_commit_acknowledgement_change_nothing(back
     finally:
         dialect.do_commit = real
         st.close()
+
+
+def test_delete_study_while_a_worker_writes(storage_url):
+    """Deleting a study that a worker is writing to succeeds, and the worker learns
+    that its study is gone (before, on PostgreSQL, a report slipped in between the
+    deletes and the whole delete failed with a foreign-key error)."""
+    import threading
+
+    if not isinstance(storage_url, str):
+        pytest.skip("the in-memory storage has one lock for everything")
+    hs.create_study("busy", storage_url)
+    stopped: list[BaseException] = []
+    running = threading.Event()
+
+    def writer():
+        study = hs.load_study("busy", storage_url, sampler=hs.samplers.RandomSampler(seed=0))
+        try:
+            while True:
+                t = study.ask()
+                t.suggest_float("x", 0, 1)
+                for step in range(3):
+                    t.report(0.1 * step, step)
+                running.set()
+                study.tell(t, 1.0)
+        except BaseException as e:  # noqa: BLE001 - what stopped it is the point
+            stopped.append(e)
+            running.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    assert running.wait(30)
+    for _ in range(20):  # let it write a while
+        if stopped:
+            break
+        thread.join(0.05)
+    hs.delete_study("busy", storage_url)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(stopped) == 1 and isinstance(stopped[0], hs.exceptions.StudyNotFoundError), stopped
+    assert hs.list_studies(storage_url) == []

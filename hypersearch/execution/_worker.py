@@ -16,8 +16,27 @@ from typing import Any
 from hypersearch.execution._remote import pack_exception, run_objective
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the process that started it dies (killed with SIGKILL,
+    say), also in the middle of an objective: its trial is failed and retried
+    elsewhere, and an orphan would go on holding its CPU or GPU for nothing."""
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always started by a parent
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel closes: it has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hypersearch-parent-watch", daemon=True).start()
+
+
 def main(conn: Any, env: dict[str, str]) -> None:
     os.environ.update(env)
+    _exit_with_parent()
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread

@@ -200,3 +200,61 @@ def test_declarative_constraints_resample_in_worker_processes():
     assert first.state == hs.TrialState.FAIL and "violates constraint" in first.fail_reason
     assert len(rest) >= 8 and all(t.state == hs.TrialState.COMPLETE for t in rest)
     assert all(t.user_attrs["config"]["d_model"] % t.user_attrs["config"]["n_heads"] == 0 for t in rest)
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+import hypersearch as hs
+
+def objective(trial):
+    with open(os.path.join(sys.argv[1], f"{os.getpid()}.pid"), "w") as f:
+        f.write("running")
+    time.sleep(60)
+    return 0.0
+
+if __name__ == "__main__":
+    hs.create_study().optimize(objective, n_trials=2, n_jobs=2)
+"""
+
+
+def test_worker_processes_end_when_their_parent_is_killed(tmp_path):
+    """A worker process mid-objective ends when the process that started it is
+    killed (SIGKILL leaves it no chance to stop them); before, it trained on to
+    the end, holding its CPU or GPU while the trial was retried elsewhere."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pids = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        assert len(pids) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a zombie waiting for init to reap it has ended too
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in pids if alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert left == []

@@ -68,6 +68,7 @@ def pack_exception(e: BaseException) -> tuple[bytes | None, str, str, dict[str, 
     type where it can and a faithful description where it cannot."""
     attrs = {k: v for k, v in vars(e).items() if isinstance(v, (bool, int, float, str))} if hasattr(e, "__dict__") else {}
     attrs["remote_traceback"] = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    attrs["remote_types"] = [_type_name(c) for c in type(e).__mro__]
     blob: bytes | None = None
     try:
         blob = pickle.dumps(e)
@@ -84,6 +85,22 @@ def pack_exception(e: BaseException) -> tuple[bytes | None, str, str, dict[str, 
         except Exception:
             blob = None
     return blob, type(e).__name__, str(e), attrs
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def caught(e: BaseException, catch: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``e`` is an :class:`Exception` of one of the ``catch`` classes, also
+    when it came from a worker process as a stand-in (an exception that could not be
+    rebuilt here) whose class, or a base of it, has one of their names."""
+    if not isinstance(e, Exception):
+        return False
+    if isinstance(e, catch):
+        return True
+    remote = getattr(e, "remote_types", None)
+    return isinstance(remote, list) and any(_type_name(c) in remote for c in catch)
 
 
 def unpack_exception(packed: tuple[bytes | None, str, str, dict[str, Any]]) -> BaseException:

@@ -14,6 +14,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import SearchSpaceExhausted, TrialPaused, TrialPruned, TrialStateError
+from hypersearch.execution._remote import caught
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,8 +161,8 @@ def run_trial(
         # What the objective raised before the failed write still counts: Ctrl-C,
         # SystemExit and errors not in ``catch`` end the run as they would have.
         cause = exc.__context__
-        if cause is not None and not isinstance(cause, (TrialStateError, TrialPruned, TrialPaused)) and not (
-            isinstance(cause, Exception) and isinstance(cause, catch)
+        if cause is not None and not isinstance(cause, (TrialStateError, TrialPruned, TrialPaused)) and not caught(
+            cause, catch
         ):
             raise cause from None
         _log.warning(
@@ -210,7 +211,7 @@ def _run_trial(
         if getattr(e, "fixed", False):  # an enqueued/grid configuration is infeasible: skip it
             _log.warning("trial %d skipped: %s", trial.number, e)
             return frozen  # type: ignore[return-value]
-        if isinstance(e, Exception) and isinstance(e, catch):
+        if caught(e, catch):
             _log.warning("trial %d failed with %s: %s (caught; continuing)", trial.number, type(e).__name__, e)
             return frozen  # type: ignore[return-value]
         raise

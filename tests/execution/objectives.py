@@ -61,3 +61,18 @@ def divisible(config):
 
 def ratio(config):
     return config["d_model"] / config["n_heads"]
+
+
+class CodeError(Exception):
+    """An exception that pickles but cannot be rebuilt (its __init__ takes two
+    arguments, its args hold one message)."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(f"[{code}] {msg}")
+
+
+def raises_code_error(trial):
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number % 2 == 0:
+        raise CodeError(42, "bad batch")
+    return x

@@ -127,6 +127,17 @@ def test_exception_classes_of_the_script_match_catch():
         hs.create_study().optimize(objective_uncaught, n_trials=2, n_jobs=2)
 
 
+def test_exceptions_that_cannot_be_rebuilt_still_match_catch():
+    """An exception that cannot be rebuilt in the parent comes back as a stand-in
+    that ``catch`` still matches by its class's name, as on the other executors."""
+    study = hs.create_study()
+    study.optimize(objectives.raises_code_error, n_trials=4, n_jobs=2, catch=(objectives.CodeError,))
+    assert sorted(t.state.name for t in study.trials) == ["COMPLETE", "COMPLETE", "FAIL", "FAIL"]
+    assert all("[42] bad batch" in t.system_attrs["fail_reason"] for t in study.trials if t.state.name == "FAIL")
+    with pytest.raises(RuntimeError, match="CodeError"):  # not caught: ends the run as before
+        hs.create_study().optimize(objectives.raises_code_error, n_trials=2, n_jobs=2, catch=(KeyError,))
+
+
 def test_unsendable_objective_and_bad_arguments():
     import threading
 

@@ -16,6 +16,7 @@ a trial that runs too long has its worker killed the same way.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing as mp
 import pickle
 import signal
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from hypersearch.execution import _worker
@@ -122,6 +123,37 @@ def _local_modules(obj: Any, depth: int = 4) -> list[Any]:
     return list(found.values())
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_rerun(start_method: str) -> Iterator[None]:
+    """Start a worker without having it import the caller's main module.
+
+    A spawned process normally imports the script that started it (as
+    ``__mp_main__``), running its top-level code again: a script without an
+    ``if __name__ == "__main__":`` guard would call ``optimize`` once more in
+    every worker and fail there, and even a guarded one would load its data and
+    open its study again in each.  A worker needs none of it: the objective
+    reaches it with cloudpickle, which sends what the main module defines by
+    value.  So while the worker starts, the main module does not say where it
+    came from, which is all that multiprocessing reads to import it.
+    """
+    main = sys.modules.get("__main__")
+    if start_method == "fork" or main is None:
+        yield
+        return
+    with _MAIN_LOCK:
+        saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if k in main.__dict__}
+        main.__dict__["__spec__"] = None
+        main.__dict__.pop("__file__", None)
+        try:
+            yield
+        finally:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
 class _ProcessSlot(Slot):
     def __init__(self, index: int, allocation: Allocation | None, executor: ProcessExecutor) -> None:
         super().__init__(index, allocation)
@@ -142,7 +174,8 @@ class _ProcessSlot(Slot):
             name=f"hypersearch-worker-{self.index}",
             daemon=False,
         )
-        proc.start()
+        with _main_not_rerun(self._executor.start_method):
+            proc.start()
         child.close()  # the worker's end lives in the worker: EOF here when it dies
         self._proc, self._conn = proc, parent
         _ALIVE.add(self)
@@ -204,6 +237,10 @@ class _ProcessSlot(Slot):
     def interrupt(self) -> None:
         self._interrupted.set()
 
+    def _os_pid(self) -> int | None:
+        """The worker's process id, also before its handshake has reported it."""
+        return self.pid if self.pid is not None else getattr(self._proc, "pid", None)
+
     # -- running a trial -------------------------------------------------------------------------
     def _recv(self, deadline: float | None, what: str = "running a trial") -> Any:
         while True:
@@ -211,11 +248,11 @@ class _ProcessSlot(Slot):
                 if self._conn.poll(_POLL_S):
                     return self._conn.recv()
             except (EOFError, OSError):
-                code = self._kill()
-                raise WorkerDied(f"worker process {self.pid} {_describe_exit(code)} while {what}") from None
+                pid, code = self._os_pid(), self._kill()
+                raise WorkerDied(f"worker process {pid} {_describe_exit(code)} while {what}") from None
             if not self._alive():
-                code = self._kill()
-                raise WorkerDied(f"worker process {self.pid} {_describe_exit(code)} while {what}")
+                pid, code = self._os_pid(), self._kill()
+                raise WorkerDied(f"worker process {pid} {_describe_exit(code)} while {what}")
             if self._interrupted.is_set():
                 self._kill()
                 raise KeyboardInterrupt

@@ -269,3 +269,42 @@ def test_worker_processes_end_when_their_parent_is_killed(tmp_path):
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert left == []
+
+
+_UNGUARDED_SCRIPT = """
+import os
+import hypersearch as hs
+
+print("top-level", os.getpid(), flush=True)
+OFFSET = 3.0
+
+class Diverged(Exception):
+    pass
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 0:
+        raise Diverged("lr too high")
+    return x + OFFSET
+
+study = hs.create_study(storage="sqlite:///" + os.path.join(os.path.dirname(__file__), "s.db"), study_name="s")
+study.optimize(objective, n_trials=6, n_jobs=2, catch=(Diverged,))
+print("states", sorted(t.state.name for t in study.trials), min(t.value for t in study.trials if t.value), flush=True)
+"""
+
+
+def test_a_script_without_a_main_guard_runs_with_worker_processes(tmp_path):
+    """Worker processes do not import the script that started them: a script
+    without ``if __name__ == "__main__":`` works as with Optuna's threads, and its
+    top-level code (data loading, study creation) runs once, not once per worker."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert sum(line.startswith("top-level") for line in lines) == 1
+    assert lines[-1].startswith("states ['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'FAIL']")
+    assert float(lines[-1].split()[-1]) >= 3.0

@@ -13,6 +13,7 @@ on a multi-machine cluster give ``storage_path`` a directory every node shares.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -24,6 +25,12 @@ from typing import Any
 from hypersearch.execution._remote import run_objective, serve, trial_info
 from hypersearch.execution.base import BaseExecutor, Slot, TrialTimeout, WorkerDied
 from hypersearch.execution.resources import check_resources
+
+_log = logging.getLogger(__name__)
+
+#: Seconds Ray may take to place the worker actors beyond the first before a run
+#: goes on without them.
+_PLACE_GRACE_S = 10.0
 
 __all__ = ["RayExecutor"]
 
@@ -174,18 +181,57 @@ class RayExecutor(BaseExecutor):
         cpu, gpu = req.get("cpu", 1.0), req.get("gpu", 0.0)
         self._options = {"num_cpus": cpu, "num_gpus": gpu, "max_concurrency": 4}
         total = ray.cluster_resources()
-        fit = n_slots
-        if cpu > 0:
-            fit = min(fit, int(math.floor(total.get("CPU", 0.0) / cpu + 1e-9)))
-        if gpu > 0:
-            fit = min(fit, int(math.floor(total.get("GPU", 0.0) / gpu + 1e-9)))
+        fit = _fit(total, cpu, gpu, n_slots)
         if fit < 1:
             raise ValueError(f"the Ray cluster ({total}) cannot hold one trial of {req or {'cpu': 1}}")
         self._cls = ray.remote(_ActorWorker)
-        slots = [_RaySlot(i, self) for i in range(fit)]
-        actors = [self._cls.options(**self._options).remote(self._blob, {}) for _ in slots]
-        ray.get([a.pid.remote() for a in actors])  # every actor up, in parallel
+        actors = [self._cls.options(**self._options).remote(self._blob, {}) for _ in range(fit)]
+        # Every actor starts in parallel.  Those that Ray cannot place within a grace
+        # period (other jobs hold the resources) are given up, and the run goes on
+        # with the others; it waits only until at least one is up.
+        pending = {a.pid.remote(): a for a in actors}
+        up: list[Any] = []
+        deadline = time.monotonic() + _PLACE_GRACE_S
+        while pending:
+            left = deadline - time.monotonic()
+            if up and left <= 0:
+                for a in pending.values():
+                    ray.kill(a)
+                _log.warning(
+                    "the Ray cluster has room for %d of the %d concurrent trials asked for (free: %s); "
+                    "running %d at a time", len(up), fit, ray.available_resources(), len(up),
+                )
+                break
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=left if up else 30.0)
+            if not done and not up:
+                _log.warning(
+                    "waiting for Ray to place worker actors needing %s each; the cluster's free "
+                    "resources are %s", self._options, ray.available_resources(),
+                )
+            for ref in done:
+                actor = pending.pop(ref)
+                try:
+                    ray.get(ref)
+                except Exception as e:
+                    for a in actors:
+                        ray.kill(a)
+                    raise RuntimeError(
+                        f"a Ray worker could not start or load the objective: {type(e).__name__}: {e}"
+                    ) from e
+                up.append(actor)
+        actors = up
+        slots = [_RaySlot(i, self) for i in range(len(up))]
         for s, a in zip(slots, actors):
             s._actor = a
         self._slots = slots
         return list(slots)
+
+
+def _fit(resources: Mapping[str, float], cpu: float, gpu: float, n: int) -> int:
+    """How many trials needing ``cpu`` and ``gpu`` each ``resources`` hold (at most ``n``)."""
+    fit = n
+    if cpu > 0:
+        fit = min(fit, int(math.floor(resources.get("CPU", 0.0) / cpu + 1e-9)))
+    if gpu > 0:
+        fit = min(fit, int(math.floor(resources.get("GPU", 0.0) / gpu + 1e-9)))
+    return fit

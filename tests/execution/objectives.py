@@ -76,3 +76,30 @@ def raises_code_error(trial):
     if trial.number % 2 == 0:
         raise CodeError(42, "bad batch")
     return x
+
+
+def _rebuild_only_in(pid: int):
+    import os
+
+    if os.getpid() != pid:
+        raise ImportError("this object cannot be loaded here (as when a module is missing on a worker)")
+    return _OnlyHere(pid)
+
+
+class _OnlyHere:
+    """An objective that unpickles only in the process that made it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __reduce__(self):
+        return (_rebuild_only_in, (self.pid,))
+
+    def __call__(self, trial):
+        return trial.suggest_float("x", 0, 1)
+
+
+def unloadable_in_workers():
+    import os
+
+    return _OnlyHere(os.getpid())

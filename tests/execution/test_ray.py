@@ -56,3 +56,32 @@ def test_tune_on_ray(local_ray):
 def _train(config):
     for epoch in range(1, 5):
         hs.report(loss=config["x"] + 1.0 / epoch)
+
+
+def test_a_partly_busy_cluster_runs_what_fits(local_ray, caplog):
+    """With one of the two CPUs held by another actor, trials run one at a time
+    (before, the second worker actor waited for a CPU that never freed up, and
+    the run hung before its first trial)."""
+
+    @ray.remote(num_cpus=1)
+    class Holder:
+        def ping(self):
+            return 1
+
+    holder = Holder.remote()
+    ray.get(holder.ping.remote())
+    try:
+        study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+        with caplog.at_level("WARNING"):
+            study.optimize(objectives.cpu_bound, n_trials=3, n_jobs=2, executor="ray")
+        assert [t.state for t in study.trials] == [hs.TrialState.COMPLETE] * 3
+        assert len({t.user_attrs["pid"] for t in study.trials}) == 1
+        assert "room for 1 of the 2 concurrent trials" in caplog.text  # after the grace period
+    finally:
+        ray.kill(holder)
+
+
+def test_an_objective_that_cannot_load_is_a_clear_error(local_ray):
+    study = hs.create_study()
+    with pytest.raises(RuntimeError, match="could not start or load the objective"):
+        study.optimize(objectives.unloadable_in_workers(), n_trials=1, n_jobs=2, executor="ray")

@@ -76,6 +76,12 @@ class BaseScheduler:
         """
         return None
 
+    def note_can_start(self, study: Study, *, can_start: bool) -> None:
+        """Told by the tune loop before every trial a free worker runs, also when
+        that is an interrupted trial resumed before anything is chosen:
+        whether the budget still allows new trials.  For schedulers that pause
+        members while others are due to start (population-based training)."""
+
     def suggested_sampler(self, seed: int | None = None, n_objectives: int = 1):
         """A sampler made for this scheduler (e.g. BOHB's multi-fidelity TPE), used
         by :func:`~hypersearch.create_study` when no sampler is given, for a study

@@ -172,6 +172,9 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
             return Decision.PAUSE
         return decision
 
+    def note_can_start(self, study: Study, *, can_start: bool) -> None:
+        self._can_start = can_start
+
     def choose_paused(self, study: Study, *, can_start: bool) -> int | None:
         """New members first; then the paused member furthest behind."""
         self._can_start = can_start

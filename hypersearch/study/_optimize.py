@@ -343,6 +343,7 @@ def run_optimize(
         if sched is None:
             return budget.take(), None
         while not budget.expired():
+            sched.note_can_start(study, can_start=budget.can_start())
             number = interrupted(study)
             if number is None:
                 number = sched.choose_paused(study, can_start=budget.can_start())

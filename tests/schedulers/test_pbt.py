@@ -195,6 +195,44 @@ def test_a_population_larger_than_the_workers_takes_turns_and_never_copies_a_fin
     assert all(s <= 4 for s in order[:sixth_start])
 
 
+def test_a_population_still_takes_turns_after_ctrl_c_and_resume(tmp_path):
+    """The interrupted member resumed first still yields its worker at the next
+    perturbation step to the members not started yet (before, it trained to the
+    end, and the population split into waves that exploited only each other)."""
+    url = f"sqlite:///{tmp_path}/pbt.db"
+    order = []
+    interrupt = {"armed": True}
+
+    def train(config):
+        ckpt = hs.get_checkpoint()
+        step = 0 if ckpt is None else ckpt["step"]
+        theta = 0.0 if ckpt is None else ckpt["theta"]
+        while step < 10:
+            if interrupt["armed"] and step == 1:
+                interrupt["armed"] = False
+                raise KeyboardInterrupt
+            step += 1
+            theta += config["lr"]
+            order.append(step)
+            hs.report(score=theta, checkpoint={"theta": theta, "step": step})
+
+    def run(resume):
+        pbt = PopulationBasedTraining(metric="score", mode="max", perturbation_interval=2, max_t=10,
+                                      hyperparam_mutations={"lr": hs.uniform(0, 1)}, seed=0)
+        return hs.tune(train, {"lr": hs.uniform(0, 1)}, scheduler=pbt, num_samples=4, storage=url, name="p",
+                       resume=resume, sampler=hs.samplers.RandomSampler(seed=0))
+
+    with pytest.raises(KeyboardInterrupt):
+        run(False)
+    assert order == [1]
+    order.clear()
+    res = run(True)
+    assert all(t.state == hs.TrialState.COMPLETE and max(t.intermediate_values) == 10 for t in res.trials)
+    # the other three start before the resumed member is past its next perturbation step
+    fourth_start = [i for i, s in enumerate(order) if s == 1][2]
+    assert all(s <= 2 for s in order[:fourth_start]), order
+
+
 def test_tune_tells_pbt_the_last_step_from_the_stop_criteria():
     """Ray Tune code gives the training length as ``stop={"training_iteration": N}``
     and a trainable that loops until stopped: PBT learns its last step from it, so a

@@ -44,6 +44,17 @@ def _label(name: str | None) -> str:
     return f"parameter {name!r}" if name else "distribution"
 
 
+def _warn_high(name: str | None, high: float, step: float, new_high: float) -> None:
+    import warnings
+
+    warnings.warn(
+        f"{_label(name)}: the range is not a multiple of step={step!r}; high={high!r} is "
+        f"replaced by {new_high!r}, the largest value on the step grid",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _check_finite_number(name: str | None, what: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{_label(name)}: {what} must be a number, got {value!r}")
@@ -105,8 +116,9 @@ class FloatDistribution(BaseDistribution):
 
     Args:
         low, high: Inclusive bounds, finite, ``low <= high``.
-        step: If given, values are restricted to ``low + k * step``; ``high - low``
-            must be a multiple of ``step`` (within floating-point tolerance).
+        step: If given, values are restricted to ``low + k * step``.  When
+            ``high - low`` is not a multiple of ``step``, ``high`` becomes the
+            largest such value below it, with a warning (as in Optuna).
         log: Sample uniformly in log space; needs ``low > 0``; exclusive with
             ``step``.
         name: Parameter name, used in error messages.
@@ -138,10 +150,12 @@ class FloatDistribution(BaseDistribution):
                 raise ValueError(f"{_label(name)}: step must be > 0, got {step!r}")
             n = (high - low) / step
             if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
-                raise ValueError(
-                    f"{_label(name)}: the range high - low = {high - low!r} is not a "
-                    f"multiple of step={step!r}"
-                )
+                k = math.floor(n)
+                new_high = low + k * step
+                r = round(new_high, 12 - math.floor(math.log10(step)))
+                new_high = r if abs(r - new_high) <= 1e-9 * step else new_high
+                _warn_high(name, high, step, new_high)
+                high, n = new_high, float(k)
             self._n = int(round(n)) + 1
         else:
             self._n = 0
@@ -240,7 +254,8 @@ class IntDistribution(BaseDistribution):
 
     Args:
         low, high: Inclusive integer bounds, ``low <= high``.
-        step: Values are ``low + k * step``; ``high - low`` must be a multiple of it.
+        step: Values are ``low + k * step``; when ``high - low`` is not a multiple
+            of it, ``high`` becomes the largest such value below it, with a warning.
         log: Sample uniformly in log space; needs ``low >= 1`` and ``step == 1``.
     """
 
@@ -270,10 +285,9 @@ class IntDistribution(BaseDistribution):
         if log and low < 1:
             raise ValueError(f"{_label(name)}: log=True needs low >= 1, got low={low}")
         if (high - low) % step != 0:
-            raise ValueError(
-                f"{_label(name)}: the range high - low = {high - low} is not a multiple "
-                f"of step={step}"
-            )
+            new_high = high - (high - low) % step
+            _warn_high(name, high, step, new_high)
+            high = new_high
         self.low, self.high, self.step, self.log = low, high, step, bool(log)
         self._n = (high - low) // step + 1
 

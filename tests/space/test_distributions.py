@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import hypersearch as hs
 from hypersearch.space.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -25,7 +26,6 @@ finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infin
         (dict(low=2.0, high=1.0), "low=2.0 is greater than high=1.0"),
         (dict(low=0.0, high=1.0, log=True), "log=True needs low > 0"),
         (dict(low=-1.0, high=1.0, log=True), "log=True needs low > 0"),
-        (dict(low=0.0, high=1.0, step=0.3), "not a multiple of step"),
         (dict(low=0.0, high=1.0, step=-0.1), "step must be > 0"),
         (dict(low=0.0, high=1.0, step=0.1, log=True), "cannot be used together"),
         (dict(low=float("nan"), high=1.0), "low is NaN"),
@@ -45,7 +45,6 @@ def test_float_validation_names_parameter(kwargs, message):
         (dict(low=5, high=1), "greater than high"),
         (dict(low=0, high=10, log=True), "log=True needs low >= 1"),
         (dict(low=1, high=10, step=2, log=True), "log=True needs step=1"),
-        (dict(low=0, high=10, step=3), "not a multiple of step=3"),
         (dict(low=0, high=10, step=0), "step must be >= 1"),
         (dict(low=0.5, high=10), "low must be an integer"),
     ],
@@ -54,6 +53,21 @@ def test_int_validation_names_parameter(kwargs, message):
     with pytest.raises(ValueError, match="parameter 'n'") as e:
         IntDistribution(**kwargs, name="n")
     assert message in str(e.value)
+
+
+def test_a_step_that_does_not_divide_the_range_lowers_high_with_a_warning():
+    """As in Optuna: ``suggest_int("n_estimators", 50, 1000, step=100)`` searches
+    50, 150, ..., 950 (before, the trial failed)."""
+    with pytest.warns(UserWarning, match=r"parameter 'n'.*high=1000 is replaced by 950"):
+        d = IntDistribution(50, 1000, step=100, name="n")
+    assert (d.low, d.high, d.step) == (50, 950, 100) and d.contains(950) and not d.contains(1000)
+    with pytest.warns(UserWarning, match=r"high=1.0 is replaced by 0.9"):
+        f = FloatDistribution(0.0, 1.0, step=0.3, name="lr")
+    assert f.high == 0.9 and f.contains(0.9) and f.from_unit(1.0) == 0.9
+    study = hs.create_study(seed=0)
+    with pytest.warns(UserWarning, match="replaced by 950"):
+        study.optimize(lambda t: t.suggest_int("n_estimators", 50, 1000, step=100), n_trials=5)
+    assert all(t.params["n_estimators"] in range(50, 951, 100) for t in study.trials)
 
 
 @pytest.mark.parametrize(

@@ -365,9 +365,11 @@ class CategoricalDistribution(BaseDistribution):
 
     def __init__(self, choices: Sequence[CategoricalChoice], *, name: str | None = None) -> None:
         self.name = name
+        if isinstance(choices, np.ndarray) and choices.ndim == 1:
+            choices = choices.tolist()  # np.logspace(-3, 3, 7), np.arange(...)
         if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
             raise ValueError(
-                f"{_label(name)}: choices must be a list or tuple, got {type(choices).__name__}"
+                f"{_label(name)}: choices must be a list, tuple or 1-d array, got {type(choices).__name__}"
             )
         if len(choices) == 0:
             raise ValueError(f"{_label(name)}: choices is empty")
@@ -376,7 +378,9 @@ class CategoricalDistribution(BaseDistribution):
             if c is not None and not isinstance(c, (bool, int, float, str, np.integer, np.floating)):
                 raise ValueError(
                     f"{_label(name)}: choice {c!r} has type {type(c).__name__}; choices must be "
-                    "str, int, float, bool or None (encode other objects as strings)"
+                    "str, int, float, bool or None, which a study stores exactly: choose a key and "
+                    "map it, e.g. sizes = {'64': (64,), '64-64': (64, 64)}; "
+                    "sizes[trial.suggest_categorical('sizes', list(sizes))]"
                 )
             if isinstance(c, float) and math.isnan(c):
                 raise ValueError(f"{_label(name)}: choice {i} is NaN")

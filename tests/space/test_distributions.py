@@ -247,3 +247,13 @@ def test_arithmetic_grid_values_meet_the_stored_grid_values(tmp_path):
     assert sorted(t.params["x"] for t in study.trials) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]
     assert study.enqueue_trial({"x": 0.1 * 3}, skip_if_exists=True) is None
     assert FloatDistribution(0, 1, step=1 / 3).validate_value(1 / 3) == 1 / 3  # no rounding beyond noise
+
+
+def test_numpy_arrays_of_choices_are_accepted():
+    d = CategoricalDistribution(np.logspace(-3, 3, 7), name="C")
+    assert d.choices[0] == 0.001 and all(type(c) is float for c in d.choices)
+    study = hs.create_study(seed=0)
+    study.optimize(lambda t: t.suggest_categorical("C", np.logspace(-3, 3, 7)), n_trials=3)
+    assert all(t.params["C"] in d.choices for t in study.trials)
+    with pytest.raises(ValueError, match="choose a key and map it"):
+        CategoricalDistribution([(50,), (100,)], name="sizes")

@@ -189,6 +189,8 @@ class Trial:
         """
         self._check_active()
         self._check_interrupt()
+        if isinstance(step, (float, np.floating)) and float(step).is_integer():
+            step = int(step)  # 3.0 from a float epoch counter, as Optuna accepts
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < 2**63:
             raise ValueError(f"step must be a non-negative integer below 2**63, got {step!r}")
         try:

@@ -557,3 +557,13 @@ def test_an_enqueued_name_the_objective_never_suggests_is_warned_about(caplog):
         study.optimize(lambda t: t.suggest_float("lr", 0, 1), n_trials=2)
     warned = [r.getMessage() for r in caplog.records if "never suggested" in r.getMessage()]
     assert len(warned) == 1 and "['typo_lr']" in warned[0] and warned[0].startswith("trial 0")
+
+
+def test_report_takes_integral_float_steps():
+    study = hs.create_study()
+    trial = study.ask()
+    trial.report(0.5, 3.0)
+    trial.report(0.4, np.float64(4.0))
+    assert trial.intermediate_values == {3: 0.5, 4: 0.4}
+    with pytest.raises(ValueError, match="step must be a non-negative integer"):
+        trial.report(0.3, 4.5)

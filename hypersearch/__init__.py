@@ -30,6 +30,7 @@ from hypersearch import (
     analysis,
     execution,
     gradient,
+    logging,
     multiobjective,
     samplers,
     schedulers,
@@ -101,6 +102,7 @@ __all__ = [
     "grid_search",
     "list_studies",
     "load_study",
+    "logging",
     "lograndint",
     "multiobjective",
     "loguniform",
@@ -130,6 +132,13 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"hypersearch.{name}")
+    if name == "pruners":
+        raise AttributeError(
+            "module 'hypersearch' has no attribute 'pruners': hypersearch calls Optuna's pruners "
+            "schedulers (hs.schedulers.MedianStoppingRule, PercentileStoppingRule, "
+            "SuccessiveHalving, Hyperband, PatienceStopper, ThresholdStopper), passed as "
+            "create_study(scheduler=...)"
+        )
     raise AttributeError(f"module 'hypersearch' has no attribute {name!r}")
 
 

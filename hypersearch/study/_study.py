@@ -489,7 +489,25 @@ class Study:
         frozen.datetime_complete = t.datetime_complete
         self.history.ingest([frozen])
         self.sampler.after_trial(self, frozen)
+        if state != TrialState.FAIL and _log.isEnabledFor(logging.INFO):  # failures warn already
+            _log.info("%s", self._finished_line(frozen))
         return frozen.copy()
+
+    def _finished_line(self, t: FrozenTrial) -> str:
+        """The progress line of a finished trial (``hs.logging.set_verbosity(INFO)``)."""
+        what = f"values {t.values}" if t.values and len(t.values) > 1 else (
+            f"value {t.values[0]!r}" if t.values else t.state.name.lower()
+        )
+        line = f"trial {t.number} finished with {what} and parameters {t.params}"
+        if t.state == TrialState.PRUNED:
+            line = f"trial {t.number} pruned at step {t.last_step} ({what}); parameters {t.params}"
+        if not self.is_multi_objective:
+            best = self.history.best_trial
+            if best is not None:
+                line += f"; best is trial {best.number} with value {best.values[0]!r}"  # type: ignore[index]
+        else:
+            line += f"; the Pareto front holds {len(self.history.pareto_front)} trials"
+        return line
 
     def _record_failure(
         self, t: Trial, exc: BaseException, retries: int | None = None

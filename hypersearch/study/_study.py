@@ -771,6 +771,11 @@ class Study:
         self.history.refresh()
         return stored
 
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+        """Record several finished trials, e.g. another study's ``trials`` (each as
+        :meth:`add_trial` records it, so a bad one raises before it is stored)."""
+        return [self.add_trial(t) for t in trials]
+
     # -- the optimization loop --------------------------------------------------------------
     def optimize(
         self,

@@ -69,6 +69,59 @@ class FrozenTrial:
         """The largest reported step, or ``None``."""
         return max(self.intermediate_values) if self.intermediate_values else None
 
+    # -- the objective's view: re-running an objective on a finished configuration ------
+    # ``objective(study.best_trial)`` retrains the best model with the same code that
+    # searched for it: each ``suggest_*`` returns the recorded value.
+    def suggest(self, name: str, distribution: BaseDistribution) -> Any:
+        """The recorded value of ``name`` (``ValueError`` if this trial has none; a
+        warning if it lies outside ``distribution``, which then does not apply)."""
+        if name not in self.params:
+            raise ValueError(
+                f"parameter {name!r} has no value in trial {self.number}; it has {sorted(self.params)}"
+            )
+        value = self.params[name]
+        if not distribution.contains(value):
+            import warnings
+
+            warnings.warn(
+                f"parameter {name!r}: the recorded value {value!r} lies outside {distribution!r}; "
+                "it is used as recorded",
+                UserWarning,
+                stacklevel=3,
+            )
+        return value
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        from hypersearch.space.distributions import FloatDistribution
+
+        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        from hypersearch.space.distributions import IntDistribution
+
+        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        from hypersearch.space.distributions import CategoricalDistribution
+
+        return self.suggest(name, CategoricalDistribution(choices, name=name))
+
+    def report(self, value: float, step: int) -> None:
+        """Record an intermediate value here (no scheduler sees it)."""
+        self.intermediate_values.setdefault(int(step), float(value))
+
+    def should_prune(self) -> bool:
+        """Always ``False``: a replayed configuration trains to the end."""
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def set_system_attr(self, key: str, value: Any) -> None:
+        self.system_attrs[key] = value
+
     def copy(self) -> FrozenTrial:
         """An independent copy (cheap: nested attribute values are copied only when
         they are containers)."""
@@ -89,6 +142,21 @@ class FrozenTrial:
     def __repr__(self) -> str:
         vals = f", values={self.values}" if self.values is not None else ""
         return f"FrozenTrial(number={self.number}, state={self.state.name}{vals}, params={self.params})"
+
+
+class FixedTrial(FrozenTrial):
+    """A trial whose parameters are given: run an objective on one configuration
+    outside any study (to retrain it, debug it, or test the objective), as with
+    Optuna's ``FixedTrial``::
+
+        objective(hs.trial.FixedTrial({"lr": 1e-3, "layers": 2}))
+
+    ``suggest_*`` return the given values, ``report`` records, ``should_prune`` is
+    ``False``.
+    """
+
+    def __init__(self, params: dict[str, Any], number: int = 0) -> None:
+        super().__init__(number=number, state=TrialState.RUNNING, params=dict(params))
 
 
 def _copy_attrs(d: dict) -> dict:

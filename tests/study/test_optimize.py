@@ -567,3 +567,32 @@ def test_report_takes_integral_float_steps():
     assert trial.intermediate_values == {3: 0.5, 4: 0.4}
     with pytest.raises(ValueError, match="step must be a non-negative integer"):
         trial.report(0.3, 4.5)
+
+
+def test_an_objective_reruns_on_a_finished_or_fixed_configuration():
+    """``objective(study.best_trial)`` and ``objective(FixedTrial(params))`` retrain a
+    chosen configuration with the code that searched for it."""
+    from hypersearch.trial import FixedTrial
+
+    def objective(trial):
+        opt = trial.suggest_categorical("opt", ["sgd", "adam"])
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.report(lr, 1)
+        if trial.should_prune():
+            raise hs.TrialPruned()
+        trial.set_user_attr("opt_used", opt)
+        return lr * (2 if opt == "sgd" else 1)
+
+    study = hs.create_study(seed=0)
+    study.optimize(objective, n_trials=5)
+    best = study.best_trial
+    assert objective(best) == best.value and best.user_attrs["opt_used"] == best.params["opt"]
+    fixed = FixedTrial({"opt": "sgd", "lr": 0.01})
+    assert objective(fixed) == 0.02 and fixed.intermediate_values == {1: 0.01}
+    with pytest.raises(ValueError, match="parameter 'lr' has no value in trial 0; it has \\['opt'\\]"):
+        objective(FixedTrial({"opt": "adam"}))
+    with pytest.warns(UserWarning, match="lies outside"):
+        assert objective(FixedTrial({"opt": "adam", "lr": 5.0})) == 5.0
+    copy = hs.create_study()
+    assert [t.number for t in copy.add_trials(study.trials)] == [0, 1, 2, 3, 4]
+    assert copy.best_value == study.best_value

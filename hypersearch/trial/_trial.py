@@ -125,6 +125,19 @@ class Trial:
         self._check_active()
         if not isinstance(name, str) or not name:
             raise ValueError(f"parameter name must be a non-empty string, got {name!r}")
+        if name in self._params and not distribution.contains(self._params[name]) and (
+            name in self._fixed and name not in self._distributions
+        ):
+            # An enqueued value outside today's range (a warm start from a study with
+            # other bounds, a typo): drawn afresh instead of failing the trial.
+            warnings.warn(
+                f"trial {self.number}: parameter {name!r} was enqueued with {self._params[name]!r}, "
+                f"which is not in {distribution!r}; a value is drawn instead",
+                UserWarning,
+                stacklevel=3,
+            )
+            del self._params[name]
+            self._fixed.discard(name)
         if name in self._params:
             value = self._params[name]
             if not distribution.contains(value):

@@ -150,12 +150,16 @@ def test_enqueued_trials_run_first_and_missing_params_are_sampled(storage_url):
     assert study.best_value == 0.0
 
 
-def test_enqueued_value_outside_the_distribution_is_rejected():
-    study = hs.create_study()
-    study.enqueue_trial({"x": 50.0})
-    with pytest.raises(ValueError, match="parameter 'x' was enqueued with 50.0"):
-        study.optimize(quadratic, n_trials=1)
-    assert study.trials[0].state == hs.TrialState.FAIL
+def test_an_enqueued_value_outside_the_distribution_is_drawn_afresh():
+    """A queued configuration from a study with other bounds must not end the run
+    (before, the trial failed with a ValueError that stopped optimize)."""
+    study = hs.create_study(seed=0)
+    study.enqueue_trial({"x": 50.0, "y": 2})
+    with pytest.warns(UserWarning, match="parameter 'x' was enqueued with 50.0, which is not in"):
+        study.optimize(quadratic, n_trials=2)
+    first = study.trials[0]
+    assert first.state == hs.TrialState.COMPLETE and -10 <= first.params["x"] <= 10 and first.params["y"] == 2
+    assert hs.load_study(study.study_name, study._storage).trials[0].params == first.params
 
 
 def test_seeded_studies_are_reproducible(storage_url):

@@ -14,6 +14,10 @@ from hypersearch.storage._common import checkpoint_step
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
+# Sessions active in this process: a report from a thread the trainable started
+# (a data-loading or logging thread) belongs to the only one, as in a worker process.
+_active: list[Session] = []
+_active_lock = threading.Lock()
 
 
 class Signal(BaseException):
@@ -287,16 +291,32 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def current() -> Session:
     s = getattr(_local, "session", None)
-    if s is None:
+    if s is not None:
+        return s
+    with _active_lock:
+        active = list(_active)
+    if len(active) == 1:  # called from a thread the trainable started
+        return active[0]
+    if active:
         raise RuntimeError(
-            "hs.report() and hs.get_checkpoint() can only be called inside a trainable "
-            "run by hs.tune()"
+            f"hs.report() and hs.get_checkpoint() were called from a thread that no trainable runs "
+            f"in, while {len(active)} trials run in this process (executor='thread'): which trial "
+            "it belongs to is unknown; call them from the trainable's own thread"
         )
-    return s
+    raise RuntimeError(
+        "hs.report() and hs.get_checkpoint() can only be called inside a trainable run by hs.tune()"
+    )
 
 
 def set_current(s: Session | None) -> None:
+    """Make ``s`` the session of this thread (``None``: end this thread's session)."""
+    old = getattr(_local, "session", None)
     _local.session = s
+    with _active_lock:
+        if old is not None and old in _active:
+            _active.remove(old)
+        if s is not None:
+            _active.append(s)
 
 
 def report(metrics: Mapping[str, Any] | None = None, /, *, checkpoint: Any = None, **kwargs: Any) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hypersearch.exceptions import DuplicatedStudyError, TrialPaused, TrialPruned
 from hypersearch.samplers.base import BaseSampler
 from hypersearch.schedulers.base import BaseScheduler
@@ -419,7 +421,9 @@ def tune(
             while True:
                 try:
                     try:
-                        trainable(cfg)
+                        out = trainable(cfg)
+                        if out is not None and session.signal is None:
+                            _report_returned(session, out, metric)
                     except Exception:
                         if session.signal is None:
                             raise
@@ -600,3 +604,21 @@ def _close_paused(study: Study) -> None:
 
 
 __all__ = ["TuneResult", "tune", "with_parameters"]
+
+
+def _report_returned(session: Session, out: Any, metric: str | None) -> None:
+    """A trainable's return value as its last report, as Ray Tune takes it: a dict of
+    metrics, or a number for the tuned metric."""
+    if isinstance(out, Mapping):
+        if out:
+            session.report(dict(out), None)
+        return
+    if isinstance(out, (int, float, np.integer, np.floating)) and not isinstance(out, bool) and metric is not None:
+        session.report({metric: out}, None)
+        return
+    warnings.warn(
+        f"the trainable returned a {type(out).__name__}, which is ignored: return a dict of "
+        "metrics (or a number for the tuned metric), or call hs.report(...)",
+        UserWarning,
+        stacklevel=2,
+    )

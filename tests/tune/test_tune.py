@@ -973,3 +973,37 @@ def test_a_resume_with_another_storage_path_records_that_path(tmp_path):
     res = hs.tune(train_func, SPACE, metric="loss", mode="min", num_samples=2, storage=url, name="m",
                   storage_path=str(tmp_path / "b"), resume=True)
     assert res.study.system_attrs[ARTIFACTS_ATTR] == str((tmp_path / "b" / "m").resolve())
+
+
+def test_a_returned_dict_or_number_is_the_last_report():
+    """As in Ray Tune, a trainable may return its metrics instead of reporting them
+    (before, every such trial failed with 'reported no value')."""
+    res = hs.tune(lambda config: {"loss": config["x"], "acc": 1 - config["x"]}, config={"x": hs.uniform(0, 1)},
+                  metric="loss", mode="min", num_samples=3, seed=0)
+    assert all(t.state == hs.TrialState.COMPLETE for t in res.trials)
+    assert res.best_result["loss"] == pytest.approx(res.best_config["x"])
+    assert res.best_result["acc"] == pytest.approx(1 - res.best_config["x"])
+    res = hs.tune(lambda config: config["x"] * 2, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min",
+                  num_samples=2, seed=0)
+    assert res.best_result["loss"] == pytest.approx(2 * res.best_config["x"])
+
+
+def test_reports_from_a_thread_the_trainable_started():
+    """A trainable that reports from a helper thread (a training loop run by a data
+    or logging thread) reports for its own trial, as Ray's process-wide session
+    allows; with threads running several trials, the error says why it cannot."""
+    import threading
+
+    def train(config):
+        def work():
+            for _ in range(3):
+                hs.report(loss=config["x"])
+
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+
+    res = hs.tune(train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2, seed=0)
+    assert [len(t.intermediate_values) for t in res.trials] == [3, 3]
+    with pytest.raises(RuntimeError, match="only be called inside a trainable"):
+        hs.report(loss=1.0)

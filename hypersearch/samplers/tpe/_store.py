@@ -279,8 +279,7 @@ class Store:
                 self._groups, self._intersection = _compute_groups(self.signatures)
                 self._group_of = {name: g for g in self._groups for name in g.names}
                 self._groups_key = self._n_sig_changes
-            # counts change without new signatures; they only order groups (and an
-            # ancestor's count is always larger), so a stale count is harmless
+            # counts change without new signatures; nothing depends on them being current
             return self._groups, self._group_of, self._intersection
 
 
@@ -301,7 +300,11 @@ def _compute_groups(signatures: dict[frozenset[str], int]) -> tuple[list[Group],
             name for k2 in keys if k2 != k and k < k2 for name in by_occ[k2]
         )
         groups.append(Group(tuple(sorted(by_occ[k])), tuple(anc), counts[k]))
-    groups.sort(key=lambda g: (-g.count, len(g.ancestors), g.names))
+    # Ancestors first (an ancestor has strictly fewer ancestors), then by name: an
+    # order that does not depend on counts, which change without the groups being
+    # recomputed, so a resumed study draws its groups in the same order as an
+    # uninterrupted one (they share one random stream).
+    groups.sort(key=lambda g: (len(g.ancestors), g.names))
     all_sigs = frozenset(range(len(sigs)))
     inter = tuple(sorted(by_occ.get(all_sigs, []))) if sigs else ()
     return groups, inter

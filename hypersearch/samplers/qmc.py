@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from hypersearch.samplers.base import BaseSampler, draw_seed, trial_uniform
 from hypersearch.space.distributions import BaseDistribution
+from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
     from hypersearch.trial._trial import Trial
+
+
+#: Study system attribute prefix: ``qmc:dim:<i>`` holds the name bound to coordinate i.
+_DIM_ATTR = "qmc:dim:"
 
 
 class QMCSampler(BaseSampler):
@@ -21,10 +26,11 @@ class QMCSampler(BaseSampler):
     sequence in ``max_dims`` dimensions, mapped through each parameter's
     unit-interval encoding (log scales, steps and choices included).  Each
     parameter name is bound to one coordinate of the sequence in order of first
-    appearance (taken from the study's history at the first draw, so a resumed
-    study keeps the binding), which lets conditional and dynamic
-    parameters work like any other.  Parameters beyond ``max_dims`` fall back to
-    pseudo-random draws.
+    draw, which lets conditional and dynamic parameters work like any other.
+    The binding is stored in the study (system attributes ``qmc:dim:<i>``, one
+    write per new name), so a resumed study and every worker sharing it keep the
+    same coordinates.  Parameters beyond ``max_dims`` fall back to pseudo-random
+    draws.
 
     Args:
         qmc_type: ``"sobol"`` or ``"halton"``.
@@ -61,28 +67,49 @@ class QMCSampler(BaseSampler):
 
     def attach(self, study: Study) -> None:
         super().attach(study)
-        self._bound = False  # the history's bindings are read on the first draw
+        with self._lock:
+            self._dims = {}
+        self._bound = False  # the stored binding is read on the first draw
 
     def _bind(self, study: Study) -> None:
-        """Bind the parameters of the study's trials to coordinates, in order of
-        first appearance, once (on the first draw, so that opening a large study
-        reads nothing; a model-based sampler that starts with QMC draws may never
-        need them)."""
+        """Read the study's stored binding once, on the first draw (a model-based
+        sampler that starts with QMC draws may never need it).  A study whose
+        binding was never stored (written before it was) binds the parameters of
+        its started trials in order of first appearance."""
         if self._bound:
             return
         with self._bind_lock:
             if self._bound:
                 return
-            for t in study.history.all_trials():
-                for name in t.params:
-                    self._dim(name)
+            attrs = study._storage.get_study_attrs(study._study_id)[1]
+            stored = {int(k[len(_DIM_ATTR):]): v for k, v in attrs.items()
+                      if k.startswith(_DIM_ATTR) and k[len(_DIM_ATTR):].isdigit()}
+            with self._lock:
+                for i in sorted(stored):
+                    self._dims.setdefault(stored[i], i)
+            if not stored:
+                for t in study.history.all_trials():
+                    if t.state != TrialState.WAITING:  # queued configurations are not drawn yet
+                        for name in t.params:
+                            self._dim(study, name)
             self._bound = True
 
-    def _dim(self, name: str) -> int:
+    def _dim(self, study: Study, name: str) -> int:
+        """The coordinate of ``name``; a new name claims the next coordinate free in
+        the study (another process may have just bound it to another name)."""
         with self._lock:
-            if name not in self._dims:
-                self._dims[name] = len(self._dims)
-            return self._dims[name]
+            if name in self._dims:
+                return self._dims[name]
+        while True:
+            with self._lock:
+                if name in self._dims:
+                    return self._dims[name]
+                i = max(self._dims.values(), default=-1) + 1
+            owner = study._setdefault_system_attr(f"{_DIM_ATTR}{i}", name)
+            with self._lock:
+                self._dims.setdefault(owner, i)
+                if owner == name:
+                    return self._dims[name]
 
     def _point(self, index: int):
         with self._lock:
@@ -107,7 +134,7 @@ class QMCSampler(BaseSampler):
         self, study: Study, trial: Trial, name: str, distribution: BaseDistribution
     ) -> Any:
         self._bind(study)
-        d = self._dim(name)
+        d = self._dim(study, name)
         if d >= self.max_dims or trial.attempt > 0:
             # beyond the sequence's dimensions, and for constraint re-draws (jumping far
             # along a Sobol sequence costs seconds): seeded hashed uniforms

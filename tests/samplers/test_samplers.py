@@ -164,3 +164,35 @@ def test_a_grid_changed_on_resume_adds_only_new_points_whatever_the_value_types(
     again = hs.load_study("g", url, sampler=GridSampler({"x": [1, 2, 3]}))
     waiting = [t.params["x"] for t in again.get_trials() if t.state == hs.TrialState.WAITING]
     assert waiting == [3]
+
+
+def test_quasi_random_coordinates_are_kept_by_the_study(tmp_path):
+    """The parameter-to-coordinate binding is stored, so a resumed study (here with
+    queued partial configurations, whose names the first draw used to bind early)
+    proposes what an uninterrupted one does, for QMC and the GP's start-up."""
+    from hypersearch.samplers import GPSampler, QMCSampler
+
+    def f(t):
+        t.suggest_categorical("opt", ["adam", "sgd"])
+        return t.suggest_float("a", 0, 1) + t.suggest_float("b", 0, 1) + t.suggest_int("w", 1, 8) + t.suggest_float(
+            "cc", 0, 1)
+
+    url = f"sqlite:///{tmp_path}/qmc.db"
+    for make in (lambda: QMCSampler(seed=0), lambda: GPSampler(seed=0)):
+        tag = type(make()).__name__
+
+        def new(name, make=make, tag=tag):
+            s = hs.create_study(name + tag, url, sampler=make())
+            s.enqueue_trial({"opt": "adam"})
+            s.enqueue_trial({"w": 1, "cc": 0.5})
+            return s
+
+        full = new("full")
+        full.optimize(f, n_trials=6)
+        half = new("half")
+        half.optimize(f, n_trials=3)
+        half = hs.load_study("half" + tag, url, sampler=make())
+        half.optimize(f, n_trials=3)
+        assert [t.params for t in half.trials] == [t.params for t in full.trials], tag
+        attrs = full.system_attrs
+        assert [attrs[f"qmc:dim:{i}"] for i in range(5)] == ["opt", "a", "b", "w", "cc"]

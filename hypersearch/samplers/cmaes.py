@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -492,10 +493,16 @@ class CmaEsSampler(BaseSampler):
             for name, value in self.x0.items():
                 if name in space:
                     if not space[name].contains(value):
-                        raise ValueError(
+                        msg = (
                             f"x0[{name!r}] = {value!r} is not in the distribution of the "
                             f"parameter, {space[name]!r}"
                         )
+                        if prev is None:  # the first run: the x0 given is wrong
+                            raise ValueError(msg)
+                        # a later space (the study goes on with other bounds): start
+                        # from the best trial instead of ending the study
+                        warnings.warn(f"{msg}; this new run starts without it", UserWarning, stacklevel=2)
+                        continue
                     start[name] = value
         bounds, steps = self._bounds(run)
         mean = np.array(

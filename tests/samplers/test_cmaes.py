@@ -150,6 +150,24 @@ def test_x0_and_sigma0_set_the_first_generation():
         hs.create_study(sampler=CmaEsSampler(seed=0, x0={"x0": 50.0})).optimize(sphere, n_trials=3)
 
 
+def test_an_x0_outside_a_later_space_starts_that_run_without_it(tmp_path):
+    """A study resumed with narrower bounds starts a new run; an x0 that the new
+    bounds exclude is dropped with a warning (before, every later ask failed)."""
+    url = f"sqlite:///{tmp_path}/x0.db"
+
+    def wide(t):
+        return (t.suggest_float("lr", 1e-4, 0.1, log=True) - 0.002) ** 2
+
+    def narrow(t):
+        return (t.suggest_float("lr", 1e-4, 0.01, log=True) - 0.002) ** 2
+
+    hs.create_study("s", url, sampler=CmaEsSampler(seed=0, x0={"lr": 0.05})).optimize(wide, n_trials=8)
+    study = hs.load_study("s", url, sampler=CmaEsSampler(seed=0, x0={"lr": 0.05}))
+    with pytest.warns(UserWarning, match="this new run starts without it"):
+        study.optimize(narrow, n_trials=8)
+    assert all(t.state == hs.TrialState.COMPLETE for t in study.trials)
+
+
 def test_warm_start_from_enqueued_trials():
     sampler = CmaEsSampler(seed=0, sigma0=0.02, n_startup_trials=3)
     study = hs.create_study(sampler=sampler)

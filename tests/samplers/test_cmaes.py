@@ -332,3 +332,11 @@ def test_first_run_starts_at_the_centre_or_at_a_queued_trial():
     warm.optimize(objective, n_trials=2)
     mean = np.array(warm.system_attrs["cmaes:state"]["cma"]["mean"])
     assert np.allclose(mean, [0.1, 0.2, 0.3], atol=1e-6)
+
+
+def test_an_integer_with_an_enormous_range_is_searched_as_continuous():
+    """A seed-like integer in [0, 2**62] (before, CMAwM's margin turned into NaN and
+    every generation after the first failed)."""
+    study = hs.create_study(sampler=CmaEsSampler(seed=0, popsize=4))
+    study.optimize(lambda t: abs(t.suggest_int("seed", 0, 2**62) - 2**61) / 2**61, n_trials=16)
+    assert all(t.state == hs.TrialState.COMPLETE and isinstance(t.params["seed"], int) for t in study.trials)

@@ -68,17 +68,22 @@ CONT, DISC, CAT = 0, 1, 2
 # -- column kinds ---------------------------------------------------------------------
 
 
+#: Beyond this many values a stepped parameter is searched as continuous (and then
+#: rounded): cells of width 1/levels are far below any search's resolution, and
+#: CMA-ES's integer margin breaks down numerically on them.
+_MAX_LEVELS = 2**20
+
+
 def _levels(d: BaseDistribution) -> tuple[int, int]:
     """``(kind, number of levels)`` of one distribution (levels 0 for ``CONT``)."""
     if isinstance(d, CategoricalDistribution):
         return CAT, len(d.choices)
-    if isinstance(d, IntDistribution):
-        if d.log:
-            return CONT, 0
-        return DISC, (d.high - d.low) // d.step + 1
-    if isinstance(d, FloatDistribution) and d.step is not None:
-        return DISC, int(round((d.high - d.low) / d.step)) + 1
-    return CONT, 0
+    n = 0
+    if isinstance(d, IntDistribution) and not d.log:
+        n = (d.high - d.low) // d.step + 1
+    elif isinstance(d, FloatDistribution) and d.step is not None:
+        n = int(round((d.high - d.low) / d.step)) + 1
+    return (DISC, n) if 0 < n <= _MAX_LEVELS else (CONT, 0)
 
 
 def column_kinds(encoder: UnitCubeEncoder) -> tuple[np.ndarray, np.ndarray]:

@@ -123,17 +123,31 @@ class RLSampler(BaseSampler):
             return min(self.n_bins, int(round((d.high - d.low) / d.step)) + 1)
         return self.n_bins
 
+    def _per_value(self, d: BaseDistribution) -> bool:
+        """Whether each value of a stepped parameter is one action (there are no
+        more values than bins): on a log scale, bins of the unit interval would give
+        some values several actions and others none."""
+        if isinstance(d, IntDistribution):
+            return (d.high - d.low) // d.step + 1 <= self.n_bins
+        if isinstance(d, FloatDistribution) and d.step is not None:
+            return int(round((d.high - d.low) / d.step)) + 1 <= self.n_bins
+        return False
+
     def _action_of(self, d: BaseDistribution, value: Any) -> int | None:
         if not d.contains(value):
             return None
         if isinstance(d, CategoricalDistribution):
             return d.index(value)
+        if self._per_value(d):
+            return int(round((float(value) - d.low) / d.step))  # type: ignore[attr-defined]
         k = self._n_actions(d)
         return min(int(d.to_unit(value) * k), k - 1)
 
     def _value_of(self, d: BaseDistribution, action: int, u: float) -> Any:
         if isinstance(d, CategoricalDistribution):
             return d.choices[action]
+        if self._per_value(d):
+            return d.validate_value(d.low + action * d.step)  # type: ignore[attr-defined]
         k = self._n_actions(d)
         return d.from_unit((action + u) / k)  # a uniform draw inside the bin
 

@@ -67,3 +67,16 @@ def test_conditional_space_reproducible_and_errors():
         RLSampler(n_bins=1)
     with pytest.raises(ValueError, match="one objective"):
         hs.create_study(directions=["minimize", "minimize"], sampler=RLSampler())
+
+
+def test_each_value_of_a_log_integer_is_one_action():
+    """With no more values than bins every value is its own action, also on a log
+    scale (before, 1 took three actions and 6, 7 and 8 shared one, so rewarding 8
+    could never be learnt)."""
+    sampler = RLSampler(seed=0)
+    d = hs.IntDistribution(1, 8, log=True)
+    assert [sampler._action_of(d, v) for v in range(1, 9)] == list(range(8))
+    assert [sampler._value_of(d, a, 0.5) for a in range(8)] == list(range(1, 9))
+    study = hs.create_study(sampler=RLSampler(seed=0), direction="maximize")
+    study.optimize(lambda t: float(t.suggest_int("layers", 1, 8, log=True) == 8), n_trials=200)
+    assert sum(t.params["layers"] == 8 for t in study.trials[-50:]) > 40

@@ -105,9 +105,9 @@ def implicit_hypergradient(
     else:
         sizes = [p.numel() for p in params]
         n = sum(sizes)
-        H = torch.zeros(n, n, dtype=params[0].dtype)
+        H = torch.zeros(n, n, dtype=params[0].dtype, device=params[0].device)
         for i in range(n):
-            e = torch.zeros(n, dtype=params[0].dtype)
+            e = torch.zeros(n, dtype=params[0].dtype, device=params[0].device)
             e[i] = 1.0
             parts, k = [], 0
             for p, s in zip(params, sizes):
@@ -199,14 +199,16 @@ def hypergradient_descent(
                 if k in h:
                     h[k] = min(max(h[k], lo), hi)
                     z[k] = math.log(h[k]) if log else h[k]
-        params = [p.detach().requires_grad_(True) for p in fit(dict(h), warm)]
-        warm = [p.detach() for p in params]
+        # copies: a ``fit`` that writes into one persistent model (or warm-starts in
+        # place on ``warm``) must not overwrite the parameters kept as the best
+        params = [p.detach().clone().requires_grad_(True) for p in fit(dict(h), warm)]
+        warm = [p.detach().clone() for p in params]
         ht = {k: torch.tensor(h[k], dtype=params[0].dtype, requires_grad=True) for k in names}
         with torch.no_grad():
             value = float(outer_loss(params, ht))
         history.append((dict(h), value))
         if best is None or value < best[0]:
-            best = (value, dict(h), warm)
+            best = (value, dict(h), [p.clone() for p in warm])
         if tol is not None and len(history) > 3:
             old = history[-4][1]
             if old - value <= tol * max(abs(old), 1e-12):

@@ -133,6 +133,37 @@ def test_per_feature_penalties_at_the_cost_of_one():
     assert all(math.isfinite(v) and v > 0 for v in many.hparams.values())
 
 
+def test_the_best_params_are_those_of_the_best_fit_when_fit_reuses_one_model():
+    """A ``fit`` that writes each solution into one persistent model returns the same
+    tensors every time; the result keeps a copy of the best fit's (before, it held
+    the last fit's values)."""
+    Xtr, ytr, Xva, yva = _ridge_problem(seed=0)
+    model = torch.nn.Linear(Xtr.shape[1], 1, bias=False).double()
+
+    def fit(h, warm):
+        with torch.no_grad():
+            model.weight.copy_(_ridge_fit(Xtr, ytr, h["l2"]).reshape(1, -1))
+        return list(model.parameters())
+
+    def inner(p, h):
+        return 0.5 * ((Xtr @ p[0][0] - ytr) ** 2).mean() + 0.5 * h["l2"] * (p[0] ** 2).sum()
+
+    def outer(p, h):
+        return ((Xva @ p[0][0] - yva) ** 2).mean()
+
+    res = hypergradient_descent(fit, inner, outer, {"l2": 5.0}, steps=12, tol=None, lr=0.5)
+    assert res.history[-1][1] != res.value  # the last fit is not the best
+    assert float(outer(res.params, None)) == pytest.approx(res.value)
+
+
+def test_the_exact_solver_builds_its_matrix_on_the_parameters_device():
+    w = torch.zeros(3, device="meta", requires_grad=True)
+    h = torch.tensor(0.1, device="meta", requires_grad=True)
+    (g,) = implicit_hypergradient(lambda p, hp: (p[0] ** 2).sum() * hp[0], lambda p, hp: p[0].sum(), [w], [h],
+                                  solver="exact")
+    assert g.device.type == "meta"
+
+
 def test_bad_arguments():
     theta = torch.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="hyper_lr"):

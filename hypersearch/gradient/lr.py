@@ -83,7 +83,11 @@ class HypergradientLR:
         optimizer's step and record the new update direction."""
         import torch
 
-        for gi, group in enumerate(self.optimizer.param_groups):
+        groups = self.optimizer.param_groups
+        # groups added since (add_param_group: unfreezing layers while fine-tuning)
+        # start without a direction, like every group at the first step
+        self._directions += [None] * (len(groups) - len(self._directions))
+        for gi, group in enumerate(groups):
             h = self.hypergradient(gi)
             if h is None:
                 continue
@@ -106,7 +110,13 @@ class HypergradientLR:
             for gi, group in enumerate(self.optimizer.param_groups):
                 lr = lrs[gi]
                 if lr <= 0:
-                    self._directions[gi] = None
+                    # No step was taken, so no direction can be measured: steepest
+                    # descent stands in (exact for SGD).  The parameters did not move,
+                    # so the next hypergradient is -|grad|^2 and an lr clipped to zero
+                    # grows again instead of staying frozen.
+                    self._directions[gi] = [
+                        None if p.grad is None else -p.grad.detach().clone() for p in group["params"]
+                    ]
                     continue
                 self._directions[gi] = [(p.detach() - b) / lr for p, b in zip(group["params"], before[gi])]
         self.history.append(float(self.optimizer.param_groups[0]["lr"]))

@@ -68,6 +68,37 @@ def test_hypergradient_descent_rescues_a_tiny_learning_rate():
     assert adam_hd < adam_fixed
 
 
+def test_a_learning_rate_clipped_to_zero_can_grow_again_and_new_groups_join():
+    """A group whose lr hits ``min_lr = 0`` keeps a direction (steepest descent)
+    and its lr grows again while the gradient persists (before, it stayed at zero
+    for good); a param group added later (unfreezing) joins in."""
+    torch.manual_seed(0)
+    X = torch.randn(256, 10) * torch.linspace(0.3, 2, 10)
+    y = X @ torch.randn(10) + 0.1 * torch.randn(256)
+    torch.manual_seed(1)
+    m = torch.nn.Linear(10, 1)
+    opt = torch.optim.SGD([{"params": [m.weight], "lr": 1e-3}, {"params": [m.bias], "lr": 1e-4}])
+    hd = HypergradientLR(opt, 1e-3)
+    bias_lrs = []
+    for _ in range(300):
+        idx = torch.randint(0, 256, (32,))
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(m(X[idx]).squeeze(1), y[idx]).backward()
+        hd.step()
+        bias_lrs.append(opt.param_groups[1]["lr"])
+    first_zero = bias_lrs.index(0.0)
+    assert any(lr > 0 for lr in bias_lrs[first_zero:])
+    assert abs(float(m.bias.detach())) < 0.05  # trained (the true bias is 0; it started at 0.087)
+
+    extra = torch.nn.Parameter(torch.ones(3))
+    opt.add_param_group({"params": [extra], "lr": 0.01})
+    for _ in range(3):
+        opt.zero_grad()
+        ((extra - 2.0) ** 2).sum().backward()
+        hd.step()
+    assert opt.param_groups[2]["lr"] > 0.01  # the consistent descent raised it
+
+
 def _ridge_problem(seed=0, n=60, d=8):
     rng = np.random.default_rng(seed)
     X = torch.tensor(rng.standard_normal((n, d)))

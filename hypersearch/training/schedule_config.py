@@ -132,6 +132,7 @@ def schedule_from_config(
     total = None if total_steps is None else integer(_FN, "total_steps", total_steps, 1)
 
     warmup = 0
+    warmup_given = any(k in cfg for k in ("warmup_steps", "warmup_ratio", "warmup_epochs"))
     if "warmup_steps" in cfg:
         warmup = integer(_FN, "warmup_steps", cfg["warmup_steps"], 0)
     elif "warmup_ratio" in cfg:
@@ -162,7 +163,11 @@ def schedule_from_config(
     if kind == "one_cycle":
         if total is None:
             raise ValueError(f"{_FN}: the 'one_cycle' schedule needs total_steps")
-        pct = cfg.get("pct_start", warmup / total if warmup else 0.3)
+        # A warm-up given sets the rising part (a ratio exactly, not rounded to
+        # steps; at least one step, which one-cycle needs); 0.3 only when none is
+        # given, as in PyTorch's OneCycleLR.
+        exact = cfg["warmup_ratio"] if "warmup_ratio" in cfg else warmup / total
+        pct = cfg.get("pct_start", max(float(exact), 1.0 / total) if warmup_given else 0.3)
         return one_cycle(
             base,
             total,

@@ -50,6 +50,13 @@ def test_other_schedules():
     oc = tr.schedule_from_config({"schedule": "one_cycle", "lr": 0.1, "warmup_ratio": 0.2},
                                  total_steps=100)
     assert oc == tr.one_cycle(0.1, 100, pct_start=0.2)
+    # a short warm-up stays short: the ratio itself, at least one step (before, one
+    # that rounded to no step became PyTorch's default of 30 %)
+    for ratio, pct in ((0.004, 0.01), (0.006, 0.01), (0.015, 0.015)):
+        assert tr.schedule_from_config({"schedule": "one_cycle", "lr": 0.1, "warmup_ratio": ratio},
+                                       total_steps=100) == tr.one_cycle(0.1, 100, pct_start=pct)
+    assert tr.schedule_from_config({"schedule": "one_cycle", "lr": 0.1}, total_steps=100) == tr.one_cycle(
+        0.1, 100, pct_start=0.3)
 
 
 def test_nested_schedule_choice():

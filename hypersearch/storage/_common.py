@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 import math
@@ -119,14 +120,30 @@ def plain_scalar(value: Any) -> Any:
     return value
 
 
+#: Longest study name or study attribute key (the SQL columns are VARCHAR(512)).
+MAX_KEY_LENGTH = 512
+
+
 def check_key(what: str, key: Any) -> None:
     """Raise ``ValueError`` unless ``key`` (a study name or study attribute key, stored
-    in a text column) is a non-empty string without NUL characters, which
-    PostgreSQL text cannot hold; the same rule on every backend."""
+    in a text column) is a non-empty string of at most :data:`MAX_KEY_LENGTH`
+    characters without NUL characters, which PostgreSQL text cannot hold; the
+    same rule on every backend."""
     if not isinstance(key, str) or not key:
         raise ValueError(f"{what} must be a non-empty string, got {key!r}")
     if "\x00" in key:
         raise ValueError(f"{what} must not contain NUL characters, got {key!r}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"{what} is {len(key)} characters long; at most {MAX_KEY_LENGTH} are stored, got {key[:40]!r}...")
+
+
+def as_utc(d: _dt.datetime | None) -> _dt.datetime | None:
+    """``d`` as an aware UTC time: the same instant whatever offset it carried, and
+    a naive time read as local time (as Optuna records them).  SQLite keeps no
+    offset, so every backend stores UTC."""
+    if d is None:
+        return None
+    return d.astimezone(_dt.timezone.utc)
 
 
 def nan_to_none(v: float) -> float | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypersearch.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialStateError
 from hypersearch.space.distributions import BaseDistribution
-from hypersearch.storage._common import retry_attrs, stale_reason, summarize_study
+from hypersearch.storage._common import as_utc, retry_attrs, stale_reason, summarize_study
 from hypersearch.storage.base import BaseStorage, StudyInfo, StudySummary, now
 from hypersearch.study._direction import StudyDirection
 from hypersearch.trial._frozen import FrozenTrial
@@ -164,8 +164,8 @@ class InMemoryStorage(BaseStorage):
             t.intermediate_values = dict(trial.intermediate_values)
             t.user_attrs = copy.deepcopy(trial.user_attrs)
             t.system_attrs = copy.deepcopy(trial.system_attrs)
-            t.datetime_start = trial.datetime_start or now()
-            t.datetime_complete = trial.datetime_complete or (
+            t.datetime_start = as_utc(trial.datetime_start) or now()
+            t.datetime_complete = as_utc(trial.datetime_complete) or (
                 now() if trial.state.is_finished() else None
             )
             if t.state == TrialState.WAITING:

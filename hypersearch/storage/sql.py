@@ -48,6 +48,7 @@ from hypersearch.exceptions import (
 )
 from hypersearch.space.distributions import BaseDistribution
 from hypersearch.storage._common import (
+    as_utc,
     dists_from_json,
     dists_to_json,
     dumps,
@@ -721,8 +722,8 @@ class SQLStorage(BaseStorage):
         return got[0] if got else None
 
     def add_trial(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
-        start = trial.datetime_start or now()
-        complete = trial.datetime_complete or (now() if trial.state.is_finished() else None)
+        start = as_utc(trial.datetime_start) or now()
+        complete = as_utc(trial.datetime_complete) or (now() if trial.state.is_finished() else None)
         with self._tx() as conn:
             trial_id, number = self._insert_trial(
                 conn,

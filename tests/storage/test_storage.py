@@ -227,6 +227,20 @@ def test_summary_best_value_skips_infeasible_trials(storage):
     assert by_name["all-infeasible"].best_values is None
 
 
+def test_added_trial_times_keep_their_instant(storage):
+    """A time with a UTC offset is stored as the same instant on every backend
+    (SQLite dropped the offset and read 12:00+02:00 back as 12:00 UTC)."""
+    sid = storage.create_study("s", MIN).study_id
+    plus2 = _dt.timezone(_dt.timedelta(hours=2))
+    start = _dt.datetime(2026, 1, 1, 12, 0, tzinfo=plus2)
+    t = storage.add_trial(sid, FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[1.0],
+                                           datetime_start=start, datetime_complete=start + _dt.timedelta(minutes=5)))
+    (got,) = storage.get_trials(sid)
+    for d in (t.datetime_start, got.datetime_start):
+        assert d == start and d.utcoffset() == _dt.timedelta(0)
+    assert got.datetime_complete - got.datetime_start == _dt.timedelta(minutes=5)
+
+
 def test_study_attrs_merge(storage):
     sid = storage.create_study("s", MIN).study_id
     storage.set_study_attrs(sid, user={"a": 1}, system={"sampler:seed": 7})

@@ -366,6 +366,16 @@ def test_a_sampler_refusing_the_study_leaves_no_study_behind(storage_url):
     assert [s.name for s in hs.list_studies(storage_url)] == ["mo"]
 
 
+def test_names_and_keys_longer_than_the_columns_are_refused_on_every_backend(storage_url):
+    with pytest.raises(ValueError, match="study_name is 513 characters long; at most 512"):
+        hs.create_study("n" * 513, storage_url)
+    study = hs.create_study("n" * 512, storage_url)
+    with pytest.raises(ValueError, match="at most 512"):
+        study.set_user_attr("k" * 513, 1)
+    study.set_user_attr("k" * 512, 1)
+    assert hs.load_study("n" * 512, storage_url).user_attrs == {"k" * 512: 1}
+
+
 def test_study_management(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     hs.create_study("m", url, direction="maximize")

@@ -542,14 +542,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     extra = []
     if args.max_trials is not None:
         done_states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING]
-        if storage.count_trials(study._study_id, done_states) >= args.max_trials:
+        started = storage.count_trials(study._study_id, done_states)
+        if started >= args.max_trials:
             _note(f"study {args.study!r} already has {args.max_trials} trials; nothing to do")
             return 0
+        # This worker never starts more than the study still lacks (its --n-jobs slots
+        # would otherwise all start before the first finished trial is counted).
+        left = args.max_trials - started
+        args.n_trials = left if args.n_trials is None else min(args.n_trials, left)
 
         def enough(st, _frozen) -> None:  # the study-wide budget of the whole fleet
             # The study as of this worker's last ask (no extra query per trial): other
             # workers' newest trials show at the next ask, hence the documented
-            # overshoot of at most one trial per worker.
+            # overshoot of at most one trial per slot of the other workers.
             if st.history.n_started() >= args.max_trials:
                 st.stop()
 

@@ -428,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="this worker starts no new trial after this many seconds")
     p.add_argument("--max-trials", type=_positive_int, metavar="N",
                    help="stop once the study holds N started trials, counting every worker's "
-                   "(the fleet's budget; may overshoot by the number of workers)")
+                   "(the fleet's budget; workers running at the same time may overshoot it by "
+                   "one trial per --n-jobs slot of the others)")
     p.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="K",
                    help="trials this worker runs at once (default: 1)")
     p.add_argument("--sampler", choices=SAMPLERS, default="auto", help="search strategy (default: auto)")

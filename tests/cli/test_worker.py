@@ -67,3 +67,17 @@ def test_worker_needs_an_existing_study_and_a_stop_rule(tmp_path, objective_file
                  f"{objective_file}:objective", "--n-trials", "4", "--n-jobs", "2", "--retries", "1"])
     assert code == 0
     assert len(hs.load_study("fleet", url).trials) == 4
+
+
+def test_a_worker_with_several_slots_starts_only_what_the_budget_lacks(tmp_path, objective_file, capsys):
+    """Four slots of one worker all started a trial before the first finished one was
+    counted (4 existing + --max-trials 5 gave 8 trials); now exactly the missing one."""
+    url = f"sqlite:///{tmp_path}/m.db"
+    main(["--storage", url, "create-study", "--study", "fleet"])
+    study = hs.load_study("fleet", url)
+    for x in (0.1, 0.2, 0.3, 0.4):
+        study.add_trial({"x": x}, x * x)
+    code = main(["--storage", url, "worker", "--study", "fleet", "--objective", f"{objective_file}:objective",
+                 "--max-trials", "5", "--n-jobs", "4", "--executor", "thread"])
+    assert code == 0, capsys.readouterr().err
+    assert len(hs.load_study("fleet", url).trials) == 5

@@ -50,6 +50,34 @@ def test_three_objectives_exact_and_more_by_monte_carlo():
     assert err > 0
 
 
+def _cell_hv(P, ref):
+    """Exact brute force for integer points: count the unit cells they dominate."""
+    cells = itertools.product(*[range(int(P[:, j].min()), int(ref[j])) for j in range(P.shape[1])])
+    return float(sum(bool((P <= np.array(c)).all(1).any()) for c in cells))
+
+
+def test_three_objectives_match_brute_force_with_ties_and_duplicates():
+    rng = np.random.default_rng(1)
+    for _ in range(150):
+        P = rng.integers(0, 6, (int(rng.integers(1, 14)), 3)).astype(float)
+        assert hypervolume(P, [6.0, 6.0, 6.0]) == _cell_hv(P, np.array([6, 6, 6]))
+
+
+def test_history_equals_the_volume_of_each_prefix():
+    """The history updates only when a trial changes the front; its values are the
+    prefixes' volumes, for three objectives with mixed directions."""
+    study = hs.create_study(directions=["minimize", "maximize", "minimize"],
+                            sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("a", 0, 1), t.suggest_float("b", 0, 1), t.suggest_float("c", 0, 1)),
+                   n_trials=60)
+    ref = [1.1, -0.1, 1.1]
+    hist = hypervolume_history(study, ref)
+    F = np.array([t.values for t in study.trials])
+    for i, (number, hv) in enumerate(hist):
+        assert number == i
+        assert hv == pytest.approx(hypervolume(F[: i + 1], ref, directions=study.directions), rel=1e-12)
+
+
 def test_pareto_mask_and_study_helpers():
     F = np.array([[1, 2], [2, 1], [2, 2], [1, 2], [0, 5]])
     assert pareto_mask(F).tolist() == [True, True, False, True, True]  # equal rows dominate neither

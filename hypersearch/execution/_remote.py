@@ -42,6 +42,7 @@ _METHODS = frozenset(
         "set_system_attr",
         "flush",
         "_tune_report",
+        "_tune_stop",
         "_pbt_plan",
         "_trial_state",
         "_resample",
@@ -183,6 +184,9 @@ class RemoteTrial:
 
     def _tune_report(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_tune_report", *args, **kwargs)
+
+    def _tune_stop(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("_tune_stop", *args, **kwargs)
 
     def _pbt_plan(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("_pbt_plan", *args, **kwargs)

@@ -119,6 +119,8 @@ class Study:
         self._scheduler: BaseScheduler | None = scheduler
         self.history = TrialHistory(storage, self._study_id, self.directions)
         self._stop_requested = False
+        # hs.tune's stop criterion while a tune run is on (see Trial._tune_stop)
+        self._tune_stop: Any = None
         self._live: dict[int, Trial] = {}  # trials running in this process
         # Heartbeat of trials driven by ask/tell outside optimize (see _keep_beating).
         self._beat_lock = threading.Lock()

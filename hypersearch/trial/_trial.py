@@ -263,6 +263,18 @@ class Trial:
             self._interrupt = False
             raise KeyboardInterrupt(f"trial {self.number} interrupted (Ctrl-C)")
 
+    def _tune_stop(self, result: dict[str, Any]) -> bool:
+        """Whether ``hs.tune``'s stop criterion ends this trial after ``result``,
+        evaluated in the study's process (one criterion object for every trial,
+        wherever it runs); its ``stop_all()`` ends the whole run."""
+        fn = getattr(self.study, "_tune_stop", None)
+        if fn is None:
+            return False
+        verdict = fn(str(self.number), result)
+        if verdict == "all":
+            self.study.stop()
+        return bool(verdict)
+
     def _tune_report(self, result: dict[str, Any], value: float, step: int, checkpoint: str | None):
         """One ``hs.report``: the result row, the new checkpoint's path and the value
         are recorded, then the scheduler decides.  One call, so a trainable in a

@@ -65,8 +65,10 @@ class Session:
         checkpoints: CheckpointStore,
         *,
         deadline: float | None = None,
+        driver_stop: bool = False,
     ) -> None:
         self.trial = trial
+        self.driver_stop = driver_stop  # stop criteria evaluated by the study's process
         self.deadline = deadline  # time.time() at which the run's time budget ends
         self.metric = metric
         self.max_t = max_t
@@ -192,6 +194,8 @@ class Session:
         if self.max_t is not None and step >= self.max_t:
             raise self._signal(StopTrial(f"max_t={self.max_t:g} reached"))
         if self.stop is not None and self.stop(str(self.trial.number), result):
+            raise self._signal(StopTrial("a stop criterion was met"))
+        if self.driver_stop and self.trial._tune_stop(_jsonable(result)):
             raise self._signal(StopTrial("a stop criterion was met"))
         if self.deadline is not None and time.time() >= self.deadline:
             raise self._signal(StopTrial("the run's time budget (time_budget_s) is spent"))

@@ -233,6 +233,25 @@ def _stop_fn(stop: Any) -> Callable[[str, dict], bool] | None:
     raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
 
 
+def _driver_stop(stop: Any, fn: Callable[[str, dict], bool]) -> Callable[[str, dict], bool | str]:
+    """The stop criterion as the driver evaluates it: serialised (a stateful
+    criterion sees one result at a time) and with Ray Tune's ``stop_all()``,
+    which ends the whole run (``"all"``)."""
+    import threading
+
+    lock = threading.Lock()
+    stop_all = getattr(stop, "stop_all", None)
+
+    def check(trial_id: str, result: dict) -> bool | str:
+        with lock:
+            this = fn(trial_id, result)
+            if callable(stop_all) and stop_all():
+                return "all"
+            return this
+
+    return check
+
+
 class _WithParameters:
     """``trainable(config, **params)`` as a one-argument trainable (picklable when
     the trainable and the values are: worker processes receive it once)."""
@@ -367,6 +386,12 @@ def tune(
     if isinstance(config, SearchSpace) and constraints:
         space = SearchSpace(config, constraints)
     stop_fn = _stop_fn(stop)
+    # A callable stop criterion may keep state across trials (Ray Tune's Stopper): it
+    # is evaluated in this process for every trial, whichever worker runs it.  A dict
+    # of thresholds holds none and is evaluated where the trial runs.
+    driver_stop = None if stop_fn is None or isinstance(stop, Mapping) else _driver_stop(stop, stop_fn)
+    local_stop = stop_fn if driver_stop is None else None
+    stop_in_driver = driver_stop is not None  # the objective (sent to workers) holds only this
     direction = "minimize" if mode == "min" else "maximize"
 
     grid = space.grid_axes()
@@ -415,7 +440,8 @@ def tune(
         # configuration trains on with that one (its checkpoint was trained with it).
         cfg = _with_objects(space, trial.system_attrs.get(PBT_PARAMS_ATTR), derived,
                             trial.system_attrs.get(PBT_CONFIG_ATTR) or {}, own)
-        session = Session(trial, metric, max_t, stop_fn, store, deadline=deadline)
+        session = Session(trial, metric, max_t, local_stop, store, deadline=deadline,
+                          driver_stop=stop_in_driver)
         set_current(session)
         try:
             while True:
@@ -501,6 +527,7 @@ def tune(
             )
     remaining = max(total, 0)
     max_t = getattr(scheduler, "max_t", None)
+    study._tune_stop = driver_stop
     try:
         run_optimize(
             study,
@@ -526,6 +553,7 @@ def tune(
             _close_paused(study)
         return TuneResult(study, metric, mode, log, store, space=space)
     finally:
+        study._tune_stop = None
         if lent_max_t:
             scheduler.max_t = None
 

@@ -1007,3 +1007,40 @@ def test_reports_from_a_thread_the_trainable_started():
     assert [len(t.intermediate_values) for t in res.trials] == [3, 3]
     with pytest.raises(RuntimeError, match="only be called inside a trainable"):
         hs.report(loss=1.0)
+
+
+class _CountingStopper:
+    """Ray Tune's Stopper interface: stops every trial once 6 results were seen in
+    all, and the whole run after 8."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def __call__(self, trial_id, result):
+        self.seen += 1
+        return self.seen >= 6
+
+    def stop_all(self):
+        return self.seen >= 8
+
+
+def _slow_counting_train(config):
+    import time
+
+    for _ in range(10):
+        time.sleep(0.01)
+        hs.report(loss=config["x"])
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_stateful_stop_criterion_sees_every_trial_in_the_driver(executor):
+    """The stop object is one, in the study's process, whichever worker runs the
+    trial (before, each worker process had its own copy, which never saw the
+    others' results, and the driver's saw none); stop_all ends the run."""
+    stopper = _CountingStopper()
+    res = hs.tune(_slow_counting_train, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=6,
+                  max_concurrent=2, stop=stopper, executor=executor, seed=0)
+    reports = sum(len(t.intermediate_values) for t in res.trials)
+    assert stopper.seen == reports
+    assert 6 <= reports <= 9  # every trial stops from the 6th result; the run after the 8th
+    assert len(res.trials) < 6  # stop_all: no new trial after it

@@ -289,16 +289,63 @@ class Study:
         self.history.refresh()
         return [t.copy() for t in self.history.pareto_front]
 
-    def trials_dataframe(self, states: Iterable[TrialState | str] | None = None) -> pd.DataFrame:
-        """One row per trial: number, state, values, ``params_*``, ``user_attrs_*``,
-        times.  Needs pandas (``pip install 'hypersearch[pandas]'``)."""
+    def trials_dataframe(
+        self,
+        states: Iterable[TrialState | str] | None = None,
+        *,
+        attrs: Sequence[str] | None = None,
+        multi_index: bool = False,
+    ) -> pd.DataFrame:
+        """One row per trial: number, state, values, times, ``params_*``,
+        ``user_attrs_*`` (and ``fail_reason``).  Needs pandas (``pip install
+        'hypersearch[pandas]'``).
+
+        Args:
+            states: Only trials in these states (default: all).
+            attrs: Which groups of columns, named as in Optuna: ``"number"``,
+                ``"value"``/``"values"``, ``"datetime_start"``, ``"datetime_complete"``,
+                ``"duration"`` (a ``Timedelta``; ``duration_s`` holds seconds),
+                ``"params"``, ``"user_attrs"``, ``"system_attrs"``,
+                ``"intermediate_values"``, ``"state"`` (default: all of these but
+                the system attributes and intermediate values).
+            multi_index: Columns as ``(group, key)`` pairs, e.g. ``("params", "lr")``,
+                instead of ``params_lr``.
+        """
         try:
             import pandas as pd
         except ImportError:
             raise ImportError(
                 "trials_dataframe needs pandas: pip install 'hypersearch[pandas]'"
             ) from None
-        return pd.DataFrame(trials_to_records(self.get_trials(states, deepcopy=False), self.directions))
+        if states is not None and not isinstance(states, (str, TrialState)):
+            states = list(states)
+            if states and all(isinstance(x, str) and x in _DF_ATTRS for x in states):
+                raise TypeError(
+                    f"trials_dataframe's first argument is the states to keep; {states} are column "
+                    "groups: pass them as attrs=(...)"
+                )
+        trials = self.get_trials(states, deepcopy=False)
+        if attrs is None and not multi_index:
+            df = pd.DataFrame(trials_to_records(trials, self.directions))
+            if "duration_s" in df:
+                df.insert(list(df.columns).index("duration_s"), "duration", pd.to_timedelta(df["duration_s"], unit="s"))
+            return df
+        groups = _DF_DEFAULT if attrs is None else tuple(attrs)
+        unknown = [a for a in groups if a not in _DF_ATTRS]
+        if unknown:
+            raise ValueError(f"unknown attrs {unknown}; known: {sorted(_DF_ATTRS)}")
+        rows = []
+        for t in trials:
+            row: dict[tuple[str, str], Any] = {}
+            for group in groups:
+                row.update(_df_columns(t, group, len(self.directions)))
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        if multi_index:
+            df.columns = pd.MultiIndex.from_tuples(list(df.columns)) if len(df.columns) else df.columns
+        else:
+            df.columns = [g if not k else f"{g}_{k}" for g, k in df.columns]
+        return df
 
     # -- ask / tell ------------------------------------------------------------------------
     def ask(self, fixed_distributions: Mapping[str, BaseDistribution] | None = None) -> Trial:
@@ -877,6 +924,28 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"parameter {k!r} is {v!r}; a parameter value must be finite")
         out[k] = v
     return out
+
+
+_DF_ATTRS = frozenset({
+    "number", "value", "values", "datetime_start", "datetime_complete", "duration", "params",
+    "user_attrs", "system_attrs", "intermediate_values", "state",
+})
+_DF_DEFAULT = ("number", "value", "datetime_start", "datetime_complete", "duration", "params", "user_attrs", "state")
+
+
+def _df_columns(t: FrozenTrial, group: str, n_objectives: int) -> dict[tuple[str, str], Any]:
+    """The ``(group, key)`` columns of one trial for :meth:`Study.trials_dataframe`."""
+    if group in ("value", "values"):
+        if n_objectives == 1:
+            return {("value", ""): t.values[0] if t.values else None}
+        return {("values", str(i)): t.values[i] if t.values else None for i in range(n_objectives)}
+    if group == "duration":
+        return {("duration", ""): t.duration}
+    if group == "state":
+        return {("state", ""): t.state.name}
+    if group in ("params", "user_attrs", "system_attrs", "intermediate_values"):
+        return {(group, str(k)): v for k, v in getattr(t, group).items()}
+    return {(group, ""): getattr(t, group)}
 
 
 def trials_to_records(trials: Iterable[FrozenTrial], directions: list[StudyDirection]) -> list[dict]:

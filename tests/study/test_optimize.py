@@ -427,6 +427,23 @@ def test_trials_dataframe():
     assert len(df) == 5
     assert {"number", "value", "state", "params_x", "params_y", "duration_s"} <= set(df.columns)
     assert np.allclose(df["value"], [t.value for t in study.trials])
+    # Optuna's attrs and multi_index, and its Timedelta duration
+    assert df["duration"].dt.total_seconds().tolist() == pytest.approx(df["duration_s"].tolist())
+    sel = study.trials_dataframe(attrs=("number", "value", "params", "state"))
+    assert list(sel.columns) == ["number", "value", "params_x", "params_y", "state"]
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    t.report(0.5, 2)
+    study.tell(t, 0.25)
+    mi = study.trials_dataframe(attrs=("number", "params", "intermediate_values"), multi_index=True)
+    assert ("params", "x") in mi.columns and mi[("intermediate_values", "2")].iloc[-1] == 0.5
+    with pytest.raises(TypeError, match="pass them as attrs"):
+        study.trials_dataframe(("number", "value"))
+    with pytest.raises(ValueError, match="unknown attrs"):
+        study.trials_dataframe(attrs=("nope",))
+    multi = hs.create_study(directions=["minimize", "maximize"])
+    multi.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    assert list(multi.trials_dataframe(attrs=("values",)).columns) == ["values_0", "values_1"]
 
 
 def test_numpy_return_values_are_accepted():

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -437,17 +438,36 @@ class Study:
         trial: Trial | int,
         values: float | Sequence[float] | None = None,
         state: TrialState | str | None = None,
+        *,
+        skip_if_finished: bool = False,
     ) -> FrozenTrial:
         """Finish a trial with its objective value(s) or another final state.
 
         Invalid values (NaN, inf, wrong type or count) turn the trial into a FAIL
         trial with the reason recorded and a warning; telling a trial that has
-        already finished raises :class:`~hypersearch.exceptions.TrialStateError`.
+        already finished raises :class:`~hypersearch.exceptions.TrialStateError`,
+        or, with ``skip_if_finished``, returns it as it is (a loop that may tell a
+        trial twice, e.g. after a retry of its own).  A PRUNED trial's value is its
+        last report; ``values`` given with it are ignored with a warning.
         """
-        t = self._resolve(trial)
         st = TrialState.COMPLETE if state is None else TrialState.parse(state)
         if not st.is_finished():
             raise ValueError(f"tell needs a final state (COMPLETE, PRUNED or FAIL), got {st.name}")
+        if skip_if_finished:
+            number = trial.number if isinstance(trial, Trial) else trial
+            if isinstance(number, int) and not isinstance(number, bool):
+                try:
+                    stored = self._storage.get_trial(self._study_id, number)
+                except KeyError:
+                    stored = None
+                if stored is not None and stored.state.is_finished():
+                    return stored
+        t = self._resolve(trial)
+        if st == TrialState.PRUNED and values is not None:
+            warnings.warn(
+                f"trial {t.number}: values told with state PRUNED are ignored; a pruned trial's "
+                "value is its last report", UserWarning, stacklevel=2,
+            )
         vals: list[float] | None = None
         if st == TrialState.COMPLETE:
             vals, reason = self._check_values(values)
@@ -604,8 +624,6 @@ class Study:
                 raise ValueError(f"study {self.study_name!r} has no trial number {trial}")
         earlier = self.test_evaluations  # read again: another handle may have evaluated
         if earlier:
-            import warnings
-
             warnings.warn(
                 f"study {self.study_name!r} was already evaluated on the test set {len(earlier)} time(s); "
                 "choosing between configurations by their test values overfits the test set",

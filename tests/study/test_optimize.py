@@ -627,3 +627,19 @@ def test_an_objective_reruns_on_a_finished_or_fixed_configuration():
     copy = hs.create_study()
     assert [t.number for t in copy.add_trials(study.trials)] == [0, 1, 2, 3, 4]
     assert copy.best_value == study.best_value
+
+
+def test_tell_skip_if_finished_and_values_with_pruned():
+    study = hs.create_study()
+    t = study.ask()
+    t.suggest_float("x", 0, 1)
+    done = study.tell(t, 1.0)
+    with pytest.raises(hs.TrialStateError):
+        study.tell(t, 2.0)
+    again = study.tell(t, 2.0, skip_if_finished=True)
+    assert again.value == done.value == 1.0 and study.tell(t.number, 3.0, skip_if_finished=True).value == 1.0
+    p = study.ask()
+    p.report(0.7, 1)
+    with pytest.warns(UserWarning, match="values told with state PRUNED are ignored"):
+        pruned = study.tell(p, 0.1, state="pruned")
+    assert pruned.values == [0.7]

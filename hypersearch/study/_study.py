@@ -993,6 +993,14 @@ def trials_to_records(trials: Iterable[FrozenTrial], directions: list[StudyDirec
 # -- module-level functions -------------------------------------------------------------------
 
 
+def _scheduler_or_pruner(scheduler: BaseScheduler | None, pruner: BaseScheduler | None) -> BaseScheduler | None:
+    if pruner is None:
+        return scheduler
+    if scheduler is not None:
+        raise ValueError("give either scheduler or pruner (Optuna's name for it), not both")
+    return pruner
+
+
 def _directions(direction, directions) -> list[StudyDirection]:
     if direction is not None and directions is not None:
         raise ValueError("give either direction or directions, not both")
@@ -1017,6 +1025,7 @@ def create_study(
     seed: int | None = None,
     warm_start_from: Sequence[Study] = (),
     warm_start_top_k: int = 5,
+    pruner: BaseScheduler | None = None,
 ) -> Study:
     """Create a new study.
 
@@ -1038,7 +1047,9 @@ def create_study(
             starts from what worked before; their results on the new task then
             inform the sampler like any other trial.
         warm_start_top_k: Configurations taken from each earlier study.
+        pruner: Optuna's name for ``scheduler`` (the same object; give one or the other).
     """
+    scheduler = _scheduler_or_pruner(scheduler, pruner)
     dirs = _directions(direction, directions)
     # Everything checked before the study is written, so a bad argument leaves no
     # half-made study behind.
@@ -1156,8 +1167,11 @@ def load_study(
     sampler: BaseSampler | None = None,
     scheduler: BaseScheduler | None = None,
     seed: int | None = None,
+    pruner: BaseScheduler | None = None,
 ) -> Study:
-    """Open an existing study (``StudyNotFoundError`` if there is none)."""
+    """Open an existing study (``StudyNotFoundError`` if there is none).  ``pruner``
+    is Optuna's name for ``scheduler``."""
+    scheduler = _scheduler_or_pruner(scheduler, pruner)
     check_key("study_name", study_name)
     st = get_storage(storage)
     info = st.get_study(study_name)

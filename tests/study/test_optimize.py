@@ -643,3 +643,13 @@ def test_tell_skip_if_finished_and_values_with_pruned():
     with pytest.warns(UserWarning, match="values told with state PRUNED are ignored"):
         pruned = study.tell(p, 0.1, state="pruned")
     assert pruned.values == [0.7]
+
+
+def test_pruner_is_optunas_name_for_the_scheduler(tmp_path):
+    url = f"sqlite:///{tmp_path}/p.db"
+    median = hs.schedulers.MedianStoppingRule(n_startup_trials=1)
+    study = hs.create_study("p", url, pruner=median)
+    assert study.scheduler is median
+    assert hs.load_study("p", url, pruner=median).scheduler is median
+    with pytest.raises(ValueError, match="either scheduler or pruner"):
+        hs.create_study(pruner=median, scheduler=median)

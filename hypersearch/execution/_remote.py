@@ -28,6 +28,7 @@ from hypersearch.space.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from hypersearch.trial._aliases import OptunaAliases
 
 __all__ = ["Channel", "RemoteTrial", "pack_exception", "run_objective", "serve", "unpack_exception"]
 
@@ -125,7 +126,7 @@ def unpack_exception(packed: tuple[bytes | None, str, str, dict[str, Any]]) -> B
 # -- worker side ----------------------------------------------------------------------------------
 
 
-class RemoteTrial:
+class RemoteTrial(OptunaAliases):
     """What an objective receives in a worker: the :class:`~hypersearch.Trial` API,
     forwarded to the study's process.  Bounds and names are validated here, so
     bad arguments raise in the objective as they would in-process."""

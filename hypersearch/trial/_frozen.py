@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypersearch.space.distributions import BaseDistribution
+from hypersearch.trial._aliases import OptunaAliases
 from hypersearch.trial._state import TrialState
 
 
 @dataclass
-class FrozenTrial:
+class FrozenTrial(OptunaAliases):
     """Snapshot of a trial: its parameters, results and metadata.
 
     Attributes:

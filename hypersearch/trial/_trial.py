@@ -21,6 +21,7 @@ from hypersearch.space.distributions import (
     IntDistribution,
 )
 from hypersearch.storage._common import check_json_value
+from hypersearch.trial._aliases import OptunaAliases
 from hypersearch.trial._frozen import FrozenTrial
 from hypersearch.trial._state import TrialState
 
@@ -35,7 +36,7 @@ _log = logging.getLogger("hypersearch")
 JUDGED_STEP_ATTR = "judged_step"
 
 
-class Trial:
+class Trial(OptunaAliases):
     """One evaluation of the objective.
 
     Parameters are suggested on the fly (*define-by-run*): the objective calls

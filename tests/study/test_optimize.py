@@ -653,3 +653,19 @@ def test_pruner_is_optunas_name_for_the_scheduler(tmp_path):
     assert hs.load_study("p", url, pruner=median).scheduler is median
     with pytest.raises(ValueError, match="either scheduler or pruner"):
         hs.create_study(pruner=median, scheduler=median)
+
+
+def test_optunas_old_suggest_names_still_work_with_a_warning():
+    from hypersearch.trial import FixedTrial
+
+    def objective(t):
+        return t.suggest_uniform("a", 0, 1) + t.suggest_loguniform("b", 1e-3, 1) + t.suggest_discrete_uniform(
+            "c", 0, 1, 0.25)
+
+    study = hs.create_study(seed=0)
+    with pytest.warns(FutureWarning, match="use suggest_float"):
+        study.optimize(objective, n_trials=2)
+    d = study.trials[0].distributions
+    assert d["b"] == hs.FloatDistribution(1e-3, 1, log=True) and d["c"] == hs.FloatDistribution(0, 1, step=0.25)
+    with pytest.warns(FutureWarning):
+        assert objective(FixedTrial({"a": 0.5, "b": 0.01, "c": 0.25})) == pytest.approx(0.76)

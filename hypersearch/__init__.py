@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 from hypersearch.study import (  # noqa: I001
     Study,
     StudyDirection,
+    copy_study,
     create_study,
     delete_study,
     list_studies,
@@ -92,6 +93,7 @@ __all__ = [
     "TuneResult",
     "__version__",
     "choice",
+    "copy_study",
     "create_study",
     "cross_validate",
     "delete_study",

@@ -1178,6 +1178,49 @@ def load_study(
     return Study(st, info, sampler=sampler, scheduler=scheduler, seed=seed)
 
 
+def copy_study(
+    *,
+    from_study_name: str,
+    from_storage: BaseStorage | str,
+    to_storage: BaseStorage | str,
+    to_study_name: str | None = None,
+) -> Study:
+    """Copy a study, its attributes and every trial to another storage (e.g. from a
+    local SQLite file to the team's PostgreSQL), as Optuna's ``copy_study``.
+
+    Trials keep their numbers, states, parameters, values, reports, attributes and
+    times, so the copy resumes where the original stands (its sampler seed and
+    scheduler state live in the study's system attributes, which are copied
+    too).  A trial RUNNING in the original is recorded as FAIL in the copy (no
+    worker runs it there).  A copy that fails part way is removed.
+    """
+    src = load_study(from_study_name, from_storage, sampler=_read_only_sampler())
+    name = from_study_name if to_study_name is None else to_study_name
+    check_key("study_name", name)
+    dst = get_storage(to_storage)
+    info = dst.create_study(name, src.directions)
+    try:
+        user, system = src._storage.get_study_attrs(src._study_id)
+        if user or system:
+            dst.set_study_attrs(info.study_id, user=user, system=system)
+        for t in src.get_trials(deepcopy=True):
+            if t.state == TrialState.RUNNING:
+                t.state = TrialState.FAIL
+                t.system_attrs["fail_reason"] = "running when the study was copied"
+                t.datetime_complete = t.datetime_complete or _dt.datetime.now(_dt.timezone.utc)
+            dst.add_trial(info.study_id, t)
+    except BaseException:
+        dst.delete_study(info.study_id)
+        raise
+    return load_study(name, dst)
+
+
+def _read_only_sampler() -> BaseSampler:
+    from hypersearch.samplers.base import ReadOnlySampler
+
+    return ReadOnlySampler()
+
+
 def delete_study(study_name: str, storage: BaseStorage | str) -> None:
     """Delete a study and all its trials."""
     check_key("study_name", study_name)

@@ -669,3 +669,34 @@ def test_optunas_old_suggest_names_still_work_with_a_warning():
     assert d["b"] == hs.FloatDistribution(1e-3, 1, log=True) and d["c"] == hs.FloatDistribution(0, 1, step=0.25)
     with pytest.warns(FutureWarning):
         assert objective(FixedTrial({"a": 0.5, "b": 0.01, "c": 0.25})) == pytest.approx(0.76)
+
+
+def test_copy_study_to_another_storage_resumes_there(tmp_path, storage_url):
+    """A study copied (e.g. from a local SQLite file to PostgreSQL) keeps its trials,
+    numbers, reports, attributes and seed, so it goes on as the original would."""
+    src_url = f"sqlite:///{tmp_path}/src.db"
+    src = hs.create_study("s", src_url, seed=3)
+    src.set_user_attr("note", {"a": [1, 2]})
+    src.optimize(quadratic, n_trials=4)
+    running = src.ask()
+    src.enqueue_trial({"x": 1.0, "y": 0})
+    copy = hs.copy_study(from_study_name="s", from_storage=src_url, to_storage=storage_url, to_study_name="c")
+    got = copy.trials
+    assert [t.number for t in got] == [0, 1, 2, 3, 4, 5]
+    assert [(t.params, t.values, t.state) for t in got[:4]] == [(t.params, t.values, t.state) for t in src.trials[:4]]
+    assert got[5].state == hs.TrialState.WAITING and got[running.number].state == hs.TrialState.FAIL
+    assert copy.user_attrs == {"note": {"a": [1, 2]}} and copy.system_attrs == src.system_attrs
+    assert got[0].datetime_start == src.trials[0].datetime_start
+    copy.optimize(quadratic, n_trials=1)
+    assert copy.trials[5].state == hs.TrialState.COMPLETE and copy.trials[5].params == {"x": 1.0, "y": 0}
+    with pytest.raises(hs.DuplicatedStudyError):
+        hs.copy_study(from_study_name="s", from_storage=src_url, to_storage=storage_url, to_study_name="c")
+
+
+def test_max_trials_callback_is_a_budget_for_the_whole_study():
+    study = hs.create_study()
+    study.optimize(quadratic, n_trials=3)
+    study.optimize(quadratic, n_trials=100, callbacks=[hs.study.MaxTrialsCallback(5)])
+    assert len(study.trials) == 5
+    with pytest.raises(ValueError, match="positive integer"):
+        hs.study.MaxTrialsCallback(0)

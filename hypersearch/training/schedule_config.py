@@ -166,7 +166,8 @@ def schedule_from_config(
         # A warm-up given sets the rising part (a ratio exactly, not rounded to
         # steps; at least one step, which one-cycle needs); 0.3 only when none is
         # given, as in PyTorch's OneCycleLR.
-        exact = cfg["warmup_ratio"] if "warmup_ratio" in cfg else warmup / total
+        ratio_used = "warmup_ratio" in cfg and "warmup_steps" not in cfg  # the key `warmup` came from
+        exact = cfg["warmup_ratio"] if ratio_used else warmup / total
         pct = cfg.get("pct_start", max(float(exact), 1.0 / total) if warmup_given else 0.3)
         return one_cycle(
             base,

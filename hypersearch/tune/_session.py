@@ -14,9 +14,12 @@ from hypersearch.storage._common import checkpoint_step
 from hypersearch.tune._checkpoint import CheckpointStore
 
 _local = threading.local()
-# Sessions active in this process: a report from a thread the trainable started
-# (a data-loading or logging thread) belongs to the only one, as in a worker process.
-_active: list[Session] = []
+# Sessions active in this process, each with the threads alive when it began: a
+# report from a thread started since (a thread the trainable started) belongs to
+# the only active session, as in a worker process.  A thread an earlier trial left
+# running is not one of them: its late reports are refused, not recorded as the
+# next trial's.
+_active: dict[Session, frozenset[threading.Thread]] = {}
 _active_lock = threading.Lock()
 
 
@@ -298,14 +301,19 @@ def current() -> Session:
     if s is not None:
         return s
     with _active_lock:
-        active = list(_active)
-    if len(active) == 1:  # called from a thread the trainable started
-        return active[0]
-    if active:
+        active = list(_active.items())
+    if len(active) == 1 and threading.current_thread() not in active[0][1]:
+        return active[0][0]  # called from a thread the trainable started
+    if len(active) > 1:
         raise RuntimeError(
             f"hs.report() and hs.get_checkpoint() were called from a thread that no trainable runs "
             f"in, while {len(active)} trials run in this process (executor='thread'): which trial "
             "it belongs to is unknown; call them from the trainable's own thread"
+        )
+    if active:
+        raise RuntimeError(
+            "hs.report() or hs.get_checkpoint() was called from a thread that was running before "
+            "this trial began (one an earlier trial left behind?): it is not this trial's"
         )
     raise RuntimeError(
         "hs.report() and hs.get_checkpoint() can only be called inside a trainable run by hs.tune()"
@@ -317,10 +325,10 @@ def set_current(s: Session | None) -> None:
     old = getattr(_local, "session", None)
     _local.session = s
     with _active_lock:
-        if old is not None and old in _active:
-            _active.remove(old)
+        if old is not None:
+            _active.pop(old, None)
         if s is not None:
-            _active.append(s)
+            _active[s] = frozenset(threading.enumerate())
 
 
 def report(metrics: Mapping[str, Any] | None = None, /, *, checkpoint: Any = None, **kwargs: Any) -> None:

@@ -77,7 +77,7 @@ def test_a_step_that_does_not_divide_the_range_lowers_high_with_a_warning():
         (["a", "a"], "duplicate choice 'a'"),
         ([2, 3, 2], "duplicate choice 2"),
         ([[1, 2]], "has type list"),
-        ("abc", "must be a list or tuple"),
+        ("abc", "must be a list, tuple or 1-d array"),
         ([float("nan")], "is NaN"),
     ],
 )

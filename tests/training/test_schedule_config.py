@@ -57,6 +57,9 @@ def test_other_schedules():
                                        total_steps=100) == tr.one_cycle(0.1, 100, pct_start=pct)
     assert tr.schedule_from_config({"schedule": "one_cycle", "lr": 0.1}, total_steps=100) == tr.one_cycle(
         0.1, 100, pct_start=0.3)
+    # warmup_steps wins over warmup_ratio, as for the other schedules
+    assert tr.schedule_from_config({"schedule": "one_cycle", "lr": 0.1, "warmup_steps": 10, "warmup_ratio": 0.5},
+                                   total_steps=100) == tr.one_cycle(0.1, 100, pct_start=0.1)
 
 
 def test_nested_schedule_choice():

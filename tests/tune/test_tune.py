@@ -1008,6 +1008,31 @@ def test_reports_from_a_thread_the_trainable_started():
     with pytest.raises(RuntimeError, match="only be called inside a trainable"):
         hs.report(loss=1.0)
 
+    # a thread an earlier trial left running is not the next trial's
+    import time
+
+    refused = []
+
+    def leaves_a_thread(config):
+        if config["x"] < 0.5:
+            def late():
+                time.sleep(0.3)
+                try:
+                    hs.report(loss=999.0)
+                except RuntimeError as e:
+                    refused.append(str(e))
+
+            threading.Thread(target=late, daemon=True).start()
+            hs.report(loss=config["x"])
+            return
+        for _ in range(6):
+            time.sleep(0.1)
+            hs.report(loss=config["x"])
+
+    res = hs.tune(leaves_a_thread, config={"x": hs.grid_search([0.1, 0.9])}, metric="loss", mode="min", seed=1)
+    assert 999.0 not in res.trials[1].intermediate_values.values()
+    assert refused and "running before this trial began" in refused[0]
+
 
 class _CountingStopper:
     """Ray Tune's Stopper interface: stops every trial once 6 results were seen in

@@ -102,6 +102,8 @@ class TrialHistory:
         self._keep = True
         self._dropped = 0  # finished trials not kept in memory
         self._best_stale = False  # primed without reading finished trials (see prime)
+        self._primed_n = 0
+        self._primed_live: frozenset[int] = frozenset()
 
     # -- retention -------------------------------------------------------------------
     @property
@@ -194,6 +196,10 @@ class TrialHistory:
             below = sum(1 for t in live if t.number < n)
             self._dropped = self._finished_count = n - below
             self._best_stale = self._dropped > 0
+            # the trials finished before priming (numbers below n, not live then): the
+            # ones _resolve_best adds; every later one reaches the front as it finishes
+            self._primed_n = n
+            self._primed_live = frozenset(t.number for t in live if t.number < n)
             for t in live:
                 if t.number < n:
                     self._unfinished.add(t.number)  # placeholder: _ingest fills it in
@@ -205,11 +211,14 @@ class TrialHistory:
         one read of the COMPLETE trials."""
         if not self._best_stale:
             return
-        seen = len(self.trials)
+        # Only trials finished before the view was primed: those finished since were
+        # added as they finished (counting them again listed them twice on the front).
+        seen = self._primed_n
+        live = self._primed_live
 
         def consider(trials: Iterable[FrozenTrial]) -> None:
             for t in trials:
-                if t.number < seen and self._is_dropped(t.number):
+                if t.number < seen and t.number not in live:
                     self._add_complete(t)
 
         top = []

@@ -363,3 +363,28 @@ def test_changed_since_hands_out_only_the_unfinished_trials_that_changed():
     study.tell(new, 1.0)
     _, changed = study.history.changed_since(change2)
     assert new.number not in [t.number for t in changed]
+
+
+def test_a_resumed_view_lists_each_front_trial_once(tmp_path):
+    """A view primed on load (finished trials read on first use) adds the trials
+    finished since once: before, every new front trial was listed twice."""
+    import hypersearch as hs
+
+    url = f"sqlite:///{tmp_path}/front.db"
+
+    def obj(t):
+        x = t.suggest_float("x", 0, 1)
+        return x, 1 - x  # every trial is on the front
+
+    first = hs.create_study("s", url, directions=["minimize", "minimize"], sampler=hs.samplers.RandomSampler(seed=0))
+    first.optimize(obj, n_trials=2)
+    live = first.ask()  # running when the study is loaded again, finished after
+    again = hs.load_study("s", url, sampler=hs.samplers.RandomSampler(seed=0))
+    again.optimize(obj, n_trials=2)
+    again.tell(live.number, [0.5, 0.5])
+    assert [t.number for t in again.best_trials] == [0, 1, 2, 3, 4]
+    single = hs.create_study("m", url, sampler=hs.samplers.RandomSampler(seed=0))
+    single.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    resumed = hs.load_study("m", url, sampler=hs.samplers.RandomSampler(seed=0))
+    resumed.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert resumed.best_trial.number == min(resumed.trials, key=lambda t: t.value).number

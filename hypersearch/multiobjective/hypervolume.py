@@ -114,8 +114,19 @@ def hypervolume(
     """
     from hypersearch.study._direction import StudyDirection
 
-    P = np.asarray(points, dtype=float).reshape(-1, len(reference))
     ref = np.asarray(reference, dtype=float)
+    if ref.ndim != 1 or len(ref) == 0:
+        raise ValueError(f"reference must be one point (a list of numbers), got {reference!r}")
+    P = np.asarray(points, dtype=float)
+    if P.size == 0:
+        P = P.reshape(0, len(ref))
+    if P.ndim == 1:
+        P = P.reshape(1, -1)
+    if P.ndim != 2 or P.shape[1] != len(ref):
+        raise ValueError(
+            f"points have {P.shape[-1]} objective(s) each, the reference {len(ref)}: give one "
+            "reference value per objective"
+        )
     if not np.all(np.isfinite(ref)):
         raise ValueError(f"reference must be finite, got {list(reference)}")
     if directions is not None:
@@ -169,13 +180,22 @@ def _values(study: Study) -> tuple[list, np.ndarray]:
 def study_hypervolume(study: Study, reference: Sequence[float], **kwargs: Any) -> float:
     """Hypervolume of a study's feasible COMPLETE trials (its Pareto front) in the
     study's directions."""
+    _check_reference(study, reference)
     _, F = _values(study)
     return hypervolume(F, reference, directions=study.directions, **kwargs)  # type: ignore[return-value]
+
+
+def _check_reference(study: Study, reference: Sequence[float]) -> None:
+    n = len(study.directions)
+    if np.ndim(reference) != 1 or len(reference) != n:
+        raise ValueError(f"study {study.study_name!r} has {n} objective(s); the reference must have {n} values, "
+                         f"got {reference!r}")
 
 
 def hypervolume_history(study: Study, reference: Sequence[float], **kwargs: Any) -> list[tuple[int, float]]:
     """``(trial number, hypervolume of the feasible COMPLETE trials up to it)`` after
     each such trial, in trial-number order: how the front improved over time."""
+    _check_reference(study, reference)
     trials, F = _values(study)
     signs = np.array([d.sign() for d in study.directions])
     out: list[tuple[int, float]] = []

@@ -168,10 +168,33 @@ def _copy_attrs(d: dict) -> dict:
 
 def constraints_satisfied(constraints: Any) -> bool:
     """Whether a trial's recorded ``constraints`` system attribute is satisfied: every
-    value ``<= 0`` (``None``: no constraints recorded, feasible)."""
+    value ``<= 0`` (a single number counts as a list of one; ``None``: no constraints
+    recorded, feasible; anything unreadable: infeasible)."""
     if constraints is None:
         return True
+    if isinstance(constraints, (int, float)) and not isinstance(constraints, bool):
+        constraints = [constraints]
     try:
         return all(v is not None and float(v) <= 0 for v in constraints)
     except (TypeError, ValueError):
         return False
+
+
+def check_constraints(value: Any) -> list[float]:
+    """``value`` as the list of constraint values stored in the ``constraints``
+    system attribute (``ValueError`` unless a number or a sequence of numbers; a
+    NaN is kept and counts as violated)."""
+    import numpy as np
+
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        value = [value]
+    elif isinstance(value, np.ndarray):
+        value = value.ravel().tolist()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"constraints must be a number or a list of numbers (<= 0: satisfied), got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ValueError(f"constraint values must be numbers (<= 0: satisfied), got {v!r} in {value!r}")
+        out.append(float(v))
+    return out

@@ -22,7 +22,7 @@ from hypersearch.space.distributions import (
 )
 from hypersearch.storage._common import check_json_value
 from hypersearch.trial._aliases import OptunaAliases
-from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._frozen import FrozenTrial, check_constraints
 from hypersearch.trial._state import TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -324,8 +324,15 @@ class Trial(OptunaAliases):
         self._dirty = True
 
     def set_system_attr(self, key: str, value: Any) -> None:
-        """Framework-level metadata (used by samplers and schedulers)."""
+        """Framework-level metadata (used by samplers and schedulers).
+
+        ``"constraints"`` holds the trial's constraint values (a number or a list of
+        numbers; feasible when every one is ``<= 0``), read by ``best_trials``,
+        the samplers and the plots.
+        """
         self._check_active()
+        if key == "constraints":
+            value = check_constraints(value)
         self._system_attrs[key] = check_json_value(f"system attribute {key!r}", value)
         self._dirty = True
 

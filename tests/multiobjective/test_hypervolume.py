@@ -137,8 +137,43 @@ def test_ties_are_all_on_the_front_and_the_best_is_the_same_in_every_process(tmp
     assert so.best_trial.number == 0 == hs.load_study("so", url).best_trial.number
 
 
+def test_points_and_reference_must_agree_on_the_number_of_objectives():
+    with pytest.raises(ValueError, match="points have 2 objective\\(s\\) each, the reference 4"):
+        hypervolume([[1, 2], [3, 4]], [5, 5, 5, 5])
+    with pytest.raises(ValueError, match="points have 4 objective"):
+        hypervolume([[1, 2, 3, 4]], [5, 5])
+    assert hypervolume([1, 2], [3, 3]) == 2.0  # one point as a flat list
+    assert hypervolume([], [1, 1]) == 0.0
+    study = hs.create_study(directions=["minimize", "minimize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    with pytest.raises(ValueError, match="has 2 objective\\(s\\); the reference must have 2 values"):
+        study_hypervolume(study, [1.1, 1.1, 1.1])
+    with pytest.raises(ValueError, match="must have 2 values"):
+        hypervolume_history(study, [1.1])
+
+
 def test_bad_reference():
     with pytest.raises(ValueError, match="finite"):
         hypervolume([[1, 2]], [float("inf"), 1])
     with pytest.raises(ValueError, match="directions"):
         hypervolume([[1, 2]], [3, 3], directions=["minimize"])
+
+
+def test_constraint_values_may_be_one_number_and_must_be_numbers():
+    """A single number is a list of one (before, a satisfied scalar constraint made
+    the trial infeasible); anything else is refused when it is set."""
+    study = hs.create_study(directions=["minimize", "minimize"])
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        t.set_system_attr("constraints", -1.0 if t.number == 0 else np.float64(0.5))
+        return x, 1 - x
+
+    study.optimize(objective, n_trials=2)
+    assert [t.number for t in study.best_trials] == [0]
+    assert study.trials[0].system_attrs["constraints"] == [-1.0]
+    trial = study.ask()
+    with pytest.raises(ValueError, match="constraints must be a number or a list of numbers"):
+        trial.set_system_attr("constraints", "oops")
+    with pytest.raises(ValueError, match="constraint values must be numbers"):
+        trial.set_system_attr("constraints", [0.0, None])

@@ -355,6 +355,12 @@ def tune(
     deadline = None if time_budget_s is None else time.time() + float(time_budget_s)
     if not callable(trainable):
         raise TypeError(f"trainable must be callable, got {type(trainable).__name__}")
+    if metric is not None and not isinstance(metric, str) or isinstance(mode, (list, tuple)):
+        raise ValueError(
+            f"tune optimises one metric (a name such as 'loss'), got metric={metric!r}, mode={mode!r}; "
+            "report the others too and compare them in result.dataframe, or use a "
+            "multi-objective study (hs.create_study(directions=[...])) with study.optimize"
+        )
     sched_metric = getattr(scheduler, "metric", None)
     sched_mode = getattr(scheduler, "mode", None)
     sched_mode = None if sched_mode is None else ("min" if sched_mode.sign() > 0 else "max")

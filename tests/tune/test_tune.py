@@ -1069,3 +1069,10 @@ def test_a_stateful_stop_criterion_sees_every_trial_in_the_driver(executor):
     assert stopper.seen == reports
     assert 6 <= reports <= 9  # every trial stops from the 6th result; the run after the 8th
     assert len(res.trials) < 6  # stop_all: no new trial after it
+
+
+def test_tune_optimises_one_metric_and_says_so():
+    with pytest.raises(ValueError, match="tune optimises one metric"):
+        hs.tune(lambda c: None, config={"x": hs.uniform(0, 1)}, metric=["acc", "size"], mode="max")
+    with pytest.raises(ValueError, match="tune optimises one metric"):
+        hs.tune(lambda c: None, config={"x": hs.uniform(0, 1)}, metric="acc", mode=["max", "min"])

@@ -134,6 +134,13 @@ class BaseSampler:
         (e.g. NSGA-II's constraint values, so every process reads them instead of
         recomputing)."""
 
+    def added_trial_attrs(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
+        """System attributes to store with a finished trial recorded from elsewhere
+        (:meth:`Study.add_trial`), which no worker ran and so :meth:`before_finish`
+        never saw: e.g. NSGA-II's constraint values, so that the study's front and
+        the sampler agree on its feasibility."""
+        return {}
+
     def on_trial_finished(self, study: Study, trial: FrozenTrial) -> None:
         """Called once for every trial the study's history sees finish, whichever
         worker ran it: the place to update incremental statistics."""

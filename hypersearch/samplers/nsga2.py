@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -169,18 +169,23 @@ class NSGA2Sampler(PopulationSampler):
             return
         if CONSTRAINTS_ATTR in trial.system_attrs:
             return
-        frozen = trial._snapshot(state, values)
+        trial.set_system_attr(CONSTRAINTS_ATTR, self._constraint_values(trial._snapshot(state, values)))
+
+    def added_trial_attrs(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
+        if self.constraints_func is None or trial.state != TrialState.COMPLETE or CONSTRAINTS_ATTR in trial.system_attrs:
+            return {}
+        return {CONSTRAINTS_ATTR: self._constraint_values(trial)}
+
+    def _constraint_values(self, frozen: FrozenTrial) -> list[float | None]:
+        """``constraints_func(frozen)`` as stored (infeasible if it fails)."""
         try:
-            raw = self.constraints_func(frozen)
+            raw = self.constraints_func(frozen)  # type: ignore[misc]
             stored = [float(v) for v in raw]
         except Exception as e:
-            _log.warning("trial %d: constraints_func failed (%s); the trial is treated as infeasible", trial.number, e)
+            _log.warning("trial %d: constraints_func failed (%s); the trial is treated as infeasible", frozen.number, e)
             stored = [math.inf]
         # JSON has no NaN or infinity: NaN is stored as null (read back as infeasible)
-        trial.set_system_attr(
-            CONSTRAINTS_ATTR,
-            [None if v != v else (v if math.isfinite(v) else math.copysign(1e300, v)) for v in stored],
-        )
+        return [None if v != v else (v if math.isfinite(v) else math.copysign(1e300, v)) for v in stored]
 
     def _observation(self, study: Study, trial: FrozenTrial) -> _Member | None:
         loss = losses_of(study, trial)

@@ -834,6 +834,10 @@ class Study:
             datetime_start=start,
             datetime_complete=complete,
         )
+        try:
+            frozen.system_attrs.update(self.sampler.added_trial_attrs(self, frozen))
+        except Exception as e:  # a sampler's bookkeeping must not lose the trial
+            _log.warning("add_trial: %s.added_trial_attrs failed: %s", type(self.sampler).__name__, e)
         stored = self._storage.add_trial(self._study_id, frozen)
         self.history.refresh()
         return stored

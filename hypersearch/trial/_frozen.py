@@ -180,10 +180,10 @@ def constraints_satisfied(constraints: Any) -> bool:
         return False
 
 
-def check_constraints(value: Any) -> list[float]:
+def check_constraints(value: Any) -> list[float | None]:
     """``value`` as the list of constraint values stored in the ``constraints``
     system attribute (``ValueError`` unless a number or a sequence of numbers; a
-    NaN is kept and counts as violated)."""
+    NaN or ``None`` is kept and counts as violated)."""
     import numpy as np
 
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
@@ -192,8 +192,11 @@ def check_constraints(value: Any) -> list[float]:
         value = value.ravel().tolist()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ValueError(f"constraints must be a number or a list of numbers (<= 0: satisfied), got {value!r}")
-    out = []
+    out: list[float | None] = []
     for v in value:
+        if v is None:  # unknown (how JSON keeps a NaN): violated
+            out.append(None)
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise ValueError(f"constraint values must be numbers (<= 0: satisfied), got {v!r} in {value!r}")
         out.append(float(v))

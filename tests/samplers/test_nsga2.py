@@ -239,3 +239,19 @@ def test_constraint_values_are_stored_with_the_trial_once():
     assert sorted(calls) == list(range(12))
     for t in study.trials:
         assert t.system_attrs["constraints"] == [t.params["x"] - 0.5]
+
+
+def test_an_added_trial_gets_its_constraint_values_so_the_front_agrees():
+    """A trial recorded with add_trial never passes through the worker that stores
+    NSGA-II's constraint values; they are computed when it is added, so the study's
+    front leaves it off as the sampler ranks it infeasible."""
+    import hypersearch as hs
+    from hypersearch import FloatDistribution, FrozenTrial, TrialState
+
+    study = hs.create_study(directions=["minimize", "minimize"],
+                            sampler=NSGA2Sampler(seed=0, population_size=4, constraints_func=lambda t: [t.values[0] - 0.5]))
+    study.optimize(lambda t: (0.4 + 0.1 * t.suggest_float("x", 0, 1), 1.0), n_trials=3)
+    added = study.add_trial(FrozenTrial(number=-1, state=TrialState.COMPLETE, values=[0.9, 0.0], params={"x": 0.5},
+                                        distributions={"x": FloatDistribution(0, 1)}))
+    assert added.system_attrs["constraints"] == pytest.approx([0.4])
+    assert added.number not in [t.number for t in study.best_trials]

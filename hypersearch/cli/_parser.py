@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_n_jobs,
         default=1,
         metavar="K",
-        help="trials run concurrently in K threads (-1: one per CPU; default: 1)",
+        help="trials run at once (worker processes unless --executor thread; -1: one per CPU; default: 1)",
     )
     _add_directions(p, "created by this command (checked against an existing study)")
     p.add_argument(

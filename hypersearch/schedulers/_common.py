@@ -24,6 +24,17 @@ def parse_mode(mode: str | None) -> StudyDirection | None:
     return StudyDirection.parse(mode)
 
 
+def check_metric(metric: object) -> str | None:
+    """The reported metric a scheduler decides on: a name, or ``None`` (the tune
+    run's).  A number here is a misplaced positional argument (``ASHA(10)``)."""
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(
+            f"metric must be the name of a reported metric such as 'loss', got {metric!r}; "
+            "the other arguments are keywords, e.g. ASHA(max_t=10)"
+        )
+    return metric
+
+
 def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,7 @@ import numpy as np
 from hypersearch.samplers.base import SEED_ATTR, trial_uniform
 from hypersearch.schedulers._common import (
     ReportedView,
+    check_metric,
     check_number,
     check_positive_int,
     parse_mode,
@@ -83,7 +85,7 @@ class _RungScheduler(BaseScheduler):
             raise ValueError(f"synchronous must be a bool, got {synchronous!r}")
         if synchronous and variant != "promotion":
             raise ValueError("synchronous successive halving pauses trials: use variant='promotion'")
-        self.metric = metric
+        self.metric = check_metric(metric)
         self.mode = parse_mode(mode)
         self.max_t = max_t
         self.reduction_factor = reduction_factor
@@ -299,6 +301,15 @@ class _RungScheduler(BaseScheduler):
     def decide(self, study: Study, trial: FrozenTrial, *, pausable: bool = False) -> Decision:
         if self.variant == "stopping" or not pausable:
             # A define-by-run objective cannot pause: use the stopping rule.
+            if self.variant != "stopping" and not getattr(self, "_said_stopping", False):
+                self._said_stopping = True
+                warnings.warn(
+                    f"{type(self).__name__}(variant='promotion'{', synchronous=True' if self.synchronous else ''}) "
+                    "pauses trials, which only hs.tune can do; this define-by-run study gets "
+                    "the asynchronous stopping rule instead",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return self.on_report(study, trial)
         self._sign = self.direction(study).sign()
         if not trial.intermediate_values:

@@ -22,13 +22,19 @@ from __future__ import annotations
 import copy
 import math
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hypersearch.samplers.base import draw_seed, trial_rng
-from hypersearch.schedulers._common import check_number, check_positive_int, parse_mode
+from hypersearch.schedulers._common import (
+    check_metric,
+    check_number,
+    check_positive_int,
+    parse_mode,
+)
 from hypersearch.schedulers.base import BaseScheduler, Decision
 from hypersearch.space.declarative import Choice, Param, merge_config, uniform
 from hypersearch.space.distributions import (
@@ -106,7 +112,7 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         seed: int | None = None,
         max_t: int | None = None,
     ) -> None:
-        self.metric = metric
+        self.metric = check_metric(metric)
         self.max_t = None if max_t is None else check_positive_int("max_t", max_t, 1)
         self.mode = parse_mode(mode)
         self.perturbation_interval = check_positive_int("perturbation_interval", perturbation_interval, 1)
@@ -158,6 +164,14 @@ class PopulationBasedTraining(_ClonePlans, BaseScheduler):
         yet, or paused at an earlier step), and a free worker takes up the member
         furthest behind (:meth:`choose_paused`).  So the whole population advances
         together and exploits across it, not in separate waves."""
+        if not pausable and not getattr(self, "_said_tune_only", False):
+            self._said_tune_only = True
+            warnings.warn(
+                f"{type(self).__name__} acts by cloning trials' checkpoints, which only hs.tune can "
+                "do: in this define-by-run study it stops and changes nothing",
+                UserWarning,
+                stacklevel=4,
+            )
         decision = self.on_report(study, trial)
         step = trial.last_step
         if (
@@ -674,7 +688,7 @@ class PBTReplay(_ClonePlans, BaseScheduler):
         if [s for s, _ in segs] != sorted(s for s, _ in segs):
             raise ValueError("schedule steps must be increasing")
         self.schedule = segs
-        self.metric = metric
+        self.metric = check_metric(metric)
         self.mode = parse_mode(mode)
         self._plans: dict[int, tuple[int, dict[str, Any]]] = {}
 

@@ -233,6 +233,17 @@ def _stop_fn(stop: Any) -> Callable[[str, dict], bool] | None:
     raise TypeError(f"stop must be a dict {{metric: threshold}} or a callable(result) -> bool, got {stop!r}")
 
 
+def _warn_if_all_failed(study: Study) -> None:
+    """Say so when no trial of the run got anywhere: every trainable raised (a typo
+    in the trainable shows as one warning per trial otherwise, and an empty result)."""
+    trials = study.get_trials(deepcopy=False)
+    if trials and all(t.state == TrialState.FAIL for t in trials):
+        warnings.warn(
+            f"all {len(trials)} trials of {study.study_name!r} failed; the first with: "
+            f"{trials[0].fail_reason}", UserWarning, stacklevel=3,
+        )
+
+
 def _driver_stop(stop: Any, fn: Callable[[str, dict], bool]) -> Callable[[str, dict], bool | str]:
     """The stop criterion as the driver evaluates it: serialised (a stateful
     criterion sees one result at a time) and with Ray Tune's ``stop_all()``,
@@ -557,6 +568,7 @@ def tune(
             time_budget_s is None or time.monotonic() - t_start < time_budget_s
         ):
             _close_paused(study)
+        _warn_if_all_failed(study)
         return TuneResult(study, metric, mode, log, store, space=space)
     finally:
         study._tune_stop = None

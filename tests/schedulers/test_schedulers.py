@@ -427,3 +427,28 @@ def test_deciding_after_each_report_keeps_reports_light_writes():
     study.optimize(objective, n_trials=1)
     assert len(light) >= 49 and len(full) <= 2
     assert study.trials[0].system_attrs["judged_step"] == [48, 49]
+
+
+def test_define_by_run_studies_are_told_what_needs_hs_tune():
+    """Pausing and cloning schedulers act only through hs.tune: a define-by-run study
+    says so once instead of silently doing something else; a misplaced positional
+    argument is not taken for the metric."""
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        for step in range(1, 4):
+            t.report(x, step)
+            if t.should_prune():
+                raise hs.TrialPruned()
+        return x
+
+    for scheduler, what in [
+        (hs.schedulers.ASHA(max_t=3, variant="promotion"), "asynchronous stopping rule instead"),
+        (hs.schedulers.PopulationBasedTraining(perturbation_interval=1, hyperparam_mutations={"x": hs.uniform(0, 1)}),
+         "stops and changes nothing"),
+    ]:
+        study = hs.create_study(scheduler=scheduler)
+        with pytest.warns(UserWarning, match=what):
+            study.optimize(objective, n_trials=3)
+    with pytest.raises(TypeError, match="metric must be the name of a reported metric.*ASHA\\(max_t=10\\)"):
+        hs.schedulers.ASHA(10)

@@ -1076,3 +1076,12 @@ def test_tune_optimises_one_metric_and_says_so():
         hs.tune(lambda c: None, config={"x": hs.uniform(0, 1)}, metric=["acc", "size"], mode="max")
     with pytest.raises(ValueError, match="tune optimises one metric"):
         hs.tune(lambda c: None, config={"x": hs.uniform(0, 1)}, metric="acc", mode=["max", "min"])
+
+
+def test_a_run_whose_every_trial_failed_says_so():
+    def broken(config):
+        raise NameError("name 'modle' is not defined")
+
+    with pytest.warns(UserWarning, match="all 2 trials of .* failed; the first with: NameError: name 'modle'"):
+        res = hs.tune(broken, config={"x": hs.uniform(0, 1)}, metric="loss", mode="min", num_samples=2)
+    assert [t.state for t in res.trials] == [hs.TrialState.FAIL] * 2

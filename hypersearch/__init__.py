@@ -8,7 +8,7 @@ Quick start::
         x = trial.suggest_float("x", -10, 10)
         return (x - 2) ** 2
 
-    study = hs.create_study(storage="sqlite:///hs.db", study_name="demo")
+    study = hs.create_study(storage="sqlite:///hs.db", study_name="demo", load_if_exists=True)
     study.optimize(objective, n_trials=50)
     print(study.best_params)
 """
@@ -70,6 +70,7 @@ from hypersearch.tune import TuneResult, get_checkpoint, report, tune, with_para
 
 __all__ = [
     "analysis",
+    "automl",
     "presets",
     "training",
     "visualization",

@@ -63,9 +63,25 @@ def _is_frame(X: Any) -> bool:
     return hasattr(X, "dtypes") and hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def check_task(task: Any) -> str:
+def check_task(task: Any, y: Any = None) -> str:
+    """``task``, or for ``"auto"`` the one ``y`` calls for: regression for floats
+    (unless they are a few whole numbers, i.e. labels stored as floats) and for
+    integers that are mostly distinct (counts, prices); classification for
+    labels: strings, booleans, categories and integers with repeats."""
+    if task == "auto":
+        if y is None:
+            raise ValueError("task='auto' needs y")
+        arr = np.asarray(y)
+        if arr.dtype.kind == "f":
+            finite = arr[np.isfinite(arr)]
+            labels = bool(np.all(finite == np.round(finite))) and len(np.unique(finite)) <= 20
+            return "classification" if labels else "regression"
+        if arr.dtype.kind in "iu":
+            distinct = len(np.unique(arr))
+            return "regression" if distinct > max(20, arr.size // 2) else "classification"
+        return "classification"
     if task not in TASKS:
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}")
     return task
 
 

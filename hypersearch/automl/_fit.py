@@ -57,7 +57,7 @@ PROTECT_DEFAULTS = True
 def fit(
     X: Any,
     y: Any,
-    task: str = "classification",
+    task: str = "auto",
     *,
     time_budget: float | None = 60.0,
     n_trials: int | None = None,
@@ -97,7 +97,10 @@ def fit(
             (non-numeric columns are one-hot encoded).  Missing values (NaN)
             are imputed.
         y: Targets: class labels or numbers.
-        task: ``"classification"`` or ``"regression"``.
+        task: ``"classification"``, ``"regression"``, or ``"auto"`` (default):
+            regression when ``y`` holds continuous numbers (floats that are not
+            all whole), classification otherwise.  Integer-valued numeric targets
+            (counts) are taken as classes: pass ``task="regression"`` for them.
         time_budget: Wall-clock seconds for the search, counted from the call;
             no trial starts after it and running ones stop at their next fit.
             Until one configuration has been evaluated on the full data, a
@@ -140,7 +143,7 @@ def fit(
     """
     require_sklearn()
     start = time.monotonic()
-    task = check_task(task)
+    task = check_task(task, y)
     time_budget, n_trials = check_budget(time_budget, n_trials)
     cv = check_cv(cv)
     seed = check_seed(seed)

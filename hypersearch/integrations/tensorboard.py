@@ -8,7 +8,8 @@ that the HParams dashboard understands.
     study.optimize(objective, n_trials=50, callbacks=[TensorBoardCallback("runs/bert-lr")])
     # then: tensorboard --logdir runs/bert-lr   (HParams tab: one row per trial)
 
-Each trial gets its own run directory ``<log_dir>/trial-<number>`` holding
+Each trial gets its own run directory ``<log_dir>/trial-<number>`` (four digits
+at least, ``trial-0007``) holding
 
 * the objective value(s) as scalars (``metric_name``), logged at the trial's last
   reported step,

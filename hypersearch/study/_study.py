@@ -887,7 +887,9 @@ class Study:
                 at most as many trials run as the machine holds, and with worker
                 processes each sees only its own GPUs (``CUDA_VISIBLE_DEVICES``).
             trial_timeout: Seconds after which a trial's worker process is stopped
-                and the trial fails (needs worker processes).
+                and the trial fails.  It needs worker processes, so with it even
+                ``n_jobs=1`` runs the objective in one (what the objective changes
+                in memory then stays there, and ``trial.study`` is unavailable).
             retries: Times a trial whose worker died (killed, out of memory, lost
                 heartbeat) is queued again with the same parameters.
             heartbeat_interval: Seconds between heartbeats of this process's running

@@ -146,3 +146,19 @@ def test_the_space_works_with_an_optuna_trial():
     study.optimize(lambda t: len(automl.suggest_config(t, ctx, ["svm", "rf"])), n_trials=10)
     for t in study.trials:
         assert all(k == "model" or k.startswith(t.params["model"] + ".") for k in t.params)
+
+
+def test_the_task_follows_the_target_unless_given():
+    """Floats (other than a few whole numbers) and mostly distinct integers are
+    regression targets; labels are classes (before, a regression target failed
+    with 'too few samples per class')."""
+    from hypersearch.automl._data import check_task
+
+    rng = np.random.default_rng(0)
+    assert check_task("auto", rng.random(60)) == "regression"
+    assert check_task("auto", np.round(rng.random(60) * 300)) == "regression"  # whole-number floats, many values
+    assert check_task("auto", np.arange(60)) == "regression"  # integers, all distinct
+    assert check_task("auto", Y) == "classification"
+    assert check_task("auto", Y.astype(float)) == "classification"  # labels stored as floats
+    assert check_task("auto", np.array(["a", "b"] * 30)) == "classification"
+    assert check_task("regression", Y) == "regression"

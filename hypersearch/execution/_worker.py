@@ -34,9 +34,54 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="hypersearch-parent-watch", daemon=True).start()
 
 
-def main(conn: Any, env: dict[str, str]) -> None:
+#: Set while this worker imports the caller's main module (see _main_on_demand).
+IMPORTING_MAIN = False
+
+
+def _main_on_demand(origin: tuple[str | None, str | None] | None) -> None:
+    """Let this worker's ``__main__`` import the caller's script the first time a
+    name it lacks is asked for: unpickling an object whose class the script
+    defines (a model saved with pickle, joblib or ``torch.save``) looks the
+    class up there.  The script runs as ``__mp_main__``, as multiprocessing would
+    run it, so its ``if __name__ == "__main__":`` block does not; a script without
+    that guard that starts an optimisation on import is stopped with an
+    explanation (see ``ProcessExecutor.start``)."""
+    import sys
+
+    if origin is None:
+        return
+    name, path = origin
+    main = sys.modules["__main__"]
+    loaded: dict[str, Any] = {}
+
+    def __getattr__(attr: str) -> Any:
+        global IMPORTING_MAIN
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if not loaded:
+            import runpy
+
+            IMPORTING_MAIN = True
+            try:
+                if name is not None and name != "__main__":
+                    loaded.update(runpy.run_module(name, run_name="__mp_main__", alter_sys=False))
+                elif path is not None:
+                    loaded.update(runpy.run_path(path, run_name="__mp_main__"))
+            finally:
+                IMPORTING_MAIN = False
+            loaded.setdefault("__name__", "__mp_main__")
+        try:
+            return loaded[attr]
+        except KeyError:
+            raise AttributeError(f"module '__main__' has no attribute {attr!r}") from None
+
+    main.__getattr__ = __getattr__  # type: ignore[attr-defined]
+
+
+def main(conn: Any, env: dict[str, str], main_origin: tuple[str | None, str | None] | None = None) -> None:
     os.environ.update(env)
     _exit_with_parent()
+    _main_on_demand(main_origin)
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # pragma: no cover - not the main thread

@@ -137,7 +137,9 @@ def _main_not_rerun(start_method: str) -> Iterator[None]:
     open its study again in each.  A worker needs none of it: the objective
     reaches it with cloudpickle, which sends what the main module defines by
     value.  So while the worker starts, the main module does not say where it
-    came from, which is all that multiprocessing reads to import it.
+    came from, which is all that multiprocessing reads to import it.  The worker
+    imports it only if something asks it for a name it lacks (unpickling an
+    object of a class the script defines): see ``_worker._main_on_demand``.
     """
     main = sys.modules.get("__main__")
     if start_method == "fork" or main is None:
@@ -152,6 +154,20 @@ def _main_not_rerun(start_method: str) -> Iterator[None]:
         finally:
             main.__dict__.pop("__spec__", None)
             main.__dict__.update(saved)
+
+
+def _main_origin() -> tuple[str | None, str | None] | None:
+    """``(module name, file)`` the caller's main module came from (``python -m
+    pkg.mod`` or ``python script.py``), for the worker to import it on demand."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return None
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    path = getattr(main, "__file__", None)
+    if name is None and path is None:
+        return None  # an interactive session or a notebook: nothing to import
+    return name, path
 
 
 class _ProcessSlot(Slot):
@@ -170,7 +186,7 @@ class _ProcessSlot(Slot):
         env = self.allocation.env() if self.allocation is not None else {}
         proc = ctx.Process(
             target=_worker.main,
-            args=(child, env),
+            args=(child, env, _main_origin() if self._executor.start_method != "fork" else None),
             name=f"hypersearch-worker-{self.index}",
             daemon=False,
         )

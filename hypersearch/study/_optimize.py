@@ -320,6 +320,14 @@ def run_optimize(
     """
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    from hypersearch.execution import _worker
+
+    if _worker.IMPORTING_MAIN:
+        raise RuntimeError(
+            "a worker process imported your script to load an object whose class it defines, and "
+            "the script started an optimisation on import: put that code under "
+            "`if __name__ == \"__main__\":`"
+        )
     n_jobs, catch_t, resources_per_trial = check_run_options(
         n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, catch=catch, executor=executor,
         resources_per_trial=resources_per_trial, trial_timeout=trial_timeout, retries=retries,

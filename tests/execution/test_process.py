@@ -308,3 +308,57 @@ def test_a_script_without_a_main_guard_runs_with_worker_processes(tmp_path):
     assert sum(line.startswith("top-level") for line in lines) == 1
     assert lines[-1].startswith("states ['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE', 'FAIL']")
     assert float(lines[-1].split()[-1]) >= 3.0
+
+
+_PICKLES_SCRIPT = """
+import os, pickle, sys
+import hypersearch as hs
+
+class Net:  # a class of the training script, saved with pickle
+    def __init__(self, w):
+        self.w = w
+
+def objective(trial):
+    with open(os.environ["CKPT"], "rb") as f:
+        net = pickle.load(f)
+    return (trial.suggest_float("x", 0, 1) - net.w) ** 2
+
+GUARDED = sys.argv[2] == "guarded"
+if GUARDED:
+    if __name__ == "__main__":
+        with open(os.environ["CKPT"], "wb") as f:
+            pickle.dump(Net(0.3), f)
+        study = hs.create_study()
+        study.optimize(objective, n_trials=2, n_jobs=2)
+        print("states", sorted(t.state.name for t in study.trials))
+else:
+    if __name__ == "__main__":
+        with open(os.environ["CKPT"], "wb") as f:
+            pickle.dump(Net(0.3), f)
+    study = hs.create_study()
+    study.optimize(objective, n_trials=2, n_jobs=2, catch=(Exception,))
+    if __name__ == "__main__":
+        print("reasons", [t.system_attrs.get("fail_reason", "") for t in study.trials])
+"""
+
+
+def test_workers_import_the_script_when_an_object_needs_its_classes(tmp_path):
+    """A worker imports the script (as multiprocessing would, without running its
+    main block) the first time unpickling asks for one of its classes; a script
+    without a main guard that would start an optimisation there gets an error
+    saying so instead of a nested run."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "pickles.py"
+    script.write_text(_PICKLES_SCRIPT)
+    env = {**os.environ, "CKPT": str(tmp_path / "net.pkl")}
+    out = subprocess.run([sys.executable, str(script), "x", "guarded"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("states ['COMPLETE', 'COMPLETE']")
+    out = subprocess.run([sys.executable, str(script), "x", "unguarded"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "put that code under `if __name__ == \"__main__\":`" in out.stdout

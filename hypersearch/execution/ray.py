@@ -28,8 +28,8 @@ from hypersearch.execution.resources import check_resources
 
 _log = logging.getLogger(__name__)
 
-#: Seconds Ray may take to place the worker actors beyond the first before a run
-#: goes on without them.
+#: Seconds Ray may take, once the first worker actor is up, to place the others
+#: before a run goes on without them.
 _PLACE_GRACE_S = 10.0
 
 __all__ = ["RayExecutor"]
@@ -51,15 +51,22 @@ class _ActorWorker:
     """The actor's side: runs one trial at a time in a thread and exchanges its
     messages through two local queues, read and written by the driver's calls."""
 
-    def __init__(self, blob: bytes, env: dict[str, str]) -> None:
-        import cloudpickle
-
+    def __init__(self, env: dict[str, str]) -> None:
         os.environ.update(env)
-        self._objective = cloudpickle.loads(blob)
+        self._objective: Any = None
         self._inbox: queue.Queue = queue.Queue()
         self._outbox: queue.Queue = queue.Queue()
 
     def pid(self) -> int:
+        return os.getpid()
+
+    def load(self, blob: bytes) -> int:
+        """Load the objective (apart from the constructor, so that the driver can
+        tell placement, which may wait for resources, from loading, which may take
+        long: importing torch, reading data)."""
+        import cloudpickle
+
+        self._objective = cloudpickle.loads(blob)
         return os.getpid()
 
     def start(self, info: dict[str, Any]) -> None:
@@ -158,8 +165,8 @@ class RayExecutor(BaseExecutor):
         self._options: dict[str, Any] = {}
 
     def _new_actor(self) -> Any:
-        actor = self._cls.options(**self._options).remote(self._blob, {})
-        self._ray.get(actor.pid.remote())  # started and the objective loaded
+        actor = self._cls.options(**self._options).remote({})
+        self._ray.get(actor.load.remote(self._blob))  # started and the objective loaded
         return actor
 
     def start(
@@ -185,16 +192,18 @@ class RayExecutor(BaseExecutor):
         if fit < 1:
             raise ValueError(f"the Ray cluster ({total}) cannot hold one trial of {req or {'cpu': 1}}")
         self._cls = ray.remote(_ActorWorker)
-        actors = [self._cls.options(**self._options).remote(self._blob, {}) for _ in range(fit)]
-        # Every actor starts in parallel.  Those that Ray cannot place within a grace
-        # period (other jobs hold the resources) are given up, and the run goes on
-        # with the others; it waits only until at least one is up.
+        actors = [self._cls.options(**self._options).remote({}) for _ in range(fit)]
+        # Every actor is placed and started in parallel.  Those that Ray has not
+        # placed within a grace period after the first one is up (other jobs hold
+        # the resources) are given up, and the run goes on with the others; it waits
+        # only until at least one is up.  Loading the objective comes after, with no
+        # deadline: an objective may take long to load.
         pending = {a.pid.remote(): a for a in actors}
         up: list[Any] = []
-        deadline = time.monotonic() + _PLACE_GRACE_S
+        deadline: float | None = None
         while pending:
-            left = deadline - time.monotonic()
-            if up and left <= 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 for a in pending.values():
                     ray.kill(a)
                 _log.warning(
@@ -202,7 +211,7 @@ class RayExecutor(BaseExecutor):
                     "running %d at a time", len(up), fit, ray.available_resources(), len(up),
                 )
                 break
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=left if up else 30.0)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=30.0 if left is None else left)
             if not done and not up:
                 _log.warning(
                     "waiting for Ray to place worker actors needing %s each; the cluster's free "
@@ -215,10 +224,18 @@ class RayExecutor(BaseExecutor):
                 except Exception as e:
                     for a in actors:
                         ray.kill(a)
-                    raise RuntimeError(
-                        f"a Ray worker could not start or load the objective: {type(e).__name__}: {e}"
-                    ) from e
+                    raise RuntimeError(f"a Ray worker actor could not start: {type(e).__name__}: {e}") from e
                 up.append(actor)
+                if deadline is None:
+                    deadline = time.monotonic() + _PLACE_GRACE_S
+        try:
+            ray.get([a.load.remote(self._blob) for a in up])
+        except Exception as e:
+            for a in up:
+                ray.kill(a)
+            raise RuntimeError(
+                f"a Ray worker could not start or load the objective: {type(e).__name__}: {e}"
+            ) from e
         actors = up
         slots = [_RaySlot(i, self) for i in range(len(up))]
         for s, a in zip(slots, actors):

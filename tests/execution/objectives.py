@@ -103,3 +103,31 @@ def unloadable_in_workers():
     import os
 
     return _OnlyHere(os.getpid())
+
+
+def _rebuild_slowly(seconds: float):
+    import time
+
+    time.sleep(seconds)
+    return _SlowToLoad(seconds)
+
+
+class _SlowToLoad:
+    """An objective that takes ``seconds`` to unpickle (importing a big library,
+    reading data)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self):
+        return (_rebuild_slowly, (self.seconds,))
+
+    def __call__(self, trial):
+        import os
+
+        trial.set_user_attr("pid", os.getpid())
+        return trial.suggest_float("x", 0, 1)
+
+
+def slow_to_load(seconds: float):
+    return _SlowToLoad(seconds)

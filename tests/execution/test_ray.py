@@ -85,3 +85,15 @@ def test_an_objective_that_cannot_load_is_a_clear_error(local_ray):
     study = hs.create_study()
     with pytest.raises(RuntimeError, match="could not start or load the objective"):
         study.optimize(objectives.unloadable_in_workers(), n_trials=1, n_jobs=2, executor="ray")
+
+
+def test_an_objective_slow_to_load_keeps_every_worker(local_ray, monkeypatch):
+    """The placement grace counts placement only: an objective that takes longer
+    than it to load still runs on every worker the cluster has room for (before,
+    the grace also timed loading, and the second worker was given up)."""
+    import hypersearch.execution.ray as hray
+
+    monkeypatch.setattr(hray, "_PLACE_GRACE_S", 0.5)
+    study = hs.create_study(sampler=hs.samplers.RandomSampler(seed=0))
+    study.optimize(objectives.slow_to_load(1.5), n_trials=4, n_jobs=2, executor="ray")
+    assert len({t.user_attrs["pid"] for t in study.trials}) == 2

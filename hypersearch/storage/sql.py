@@ -560,7 +560,7 @@ class SQLStorage(BaseStorage):
         items += [(1, k, v) for k, v in (system or {}).items()]
         if not items:
             return
-        with self._tx() as conn:
+        with self._study_must_exist(study_id), self._tx() as conn:
             conn.execute(
                 _study_attrs.delete().where(
                     _study_attrs.c.study_id == study_id,
@@ -594,9 +594,25 @@ class SQLStorage(BaseStorage):
                 conn.execute(_study_attrs.insert().values(study_id=study_id, kind=1, key=key, value=dumps(value)))
                 return value
         except sa.exc.IntegrityError:
-            pass  # another process inserted it first: read theirs
+            pass  # another process inserted it first (or the study is gone): read theirs
         with self._tx(write=False) as conn:
-            return loads(conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar_one())
+            stored = conn.execute(sa.select(_study_attrs.c.value).where(*where)).scalar()
+            if stored is None:
+                raise StudyNotFoundError(f"no study with id {study_id} (it was deleted)")
+            return loads(stored)
+
+    @contextmanager
+    def _study_must_exist(self, study_id: int) -> Iterator[None]:
+        """Turn the foreign-key error of a write for a deleted study into
+        :class:`StudyNotFoundError`, as every other write for it raises."""
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            with self._tx(write=False) as conn:
+                gone = conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id)).first() is None
+            if gone:
+                raise StudyNotFoundError(f"no study with id {study_id} (it was deleted)") from None
+            raise
 
     # -- trials --------------------------------------------------------------------
     def _next_number(self, conn: Connection, study_id: int) -> int:
@@ -660,6 +676,10 @@ class SQLStorage(BaseStorage):
                         ],
                     )
         except sa.exc.IntegrityError:
+            with self._tx(write=False) as conn:
+                gone = conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id)).first() is None
+            if gone:
+                raise StudyNotFoundError(f"no study with id {study_id} (it was deleted)") from None
             if once_key is None:
                 raise
             return False

@@ -50,6 +50,13 @@ def test_ids_of_a_deleted_study_are_never_reused(storage):
                             state=TrialState.COMPLETE, values=[1.0])
     (t,) = storage.get_trials(new)
     assert t.state == TrialState.RUNNING and t.params == {}
+    # every other write for the deleted study says so too
+    with pytest.raises(StudyNotFoundError):
+        storage.set_study_attrs(old, user={"a": 1})
+    with pytest.raises(StudyNotFoundError):
+        storage.setdefault_study_system_attr(old, "qmc:dim:0", "x")
+    with pytest.raises(StudyNotFoundError):
+        storage.enqueue_trials(old, [({"x": 1.0}, None)], once_key="warm_start:queued")
 
 
 def test_trial_numbers_are_dense_and_start_creates_running(storage):

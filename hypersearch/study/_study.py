@@ -630,6 +630,9 @@ class Study:
                 stacklevel=2,
             )
         value = float(test_fn(dict(chosen.params)))
+        # read again after test_fn, which may have trained for hours: another handle's
+        # evaluation recorded meanwhile is kept
+        earlier = self.test_evaluations
         earlier.append({
             "trial": chosen.number,
             "value": value,

@@ -110,8 +110,22 @@ class FrozenTrial(OptunaAliases):
         return self.suggest(name, CategoricalDistribution(choices, name=name))
 
     def report(self, value: float, step: int) -> None:
-        """Record an intermediate value here (no scheduler sees it)."""
-        self.intermediate_values.setdefault(int(step), float(value))
+        """Record an intermediate value here (no scheduler sees it), with the checks
+        of :meth:`Trial.report`: a non-negative whole step; a step reported twice
+        keeps the first value and warns."""
+        import numpy as np
+
+        if isinstance(step, (float, np.floating)) and float(step).is_integer():
+            step = int(step)
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < 2**63:
+            raise ValueError(f"step must be a non-negative integer below 2**63, got {step!r}")
+        if int(step) in self.intermediate_values:
+            import warnings
+
+            warnings.warn(f"step {int(step)} was already reported; the first value is kept", UserWarning,
+                          stacklevel=2)
+            return
+        self.intermediate_values[int(step)] = float(value)
 
     def should_prune(self) -> bool:
         """Always ``False``: a replayed configuration trains to the end."""

@@ -68,6 +68,16 @@ def test_evaluate_best_records_the_test_value_apart(tmp_path):
         other.evaluate_best(lambda p: 3.0)
     assert [e["value"] for e in study.test_evaluations] == pytest.approx([4.0, 1.0, 2.0, 3.0])
 
+    # an evaluation another handle records while test_fn runs is kept too
+    def slow_test_fn(params):
+        with pytest.warns(UserWarning):
+            other.evaluate_best(lambda p: 5.0)
+        return 6.0
+
+    with pytest.warns(UserWarning):
+        study.evaluate_best(slow_test_fn)
+    assert [e["value"] for e in study.test_evaluations] == pytest.approx([4.0, 1.0, 2.0, 3.0, 5.0, 6.0])
+
 
 def test_compare_never_picks_an_infeasible_configuration():
     study = hs.create_study()

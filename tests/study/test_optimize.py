@@ -620,6 +620,11 @@ def test_an_objective_reruns_on_a_finished_or_fixed_configuration():
     assert objective(best) == best.value and best.user_attrs["opt_used"] == best.params["opt"]
     fixed = FixedTrial({"opt": "sgd", "lr": 0.01})
     assert objective(fixed) == 0.02 and fixed.intermediate_values == {1: 0.01}
+    with pytest.raises(ValueError, match="non-negative integer"):
+        fixed.report(0.1, 3.5)
+    with pytest.warns(UserWarning, match="already reported"):
+        fixed.report(0.2, 1)
+    assert fixed.intermediate_values == {1: 0.01}
     with pytest.raises(ValueError, match="parameter 'lr' has no value in trial 0; it has \\['opt'\\]"):
         objective(FixedTrial({"opt": "adam"}))
     with pytest.warns(UserWarning, match="lies outside"):

@@ -95,10 +95,15 @@ class TPESampler(BaseSampler):
 
     **Splitting.**  Single objective: by ``sign * value`` (smaller is better).
     Several objectives: by non-domination rank (MOTPE), the crossing front
-    tie-broken by hypervolume contribution (2 objectives) or crowding distance.
-    PRUNED trials are kept as observations ranked after every COMPLETE one
-    (deeper first, then by their last intermediate value), as in Optuna; FAIL
-    trials are ignored.  Enqueued (warm-start) trials are ordinary observations.
+    tie-broken by greedy hypervolume contribution (2 and 3 objectives) or crowding
+    distance, and the good observations weighted by their exclusive hypervolume
+    contribution (up to 3 objectives).  PRUNED trials are kept as observations
+    ranked after every COMPLETE one (deeper first, then by their last
+    intermediate value), as in Optuna; FAIL trials are ignored.  A COMPLETE
+    trial whose ``constraints`` system attribute is violated (any value > 0; the
+    objective sets it with ``trial.set_system_attr("constraints", [...])``)
+    ranks after all of them, the least violating first, so the search stays in
+    the feasible region.  Enqueued (warm-start) trials are ordinary observations.
 
     **Parallel workers.**  With ``constant_liar=True`` (default), trials still
     running (``study.running_trials()``, with the parameters suggested so far,
@@ -537,7 +542,7 @@ class TPESampler(BaseSampler):
             x_above = np.vstack([x_above, np.asarray(lx, dtype=float)])
             n_above = np.concatenate([n_above, np.asarray(ln, dtype=np.int64)])
         if len(study.directions) > 1:
-            w_below = np.ones(len(below))
+            w_below = _contribution_weights(snap.losses[rows][below], snap.tier[rows][below])
         else:
             w_below = self._ordered_weights(numbers[below])
         w_above = self._ordered_weights(n_above)
@@ -565,6 +570,34 @@ class TPESampler(BaseSampler):
             f"TPESampler(seed={self.seed!r}, multivariate={self.multivariate}, "
             f"n_startup_trials={self.n_startup_trials}, n_ei_candidates={self.n_ei_candidates})"
         )
+
+
+def _contribution_weights(losses: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """Weights of the good observations of a multi-objective study: each feasible
+    complete one's exclusive hypervolume contribution among them (scaled to a
+    largest weight of 1), so the good density leans towards the points that
+    extend the front rather than the crowded ones (MOTPE); pruned and infeasible
+    ones, and studies of more than three objectives (where the exact volume is
+    too costly), get equal small or unit weights."""
+    from hypersearch.multiobjective.hypervolume import _hv3
+    from hypersearch.samplers.tpe._split import _hv2d
+
+    n, m = losses.shape
+    w = np.ones(n)
+    ok = np.flatnonzero((tier == 0) & np.all(np.isfinite(losses), axis=1))
+    if m > 3 or len(ok) < 2 or len(ok) > 200:
+        return w
+    pts = losses[ok]
+    worst = pts.max(axis=0)
+    ref = np.where(worst > 0, 1.1 * worst, 0.9 * worst) + 1e-12
+    volume = _hv2d if m == 2 else _hv3
+    total = volume(pts, ref)
+    contrib = np.array([total - volume(np.delete(pts, i, axis=0), ref) for i in range(len(pts))])
+    top = contrib.max()
+    eps = 1e-12
+    w[:] = eps
+    w[ok] = np.clip(contrib / top, eps, None) if top > 0 else 1.0
+    return w
 
 
 def _systematic_sample(

@@ -92,19 +92,32 @@ def _hv2d(points: np.ndarray, ref: np.ndarray) -> float:
 
 def _tie_break(losses: np.ndarray, k: int) -> np.ndarray:
     """Choose ``k`` of the mutually non-dominated rows of ``losses``: greedy
-    hypervolume subset selection for two objectives, crowding distance otherwise
-    (both keep the chosen points spread along the front)."""
+    hypervolume subset selection for two and three objectives, crowding distance
+    otherwise (all keep the chosen points spread along the front).  Crowding
+    distance ranks the extremes of every objective first, points that are worst
+    in another objective among them: with three objectives, where most trials are
+    non-dominated, it alone filled the good set with them, and TPE did worse than
+    random search."""
     n, m = losses.shape
     if k >= n:
         return np.arange(n)
     worst = losses.max(axis=0)
     ref = np.where(worst > 0, 1.1 * worst, 0.9 * worst) + 1e-12
-    if m == 2 and n <= 200:
+    if m in (2, 3) and n <= 200:
+        if m == 2:
+            def volume(rows: list[int]) -> float:
+                return _hv2d(losses[rows], ref)
+        else:
+            from hypersearch.multiobjective.hypervolume import _hv3
+
+            def volume(rows: list[int]) -> float:
+                return _hv3(losses[rows], ref)
+
         chosen: list[int] = []
         left = list(range(n))
         base = 0.0
         for _ in range(k):
-            gains = [_hv2d(losses[chosen + [i]], ref) - base for i in left]
+            gains = [volume(chosen + [i]) - base for i in left]
             j = int(np.argmax(gains))
             base += gains[j]
             chosen.append(left.pop(j))
@@ -131,15 +144,18 @@ def split_indices(
     Args:
         losses: ``(n, n_objectives)`` losses (NaN: unknown, e.g. a pruned trial of
             a multi-objective study).
-        tier: 0 for COMPLETE observations, 1 for PRUNED ones.  Pruned trials rank
-            after every complete one, deeper (larger last step) first, then by
-            their last intermediate loss (like Optuna).
-        step: Last reported step of pruned observations.
+        tier: 0 for COMPLETE observations, 1 for PRUNED ones, 2 for COMPLETE ones
+            that violate their constraints.  Pruned trials rank after every
+            feasible complete one, deeper (larger last step) first, then by their
+            last intermediate loss (like Optuna); infeasible ones last, the least
+            violating first.
+        step: Last reported step of pruned observations; minus the total
+            violation of infeasible ones.
         n_below: How many good observations to take.
 
     Single objective: the ``n_below`` smallest losses.  Several objectives: whole
     non-domination fronts while they fit, the rest of the crossing front chosen
-    by hypervolume contribution (2 objectives) or crowding distance.
+    by hypervolume contribution (2 and 3 objectives) or crowding distance.
     """
     n = losses.shape[0]
     n_below = max(0, min(int(n_below), n))

@@ -319,3 +319,45 @@ def test_bad_set_is_subsampled_beyond_max_kernels():
     study = hs.create_study(sampler=TPESampler(seed=10, max_kernels=32))
     study.optimize(_quadratic, n_trials=120)
     assert study.best_value < 0.1
+
+
+def test_constraint_values_keep_infeasible_trials_out_of_the_good_set():
+    """Trials whose ``constraints`` attribute is violated rank after every feasible
+    one, the least violating first (before, TPE ignored the attribute and its
+    multi-objective search converged into the infeasible region)."""
+    from hypersearch.samplers.tpe._split import split_indices
+
+    losses = np.array([[0.1], [0.2], [0.3], [0.4]])
+    tier = np.array([2, 0, 2, 0])  # the two best are infeasible
+    step = np.array([-5.0, 0.0, -1.0, 0.0])  # minus their violations
+    below, above = split_indices(losses, tier, step, 3)
+    assert below.tolist() == [1, 2, 3]  # feasible ones, then the least violating
+
+    def objective(t):
+        x, y = t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)
+        t.set_system_attr("constraints", [0.7 - x])  # feasible only for x >= 0.7
+        return x * x + y, (1 - y) ** 2 + x
+
+    study = hs.create_study(directions=["minimize", "minimize"], sampler=TPESampler(seed=0, n_startup_trials=10))
+    study.optimize(objective, n_trials=60)
+    late = study.trials[-20:]
+    assert sum(t.params["x"] >= 0.7 for t in late) >= 8  # random search: about 6; ignoring the constraint: 0-1
+
+
+def test_three_objective_good_sets_are_chosen_by_hypervolume():
+    """With three objectives most trials are non-dominated; the good set is the
+    greedy hypervolume subset, weighted by each point's exclusive contribution,
+    not the extremes that crowding distance ranks first."""
+    from hypersearch.samplers.tpe._sampler import _contribution_weights
+    from hypersearch.samplers.tpe._split import _tie_break
+
+    # an evenly spread front plus three extremes, each worst in the other objectives
+    front = np.array([[0.5, 0.5, 0.5], [0.3, 0.6, 0.6], [0.6, 0.3, 0.6], [0.6, 0.6, 0.3],
+                      [0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    chosen = set(_tie_break(front, 4).tolist())
+    assert chosen == {0, 1, 2, 3}
+    w = _contribution_weights(front[:4], np.zeros(4, dtype=np.int8))
+    assert w.max() == 1.0 and np.all(w > 0)
+    w2 = _contribution_weights(np.array([[0.1, 0.9], [0.5, 0.5], [0.51, 0.51 - 1e-3], [0.9, 0.1]]),
+                               np.array([0, 0, 0, 1], dtype=np.int8))
+    assert w2[2] < w2[1] and w2[3] < 1e-6  # a crowded point weighs less; a pruned one hardly at all

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import DuplicatedStudyError, SearchSpaceExhausted, TrialStateError
 from hypersearch.samplers.base import BaseSampler
-from hypersearch.schedulers.base import BaseScheduler
+from hypersearch.schedulers.base import BaseScheduler, NopScheduler
 from hypersearch.space.distributions import BaseDistribution, CategoricalDistribution
 from hypersearch.storage import BaseStorage, StudySummary, get_storage
 from hypersearch.storage._common import check_json_value, check_key, retry_attrs
 from hypersearch.study._direction import StudyDirection
 from hypersearch.study._history import TrialHistory
-from hypersearch.trial._frozen import FrozenTrial
+from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
 from hypersearch.trial._state import TrialState
 from hypersearch.trial._trial import Trial
 
@@ -150,6 +150,8 @@ class Study:
         if not (primed and self._replay and self.history.trials):  # nothing stored to feed later
             self._listen(refresh=False)
         if self.scheduler is not None:
+            if self.is_multi_objective and not isinstance(self.scheduler, NopScheduler):
+                self.scheduler.direction(self)  # which objective it judges: said now, not at a report
             self.scheduler.attach(self)
         self.history.keep_finished = keep
 
@@ -276,10 +278,13 @@ class Study:
 
     @property
     def best_params(self) -> dict[str, Any]:
+        """Parameters of :attr:`best_trial` (``ValueError`` as for it: no feasible
+        COMPLETE trial yet, or several objectives)."""
         return self.best_trial.params
 
     @property
     def best_value(self) -> float:
+        """Objective value of :attr:`best_trial` (``ValueError`` as for it)."""
         v = self.best_trial.value
         assert v is not None
         return v
@@ -504,6 +509,11 @@ class Study:
             return None, "the objective returned None; return a number (or one per objective)"
         if isinstance(values, (str, bytes)):
             return None, f"the objective returned a {type(values).__name__} ({values!r}), not a number"
+        if isinstance(values, Mapping):
+            return None, (
+                f"the objective returned a dict ({sorted(values)!r}); return the value"
+                f"{'s in the order of the directions, e.g. (acc, size)' if n > 1 else ''} instead"
+            )
         if isinstance(values, (list, tuple)):
             seq = list(values)
         elif getattr(values, "ndim", 0) > 0:  # numpy / torch arrays
@@ -993,6 +1003,8 @@ def trials_to_records(trials: Iterable[FrozenTrial], directions: list[StudyDirec
             r[f"params_{k}"] = v
         for k, v in t.user_attrs.items():
             r[f"user_attrs_{k}"] = v
+        if "constraints" in t.system_attrs:  # why a dominating trial is not on the front
+            r["feasible"] = constraints_satisfied(t.system_attrs["constraints"])
         if t.fail_reason:
             r["fail_reason"] = t.fail_reason
         rows.append(r)

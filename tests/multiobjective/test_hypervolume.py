@@ -176,4 +176,4 @@ def test_constraint_values_may_be_one_number_and_must_be_numbers():
     with pytest.raises(ValueError, match="constraints must be a number or a list of numbers"):
         trial.set_system_attr("constraints", "oops")
     with pytest.raises(ValueError, match="constraint values must be numbers"):
-        trial.set_system_attr("constraints", [0.0, None])
+        trial.set_system_attr("constraints", [0.0, "a"])

@@ -705,3 +705,25 @@ def test_max_trials_callback_is_a_budget_for_the_whole_study():
     assert len(study.trials) == 5
     with pytest.raises(ValueError, match="positive integer"):
         hs.study.MaxTrialsCallback(0)
+
+
+def test_multi_objective_details_users_asked_about():
+    """The trials table says which trials are infeasible; a dict returned for several
+    objectives is named as such; a scheduler that cannot tell which objective to
+    judge is refused when the study is created, not at its first report."""
+    pytest.importorskip("pandas")
+    study = hs.create_study(directions=["minimize", "minimize"])
+
+    def objective(t):
+        x = t.suggest_float("x", 0, 1)
+        t.set_system_attr("constraints", [x - 0.5])
+        return x, 1 - x
+
+    study.optimize(objective, n_trials=4)
+    df = study.trials_dataframe()
+    assert df["feasible"].tolist() == [t.params["x"] <= 0.5 for t in study.trials]
+    bad = study.ask()
+    assert study.tell(bad, {"acc": 1.0, "size": 2.0}).fail_reason.startswith("the objective returned a dict")
+    with pytest.raises(ValueError, match="several objectives; pass mode="):
+        hs.create_study(directions=["minimize", "maximize"], scheduler=hs.schedulers.MedianStoppingRule())
+    hs.create_study(directions=["minimize", "maximize"], scheduler=hs.schedulers.MedianStoppingRule(mode="max"))

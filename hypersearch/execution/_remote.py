@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import pickle
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from hypersearch.space.distributions import (
     BaseDistribution,
-    CategoricalChoice,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
 )
-from hypersearch.trial._aliases import OptunaAliases
+from hypersearch.trial._suggest import SuggestMethods
 
 __all__ = ["Channel", "RemoteTrial", "pack_exception", "run_objective", "serve", "unpack_exception"]
 
@@ -73,6 +69,10 @@ def pack_exception(e: BaseException) -> tuple[bytes | None, str, str, dict[str, 
     attrs["remote_types"] = [_type_name(c) for c in type(e).__mro__]
     blob: bytes | None = None
     try:
+        if type(e).__module__ == "__main__":
+            # a class of the user's script: plain pickle would look it up in this
+            # worker's __main__, which imports the script on demand (_worker)
+            raise TypeError("sent by value")
         blob = pickle.dumps(e)
         pickle.loads(blob)
     except Exception:
@@ -126,7 +126,7 @@ def unpack_exception(packed: tuple[bytes | None, str, str, dict[str, Any]]) -> B
 # -- worker side ----------------------------------------------------------------------------------
 
 
-class RemoteTrial(OptunaAliases):
+class RemoteTrial(SuggestMethods):
     """What an objective receives in a worker: the :class:`~hypersearch.Trial` API,
     forwarded to the study's process.  Bounds and names are validated here, so
     bad arguments raise in the objective as they would in-process."""
@@ -154,15 +154,6 @@ class RemoteTrial(OptunaAliases):
         value = self._call("suggest", name, distribution)
         self._params_cache[name] = value
         return value
-
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
-        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
-        return self.suggest(name, CategoricalDistribution(choices, name=name))
 
     # reporting and attributes
     def report(self, value: float, step: int) -> None:

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypersearch.space.distributions import BaseDistribution
-from hypersearch.trial._aliases import OptunaAliases
 from hypersearch.trial._state import TrialState
+from hypersearch.trial._suggest import SuggestMethods
 
 
 @dataclass
-class FrozenTrial(OptunaAliases):
+class FrozenTrial(SuggestMethods):
     """Snapshot of a trial: its parameters, results and metadata.
 
     Attributes:
@@ -91,23 +91,6 @@ class FrozenTrial(OptunaAliases):
                 stacklevel=3,
             )
         return value
-
-    def suggest_float(
-        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
-    ) -> float:
-        from hypersearch.space.distributions import FloatDistribution
-
-        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        from hypersearch.space.distributions import IntDistribution
-
-        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        from hypersearch.space.distributions import CategoricalDistribution
-
-        return self.suggest(name, CategoricalDistribution(choices, name=name))
 
     def report(self, value: float, step: int) -> None:
         """Record an intermediate value here (no scheduler sees it), with the checks

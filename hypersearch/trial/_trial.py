@@ -15,15 +15,11 @@ import numpy as np
 from hypersearch.exceptions import TrialStateError
 from hypersearch.space.distributions import (
     BaseDistribution,
-    CategoricalChoice,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
 )
 from hypersearch.storage._common import check_json_value
-from hypersearch.trial._aliases import OptunaAliases
 from hypersearch.trial._frozen import FrozenTrial, check_constraints
 from hypersearch.trial._state import TrialState
+from hypersearch.trial._suggest import SuggestMethods
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypersearch.study._study import Study
@@ -36,7 +32,7 @@ _log = logging.getLogger("hypersearch")
 JUDGED_STEP_ATTR = "judged_step"
 
 
-class Trial(OptunaAliases):
+class Trial(SuggestMethods):
     """One evaluation of the objective.
 
     Parameters are suggested on the fly (*define-by-run*): the objective calls
@@ -178,20 +174,6 @@ class Trial(OptunaAliases):
         are written with the first report or the result (or by the heartbeat)."""
         if self._system_attrs.get("max_retries") and set(self._params) != self._stored_names:
             self._store_params()
-
-    def suggest_float(
-        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
-    ) -> float:
-        """Suggest a float in ``[low, high]``, optionally on a ``step`` grid or log scale."""
-        return self.suggest(name, FloatDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        """Suggest an integer in ``[low, high]`` (inclusive)."""
-        return self.suggest(name, IntDistribution(low, high, step=step, log=log, name=name))
-
-    def suggest_categorical(self, name: str, choices: Sequence[CategoricalChoice]) -> Any:
-        """Suggest one of ``choices`` (str, int, float, bool or None)."""
-        return self.suggest(name, CategoricalDistribution(choices, name=name))
 
     # -- reporting ------------------------------------------------------------------
     def report(self, value: float, step: int) -> None:

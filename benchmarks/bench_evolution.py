@@ -35,7 +35,8 @@ its GP costs more than every other sampler together (measure with
 ``--default-trials 200``); its cells at larger budgets are ``n/a``.
 
 **Multi-objective part.**  ZDT1 and ZDT2 (``--zdt-dim`` variables, 30 is the
-standard) and ``rf_breast_cancer``: a random forest on scikit-learn's bundled
+standard), DTLZ2 (three objectives, seven variables; ``--mo-seeds`` seeds) and
+``rf_breast_cancer``: a random forest on scikit-learn's bundled
 breast-cancer data with fixed 3-fold stratified CV folds, parameters
 ``n_estimators`` (int 1-16, log), ``max_depth`` (int 1-8), ``max_features``
 (int 1-15 features per split, of 30) and ``min_samples_leaf`` (categorical 1,
@@ -43,8 +44,8 @@ breast-cancer data with fixed 3-fold stratified CV folds, parameters
 Its values come from a table of every configuration built at the start of the
 run (see ``rf_prefix_errors``: exactly the errors a direct fit gives, which
 ``--check-rf-table`` entries re-check), so all its studies together cost one
-pass over the grid.  Reported per budget (``--mo-budgets``): the exact 2-D
-hypervolume of the trials so far with respect to a fixed reference point
+pass over the grid.  Reported per budget (``--mo-budgets``): the exact
+hypervolume (2-D, or 3-D for DTLZ2) of the trials so far with respect to a fixed reference point
 (``MO_PROBLEMS``; printed with each table, with the hypervolume of the true
 Pareto front for ZDT), mean +- std over seeds, and two-sided Mann-Whitney U
 tests of hs-nsga2 against optuna-nsga2 and hs-tpe against optuna-tpe (MOTPE on
@@ -163,6 +164,15 @@ SO_PROBLEMS = {**PROBLEMS, **EXTRA_PROBLEMS}
 # -- multi-objective problems ------------------------------------------------------------------
 
 
+def _dtlz2(trial) -> tuple[float, float, float]:
+    """DTLZ2 with three objectives and seven variables (k = 5): the Pareto front is
+    the positive octant of the unit sphere, reached when x2..x6 are 0.5."""
+    x = np.array([trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(7)])
+    g = float(np.sum((x[2:] - 0.5) ** 2))
+    c, s_ = np.cos(x[:2] * np.pi / 2), np.sin(x[:2] * np.pi / 2)
+    return (1 + g) * c[0] * c[1], (1 + g) * c[0] * s_[1], (1 + g) * s_[0]
+
+
 def _zdt(trial, dim: int, square: bool) -> tuple[float, float]:
     x = np.array([trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(dim)])
     f1 = float(x[0])
@@ -264,9 +274,10 @@ def rf_breast_cancer(trial) -> tuple[float, float]:
 class MOProblem:
     name: str
     objective: Callable  # fn(trial, dim) -> (f1, f2)
-    reference: tuple[float, float]
+    reference: tuple[float, ...]
     best_hv: float | None  # hypervolume of the true Pareto front w.r.t. the reference (None: unknown)
     dim_dependent: bool
+    n_objectives: int = 2
 
 
 def _zdt_best_hv(ref: tuple[float, float], square: bool) -> float:
@@ -282,7 +293,21 @@ MO_PROBLEMS = {
     "zdt1": MOProblem("zdt1", lambda t, d: _zdt(t, d, False), (1.1, 10.0), _zdt_best_hv((1.1, 10.0), False), True),
     "zdt2": MOProblem("zdt2", lambda t, d: _zdt(t, d, True), (1.1, 10.0), _zdt_best_hv((1.1, 10.0), True), True),
     "rf_breast_cancer": MOProblem("rf_breast_cancer", lambda t, d: rf_breast_cancer(t), (0.1, 130.0), None, False),
+    # DTLZ2's objectives lie in [0, 1 + g], g <= 1.25; the front's octant of the unit sphere
+    # leaves 1.5**3 - pi/6 of the reference box dominated
+    "dtlz2": MOProblem("dtlz2", lambda t, d: _dtlz2(t), (1.5, 1.5, 1.5), 1.5**3 - math.pi / 6, False, 3),
 }
+
+
+def hypervolume_of(points, ref: tuple[float, ...]) -> float:
+    """Exact hypervolume of ``points`` (all objectives minimised) bounded by ``ref``:
+    the 2-D sweep below, or hypersearch's exact 3-D algorithm."""
+    if len(ref) == 2:
+        return hypervolume_2d(points, ref)  # type: ignore[arg-type]
+    from hypersearch.multiobjective import hypervolume
+
+    pts = [p for p in points if all(a < r for a, r in zip(p, ref))]
+    return float(hypervolume(pts, list(ref))) if pts else 0.0
 
 
 def hypervolume_2d(points, ref: tuple[float, float]) -> float:
@@ -366,8 +391,8 @@ def _make_sampler(name: str, seed: int, multi: bool):
     }[name]()
 
 
-def _make_study(name: str, seed: int, multi: bool):
-    directions = ["minimize", "minimize"] if multi else ["minimize"]
+def _make_study(name: str, seed: int, multi: bool, n_objectives: int = 2):
+    directions = ["minimize"] * (n_objectives if multi else 1)
     sampler = _make_sampler(name, seed, multi)
     if name.startswith("hs-"):
         import hypersearch as hs
@@ -392,7 +417,7 @@ def run_one(
     multi = part == "multi"
     fn = (lambda t: MO_PROBLEMS[problem].objective(t, dim)) if multi else SO_PROBLEMS[problem].objective
     obj = _Timed(fn)
-    study = _make_study(sampler, seed, multi)
+    study = _make_study(sampler, seed, multi, MO_PROBLEMS[problem].n_objectives if multi else 1)
     t0 = time.perf_counter()
     if sampler.startswith("hs-"):
         study.optimize(obj, n_trials=n_trials, show_progress_bar=False)
@@ -494,7 +519,7 @@ def summarise_multi(runs: list[dict], budgets: list[int]) -> dict:
         for b in budgets:
             hv: dict[str, list[float]] = {}
             for r in rs:
-                hv.setdefault(r["sampler"], []).append(hypervolume_2d(r["values"][:b], mp.reference))
+                hv.setdefault(r["sampler"], []).append(hypervolume_of(r["values"][:b], mp.reference))
             e = {
                 "hypervolume": hv,
                 "mean": {s: float(np.mean(v)) for s, v in hv.items()},
@@ -621,7 +646,7 @@ def run_record(r: dict) -> dict:
         rec["curve"] = {"trials": pts, "best_so_far": [float(best[t - 1]) for t in pts]}
     else:
         ref = MO_PROBLEMS[r["problem"]].reference
-        rec["curve"] = {"trials": pts, "hypervolume": [hypervolume_2d(r["values"][:t], ref) for t in pts]}
+        rec["curve"] = {"trials": pts, "hypervolume": [hypervolume_of(r["values"][:t], ref) for t in pts]}
     return rec
 
 

@@ -96,7 +96,7 @@ class AutoSampler(BaseSampler):
                 continue
             if d.single():  # a known point: the GP models it, or leaves it out if outside
                 continue
-            if known.single() and not d.single() and d.contains(_only_value(known)):
+            if known.single() and not d.single() and d.contains(known.from_unit(0.5)):
                 self._space[name] = d
                 continue
             return False
@@ -153,8 +153,3 @@ class AutoSampler(BaseSampler):
 
     def __repr__(self) -> str:
         return f"AutoSampler(seed={self.seed})"
-
-
-def _only_value(d: BaseDistribution) -> Any:
-    """The value of a one-value distribution."""
-    return d.choices[0] if isinstance(d, CategoricalDistribution) else d.low  # type: ignore[attr-defined]

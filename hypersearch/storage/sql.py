@@ -608,11 +608,13 @@ class SQLStorage(BaseStorage):
         try:
             yield
         except sa.exc.IntegrityError:
-            with self._tx(write=False) as conn:
-                gone = conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id)).first() is None
-            if gone:
+            if self._study_gone(study_id):
                 raise StudyNotFoundError(f"no study with id {study_id} (it was deleted)") from None
             raise
+
+    def _study_gone(self, study_id: int) -> bool:
+        with self._tx(write=False) as conn:
+            return conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id)).first() is None
 
     # -- trials --------------------------------------------------------------------
     def _next_number(self, conn: Connection, study_id: int) -> int:
@@ -676,9 +678,7 @@ class SQLStorage(BaseStorage):
                         ],
                     )
         except sa.exc.IntegrityError:
-            with self._tx(write=False) as conn:
-                gone = conn.execute(sa.select(_studies.c.id).where(_studies.c.id == study_id)).first() is None
-            if gone:
+            if self._study_gone(study_id):
                 raise StudyNotFoundError(f"no study with id {study_id} (it was deleted)") from None
             if once_key is None:
                 raise

@@ -177,6 +177,17 @@ def constraints_satisfied(constraints: Any) -> bool:
         return False
 
 
+def constraint_violation(constraints: Any) -> float:
+    """Total violation of recorded constraint values: the sum of the positive ones
+    (a single number counts as a list of one; ``None``, NaN or unreadable: infinite)."""
+    if isinstance(constraints, (int, float)) and not isinstance(constraints, bool):
+        constraints = [constraints]
+    try:
+        return float(sum(float("inf") if v is None or v != v else max(float(v), 0.0) for v in constraints))
+    except (TypeError, ValueError):
+        return float("inf")
+
+
 def check_constraints(value: Any) -> list[float | None]:
     """``value`` as the list of constraint values stored in the ``constraints``
     system attribute (``ValueError`` unless a number or a sequence of numbers; a

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hypersearch.space.distributions import BaseDistribution
-from hypersearch.trial._frozen import FrozenTrial, constraints_satisfied
+from hypersearch.trial._frozen import FrozenTrial, constraint_violation, constraints_satisfied
 from hypersearch.trial._state import TrialState
 
 from ._parzen import CAT, DimSpec
@@ -210,7 +210,7 @@ class Store:
                 # not all <= 0): after every feasible and pruned observation, the
                 # least violating first, so the good density never chases it while
                 # feasible results exist (as in c-TPE / Optuna's constraints_func).
-                return v, 2, -_violation(c)
+                return v, 2, -constraint_violation(c)
             return v, 0, 0.0
         if t.state == TrialState.PRUNED:
             step = float(max(t.intermediate_values)) if t.intermediate_values else -1.0
@@ -315,12 +315,3 @@ def _compute_groups(signatures: dict[frozenset[str], int]) -> tuple[list[Group],
     all_sigs = frozenset(range(len(sigs)))
     inter = tuple(sorted(by_occ.get(all_sigs, []))) if sigs else ()
     return groups, inter
-
-
-def _violation(constraints: object) -> float:
-    """Total violation of constraint values (``None`` or unreadable: infinite)."""
-    values = [constraints] if isinstance(constraints, (int, float)) else constraints
-    try:
-        return float(sum(math.inf if v is None or v != v else max(float(v), 0.0) for v in values))  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        return math.inf
